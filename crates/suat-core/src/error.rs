@@ -1,0 +1,101 @@
+//! The one error type of the domain. Each variant is a rule violation a client can see; the server turns them into
+//! Graph error envelopes in exactly one place, so messages and codes stay consistent across endpoints.
+
+use thiserror::Error;
+
+/// Why a presented access token is not usable; maps to Graph code 190 and the given subcode.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum TokenProblem {
+    /// Not a token this authority issued (or malformed). Code 190, no subcode.
+    #[error("Invalid OAuth access token - Cannot parse access token")]
+    Unparseable,
+    /// Past its expiry. Subcode 463.
+    #[error("Error validating access token: Session has expired on {expired_on}. The current time is {now}.")]
+    Expired { expired_on: String, now: String },
+    /// Revoked by an API call (oauth/revoke or DELETE access_tokens). Subcode 466.
+    #[error("Error validating access token: The session was invalidated explicitly using an API call.")]
+    Revoked,
+    /// The owning user's session was invalidated (password change). Subcode 460.
+    #[error("Error validating access token: The session has been invalidated because the user changed their password or Facebook has changed the session for security reasons.")]
+    SessionInvalidated,
+    /// The app the token was issued for is no longer installed for its user. Subcode 458.
+    #[error("Error validating access token: The user has not authorized application {0}.")]
+    AppNotInstalled(String),
+    /// A page token whose system user lost its role on the page, or whose source token died. Subcode 467.
+    #[error("Error validating access token: The session is invalid because the user logged out or the page role was removed.")]
+    Dependency,
+}
+
+impl TokenProblem {
+    /// The Graph error_subcode for this problem, if it has one.
+    pub fn subcode(&self) -> Option<u32> {
+        match self {
+            TokenProblem::Unparseable => None,
+            TokenProblem::Expired { .. } => Some(463),
+            TokenProblem::Revoked => Some(466),
+            TokenProblem::SessionInvalidated => Some(460),
+            TokenProblem::AppNotInstalled(_) => Some(458),
+            TokenProblem::Dependency => Some(467),
+        }
+    }
+}
+
+/// Every way a request can break a rule of the domain.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum CoreError {
+    /// A required parameter is absent.
+    #[error("(#100) The parameter {0} is required")]
+    MissingParameter(&'static str),
+    /// A parameter is present but unusable.
+    #[error("(#100) {0}")]
+    InvalidParameter(String),
+    /// The object does not exist or may not be seen by the caller (code 100, subcode 33).
+    #[error("Unsupported {method} request. Object with ID '{id}' does not exist, cannot be loaded due to missing permissions, or does not support this operation.")]
+    UnknownObject { method: &'static str, id: String },
+    /// The presented access token is unusable (code 190).
+    #[error("{0}")]
+    Token(TokenProblem),
+    /// No access token at all on a call that needs one (code 104, as Graph answers).
+    #[error("An access token is required to request this resource.")]
+    TokenRequired,
+    /// appsecret_proof required but absent.
+    #[error("API calls from the server require an appsecret_proof argument")]
+    ProofMissing,
+    /// appsecret_proof present but wrong (or made with another app's secret, or too old a timestamp).
+    #[error("Invalid appsecret_proof provided in the API argument")]
+    ProofInvalid,
+    /// A permission rule (codes 200-299, or 10).
+    #[error("(#{code}) {message}")]
+    Permission { code: u32, message: String },
+    /// A requested scope is not a permission at all (code 3962).
+    #[error("(#3962) Provided permission is not valid. Check your spelling and syntax: {0}")]
+    InvalidScope(String),
+    /// client_secret does not match client_id (code 1).
+    #[error("Error validating client secret.")]
+    ClientSecret,
+    /// client_id is not an app (code 101).
+    #[error("Error validating application. Invalid application ID.")]
+    UnknownApp,
+    /// An endpoint that Meta removed (code 12).
+    #[error("(#12) {0}")]
+    Deprecated(String),
+    /// No such path (code 2500).
+    #[error("Unknown path components: {0}")]
+    UnknownPath(String),
+    /// OAuth authorization-code problems (code 100, WWW-Authenticate invalid_code).
+    #[error("{0}")]
+    InvalidCode(&'static str),
+}
+
+impl From<TokenProblem> for CoreError {
+    fn from(p: TokenProblem) -> Self {
+        CoreError::Token(p)
+    }
+}
+
+/// Messages of the authorization-code exchange, verbatim from the wire contract.
+pub mod code_messages {
+    pub const USED: &str = "This authorization code has been used.";
+    pub const EXPIRED: &str = "This authorization code has expired.";
+    pub const REDIRECT_MISMATCH: &str = "Error validating verification code. Please make sure your redirect_uri is identical to the one you used in the OAuth dialog request";
+}

@@ -1,0 +1,343 @@
+//! The lifecycle rules of the seed pages, as pure functions of the objects involved. A handler gathers the objects,
+//! calls one of these, and only then writes; so a request that breaks a rule changes nothing.
+
+use crate::{
+    error::TokenProblem,
+    model::{AccessLevel, App, AppRole, Business, User},
+    scope::{Scope, ScopeClass},
+    time::PUBLISH_ACTIONS_CUTOFF,
+    token::{TokenKind, TokenRecord},
+    AppId, CoreError,
+};
+
+fn perm(code: u32, message: impl Into<String>) -> CoreError {
+    CoreError::Permission { code, message: message.into() }
+}
+
+/// Seeds 000/001: the caller must be an admin user, an admin system user or a system user of the system user's own
+/// Business Manager.
+pub fn check_caller_in_business(caller: &User, su: &User) -> Result<(), CoreError> {
+    let same = caller.business_id.is_some() && caller.business_id == su.business_id;
+    let eligible = caller.is_system_user() || caller.is_business_admin();
+    if same && eligible {
+        Ok(())
+    } else {
+        Err(perm(
+            200,
+            "The access token must belong to an admin user, admin system user or system user of the same Business Manager as the system user",
+        ))
+    }
+}
+
+/// The target of /{id}/applications and /{id}/access_tokens must be a system user.
+pub fn check_is_system_user(method: &'static str, target: &User) -> Result<(), CoreError> {
+    if target.is_system_user() {
+        Ok(())
+    } else {
+        Err(CoreError::UnknownObject { method, id: target.id.to_string() })
+    }
+}
+
+/// Whether `su` may use `app` at all: owned by its business, or shared with it with the system user as a developer
+/// (seed 000), or a test app on which the system user is a tester.
+pub fn check_app_usable(su: &User, app: &App) -> Result<(), CoreError> {
+    let role = app.role_of(su.id);
+    if app.is_test_app {
+        return match role {
+            Some(AppRole::Tester | AppRole::Developer | AppRole::Admin) => Ok(()),
+            None => Err(CoreError::InvalidParameter(format!(
+                "Test apps cannot be added to a Business Manager. Add system user {} as a tester of test app {} instead",
+                su.id, app.id
+            ))),
+        };
+    }
+    let Some(biz) = su.business_id else {
+        return Err(perm(200, "The system user does not belong to a Business Manager"));
+    };
+    if app.owner_business != Some(biz) {
+        if !app.client_businesses.contains(&biz) {
+            return Err(perm(200, format!("App {} is not owned by or shared with Business Manager {biz}", app.id)));
+        }
+        if !matches!(role, Some(AppRole::Developer | AppRole::Admin)) {
+            return Err(perm(
+                200,
+                format!(
+                    "App {} belongs to another Business Manager: add system user {} as a developer of the app first",
+                    app.id, su.id
+                ),
+            ));
+        }
+    }
+    if app.access_level < AccessLevel::Standard {
+        return Err(perm(200, "Only apps with Ads Management API standard access and above can be installed"));
+    }
+    Ok(())
+}
+
+/// POST /{su}/applications.
+pub fn check_install(caller: &User, su: &User, app: &App) -> Result<(), CoreError> {
+    check_is_system_user("post", su)?;
+    check_caller_in_business(caller, su)?;
+    check_app_usable(su, app)
+}
+
+/// Whether `app` may grant each of `scopes` to a system user.
+pub fn check_scopes(app: &App, scopes: &[Scope]) -> Result<(), CoreError> {
+    for s in scopes {
+        match s.class() {
+            ScopeClass::Supported => {}
+            ScopeClass::PublishActions => {
+                if app.created_at >= PUBLISH_ACTIONS_CUTOFF {
+                    return Err(perm(
+                        200,
+                        "publish_actions is deprecated and only available to apps created before April 24, 2018",
+                    ));
+                }
+            }
+            ScopeClass::Gated(cap) => {
+                if !app.capabilities.iter().any(|c| c == cap) {
+                    return Err(perm(200, format!("Permission {s} requires the app capability {cap}")));
+                }
+            }
+            ScopeClass::NotForSystemUsers => {
+                return Err(perm(200, format!("Permission {s} is not supported for system users")));
+            }
+        }
+        if !app.has_permission(s.as_str()) {
+            return Err(perm(200, format!("Requires extended permission: {s}")));
+        }
+    }
+    Ok(())
+}
+
+/// POST /{su}/access_tokens (appsecret_proof is verified separately, before this).
+pub fn check_generate(
+    caller: &User,
+    su: &User,
+    app: &App,
+    business: &Business,
+    installed: bool,
+    scopes: &[Scope],
+    expiring: bool,
+) -> Result<(), CoreError> {
+    check_is_system_user("post", su)?;
+    check_caller_in_business(caller, su)?;
+    if !installed {
+        return Err(CoreError::InvalidParameter(format!(
+            "System user {} has not installed app {}: POST /{}/applications first",
+            su.id, app.id, su.id
+        )));
+    }
+    check_app_usable(su, app)?;
+    check_scopes(app, scopes)?;
+    if business.must_use_expiring_tokens && !expiring {
+        return Err(CoreError::InvalidParameter(format!(
+            "Business {} requires expiring system user access tokens: pass set_token_expires_in_60_days=true",
+            business.id
+        )));
+    }
+    Ok(())
+}
+
+/// grant_type=fb_exchange_token: only user and system-user tokens of the client app can be exchanged. Validity of
+/// the old token (463/466/460) is checked by [`TokenRecord::check`] before this.
+pub fn check_refresh(client: AppId, old: &TokenRecord) -> Result<(), CoreError> {
+    if !matches!(old.kind, TokenKind::SystemUser | TokenKind::User) {
+        return Err(CoreError::InvalidParameter("fb_exchange_token must be a user or system user access token".into()));
+    }
+    if old.app_id != client {
+        return Err(CoreError::InvalidParameter(format!("fb_exchange_token was not issued for app {client}")));
+    }
+    Ok(())
+}
+
+/// GET /oauth/revoke: client_id, the app of revoke_token, the app of access_token (and client_secret, checked before
+/// this) must all be the same.
+pub fn check_revoke(client: AppId, revoke: &TokenRecord, caller_app: AppId) -> Result<(), CoreError> {
+    if revoke.app_id != client || caller_app != client {
+        return Err(CoreError::InvalidParameter(
+            "client_id, client_secret, the app of revoke_token and the app of access_token must all be the same".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Who may call debug_token: an app token of the input token's app, any valid token of that app, or the input
+/// token itself.
+pub fn check_debug_caller(input_app: Option<AppId>, caller_app: AppId, same_token: bool) -> Result<(), CoreError> {
+    if same_token || input_app.is_none_or(|a| a == caller_app) {
+        Ok(())
+    } else {
+        Err(perm(
+            100,
+            "You must provide an app access token, or a user access token that is an owner or developer of the app",
+        ))
+    }
+}
+
+/// A system-user token's app must still be installed for its system user (otherwise 190/458).
+pub fn check_installed(record: &TokenRecord, installed: bool) -> Result<(), TokenProblem> {
+    if record.kind == TokenKind::SystemUser && !installed {
+        return Err(TokenProblem::AppNotInstalled(record.app_id.to_string()));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{
+        model::{SystemUserRole, UserKind},
+        scope::parse_scopes,
+        token::TokenHash,
+        BusinessId, UserId,
+    };
+
+    const B: BusinessId = BusinessId(10);
+
+    fn su(id: u64, role: SystemUserRole) -> User {
+        User {
+            id: UserId(id),
+            name: "su".into(),
+            business_id: Some(B),
+            kind: UserKind::SystemUser { role },
+            session_epoch: 0,
+        }
+    }
+    fn person(id: u64, admin: bool, biz: Option<BusinessId>) -> User {
+        User { id: UserId(id), name: "p".into(), business_id: biz, kind: UserKind::Person { admin }, session_epoch: 0 }
+    }
+    fn app() -> App {
+        App {
+            id: AppId(100),
+            name: "app".into(),
+            owner_business: Some(B),
+            access_level: AccessLevel::Standard,
+            is_test_app: false,
+            require_app_secret: false,
+            permissions: vec!["ads_read".into(), "ads_management".into(), "publish_actions".into()],
+            capabilities: vec![],
+            created_at: 1_700_000_000,
+            redirect_uris: vec![],
+            client_businesses: vec![],
+            roles: vec![],
+        }
+    }
+    fn biz() -> Business {
+        Business { id: B, name: "b".into(), must_use_expiring_tokens: false }
+    }
+    fn code(e: CoreError) -> u32 {
+        match e {
+            CoreError::Permission { code, .. } => code,
+            CoreError::InvalidParameter(_) | CoreError::UnknownObject { .. } => 100,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn callers_admin_user_admin_su_and_su_of_same_business() {
+        let target = su(1, SystemUserRole::Employee);
+        for caller in [person(2, true, Some(B)), su(3, SystemUserRole::Admin), su(4, SystemUserRole::Employee)] {
+            assert_eq!(check_install(&caller, &target, &app()), Ok(()));
+        }
+        assert_eq!(code(check_install(&person(5, false, Some(B)), &target, &app()).unwrap_err()), 200);
+        assert_eq!(code(check_install(&person(6, true, Some(BusinessId(11))), &target, &app()).unwrap_err()), 200);
+        assert_eq!(code(check_install(&person(7, true, None), &target, &app()).unwrap_err()), 200);
+    }
+
+    #[test]
+    fn only_system_users_install() {
+        let err = check_install(&person(2, true, Some(B)), &person(8, true, Some(B)), &app()).unwrap_err();
+        assert!(matches!(err, CoreError::UnknownObject { .. }));
+    }
+
+    #[test]
+    fn app_must_be_standard_owned_or_shared_and_not_test() {
+        let s = su(1, SystemUserRole::Admin);
+        let dev = App { access_level: AccessLevel::Development, ..app() };
+        assert!(check_app_usable(&s, &dev).unwrap_err().to_string().contains("standard access"));
+        let foreign = App { owner_business: Some(BusinessId(99)), ..app() };
+        assert!(check_app_usable(&s, &foreign).unwrap_err().to_string().contains("not owned by or shared"));
+        let shared = App { client_businesses: vec![B], ..foreign.clone() };
+        assert!(check_app_usable(&s, &shared).unwrap_err().to_string().contains("developer"));
+        let shared_dev = App { roles: vec![(s.id, AppRole::Developer)], ..shared };
+        assert_eq!(check_app_usable(&s, &shared_dev), Ok(()));
+        let test = App { is_test_app: true, ..app() };
+        assert!(check_app_usable(&s, &test).unwrap_err().to_string().contains("Test apps cannot be added"));
+        let tester = App { roles: vec![(s.id, AppRole::Tester)], ..test };
+        assert_eq!(check_app_usable(&s, &tester), Ok(()));
+    }
+
+    #[test]
+    fn scope_rules() {
+        let a = app();
+        assert_eq!(check_scopes(&a, &parse_scopes("ads_read,ads_management").unwrap()), Ok(()));
+        // Supported for system users but not approved for this app.
+        assert!(check_scopes(&a, &parse_scopes("read_insights").unwrap())
+            .unwrap_err()
+            .to_string()
+            .contains("Requires extended permission"));
+        // publish_actions only for apps from before 2018-04-24.
+        let pa = parse_scopes("publish_actions").unwrap();
+        assert!(check_scopes(&a, &pa).unwrap_err().to_string().contains("April 24, 2018"));
+        let old = App { created_at: PUBLISH_ACTIONS_CUTOFF - 1, ..app() };
+        assert_eq!(check_scopes(&old, &pa), Ok(()));
+        // Capability gated.
+        let gated = parse_scopes("business_creative_asset_management").unwrap();
+        let with_perm = App { permissions: vec!["business_creative_asset_management".into()], ..app() };
+        assert!(check_scopes(&with_perm, &gated).unwrap_err().to_string().contains("capability"));
+        let with_cap = App { capabilities: vec!["business_creative_asset_management".into()], ..with_perm };
+        assert_eq!(check_scopes(&with_cap, &gated), Ok(()));
+        // A real permission that system users cannot hold (the seed's own example uses it).
+        let mp = parse_scopes("manage_pages").unwrap();
+        assert!(check_scopes(&a, &mp).unwrap_err().to_string().contains("not supported for system users"));
+    }
+
+    #[test]
+    fn generate_needs_install_and_honours_expiring_only_businesses() {
+        let s = su(1, SystemUserRole::Admin);
+        let caller = person(2, true, Some(B));
+        let scopes = parse_scopes("ads_read").unwrap();
+        assert!(check_generate(&caller, &s, &app(), &biz(), false, &scopes, false)
+            .unwrap_err()
+            .to_string()
+            .contains("has not installed"));
+        assert_eq!(check_generate(&caller, &s, &app(), &biz(), true, &scopes, false), Ok(()));
+        let strict = Business { must_use_expiring_tokens: true, ..biz() };
+        assert!(check_generate(&caller, &s, &app(), &strict, true, &scopes, false).is_err());
+        assert_eq!(check_generate(&caller, &s, &app(), &strict, true, &scopes, true), Ok(()));
+    }
+
+    fn rec(kind: TokenKind, app: u64) -> TokenRecord {
+        TokenRecord {
+            hash: TokenHash([1; 32]),
+            kind,
+            app_id: AppId(app),
+            user_id: Some(UserId(1)),
+            page_id: None,
+            scopes: vec![],
+            issued_at: 0,
+            expires_at: None,
+            revoked_at: None,
+            parent: None,
+            session_epoch: 0,
+        }
+    }
+
+    #[test]
+    fn refresh_revoke_and_debug_matching() {
+        assert_eq!(check_refresh(AppId(100), &rec(TokenKind::SystemUser, 100)), Ok(()));
+        assert!(check_refresh(AppId(100), &rec(TokenKind::SystemUser, 101)).is_err());
+        assert!(check_refresh(AppId(100), &rec(TokenKind::Page, 100)).is_err());
+        assert_eq!(check_revoke(AppId(100), &rec(TokenKind::SystemUser, 100), AppId(100)), Ok(()));
+        assert!(check_revoke(AppId(100), &rec(TokenKind::SystemUser, 101), AppId(100)).is_err());
+        assert!(check_revoke(AppId(100), &rec(TokenKind::SystemUser, 100), AppId(101)).is_err());
+        assert_eq!(check_debug_caller(Some(AppId(1)), AppId(1), false), Ok(()));
+        assert_eq!(check_debug_caller(Some(AppId(1)), AppId(2), true), Ok(()));
+        assert!(check_debug_caller(Some(AppId(1)), AppId(2), false)
+            .unwrap_err()
+            .to_string()
+            .starts_with("(#100) You must provide"));
+        assert_eq!(check_installed(&rec(TokenKind::SystemUser, 1), false).unwrap_err().subcode(), Some(458));
+    }
+}
