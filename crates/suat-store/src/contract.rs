@@ -1,0 +1,679 @@
+//! The one contract every `Store` backend must meet. Each case is a plain async function over a fresh, empty store;
+//! [`store_contract_tests!`](crate::store_contract_tests) turns them into one `#[tokio::test]` per case per backend.
+
+use crate::{AuditEntry, Store, StoreError, StoredApp};
+use std::sync::Arc;
+use suat_core::{
+    oauth::AuthCode,
+    page::{Page, PageRole, PageTask},
+    scope::Scope,
+    AccessLevel, App, AppId, AppRole, Business, BusinessId, PageId, SystemUserRole, TokenHash, TokenKind, TokenRecord,
+    User, UserId, UserKind,
+};
+
+pub type Dyn = Arc<dyn Store>;
+
+fn audit(action: &str) -> AuditEntry {
+    AuditEntry::new(1000, action, "operator")
+}
+
+fn business(id: u64) -> Business {
+    Business { id: BusinessId(id), name: format!("b{id}"), must_use_expiring_tokens: id & 1 == 0 }
+}
+
+fn system_user(id: u64, b: u64) -> User {
+    User {
+        id: UserId(id),
+        name: format!("su{id}"),
+        business_id: Some(BusinessId(b)),
+        kind: UserKind::SystemUser { role: SystemUserRole::Admin },
+        session_epoch: 0,
+    }
+}
+
+fn app(id: u64, owner: Option<u64>) -> StoredApp {
+    StoredApp {
+        app: App {
+            id: AppId(id),
+            name: format!("app{id}"),
+            owner_business: owner.map(BusinessId),
+            access_level: AccessLevel::Advanced,
+            is_test_app: true,
+            require_app_secret: true,
+            permissions: vec!["ads_read".into(), "pages_show_list".into()],
+            capabilities: vec!["cap".into()],
+            created_at: 1_500_000_000,
+            redirect_uris: vec!["https://x.example/cb".into()],
+            client_businesses: vec![BusinessId(77)],
+            roles: vec![(UserId(5), AppRole::Tester)],
+        },
+        sealed_secret: vec![1, 2, 3, 0, 255],
+    }
+}
+
+fn token(n: u8, user: Option<u64>, parent: Option<u8>) -> TokenRecord {
+    TokenRecord {
+        hash: TokenHash([n; 32]),
+        kind: TokenKind::SystemUser,
+        app_id: AppId(20),
+        user_id: user.map(UserId),
+        page_id: Some(PageId(9)),
+        scopes: vec![Scope::from_stored("ads_read".into()), Scope::from_stored("pages_show_list".into())],
+        issued_at: 1000 + n as i64,
+        expires_at: Some(99_999),
+        revoked_at: None,
+        parent: parent.map(|p| TokenHash([p; 32])),
+        session_epoch: 3,
+    }
+}
+
+/// A business, a system user in it, and an app it owns.
+async fn world(s: &Dyn) {
+    s.create_business(&business(1), &audit("b")).await.unwrap();
+    s.create_user(&system_user(10, 1), &audit("u")).await.unwrap();
+    s.create_app(&app(20, Some(1)), &audit("a")).await.unwrap();
+}
+
+pub async fn objects_round_trip(s: Dyn) {
+    world(&s).await;
+    assert_eq!(s.get_business(BusinessId(1)).await.unwrap(), Some(business(1)));
+    assert_eq!(s.get_user(UserId(10)).await.unwrap(), Some(system_user(10, 1)));
+    assert_eq!(s.get_app(AppId(20)).await.unwrap().as_deref(), Some(&app(20, Some(1))));
+    let person = User {
+        id: UserId(11),
+        name: "p".into(),
+        business_id: None,
+        kind: UserKind::Person { admin: true },
+        session_epoch: 4,
+    };
+    s.create_user(&person, &audit("u")).await.unwrap();
+    assert_eq!(s.get_user(UserId(11)).await.unwrap(), Some(person));
+    assert_eq!(s.get_user(UserId(12)).await.unwrap(), None);
+    assert_eq!(s.get_business(BusinessId(2)).await.unwrap(), None);
+    assert_eq!(s.get_app(AppId(21)).await.unwrap(), None);
+}
+
+pub async fn duplicate_ids_conflict(s: Dyn) {
+    world(&s).await;
+    assert!(matches!(s.create_business(&business(1), &audit("b")).await, Err(StoreError::Conflict(_))));
+    assert!(matches!(s.create_user(&system_user(10, 1), &audit("u")).await, Err(StoreError::Conflict(_))));
+    assert!(matches!(s.create_app(&app(20, None), &audit("a")).await, Err(StoreError::Conflict(_))));
+    // A failed call appends no audit entry.
+    assert_eq!(s.dump().await.unwrap().audit_len, 3);
+}
+
+pub async fn ids_are_unique_and_increasing(s: Dyn) {
+    let mut last = 0;
+    for _ in 0..20 {
+        let id = s.next_id().await.unwrap();
+        assert!(id > last && id >= 100_000_000_000_001, "{id} after {last}");
+        last = id;
+    }
+    let handles: Vec<_> = (0..16)
+        .map(|_| {
+            tokio::spawn({
+                let s = s.clone();
+                async move { s.next_id().await.unwrap() }
+            })
+        })
+        .collect();
+    let mut ids = Vec::new();
+    for h in handles {
+        ids.push(h.await.unwrap());
+    }
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 16);
+}
+
+pub async fn system_users_listed_in_creation_order(s: Dyn) {
+    world(&s).await;
+    s.create_user(&system_user(5, 1), &audit("u")).await.unwrap();
+    let person = User {
+        id: UserId(6),
+        name: "p".into(),
+        business_id: Some(BusinessId(1)),
+        kind: UserKind::Person { admin: false },
+        session_epoch: 0,
+    };
+    s.create_user(&person, &audit("u")).await.unwrap();
+    let ids: Vec<u64> = s.list_system_users(BusinessId(1)).await.unwrap().iter().map(|u| u.id.0).collect();
+    assert_eq!(ids, vec![10, 5]);
+    assert!(s.list_system_users(BusinessId(2)).await.unwrap().is_empty());
+}
+
+pub async fn installs_are_idempotent(s: Dyn) {
+    world(&s).await;
+    assert!(!s.is_installed(UserId(10), AppId(20)).await.unwrap());
+    assert!(s.install_app(UserId(10), AppId(20), &audit("install")).await.unwrap());
+    assert!(!s.install_app(UserId(10), AppId(20), &audit("install")).await.unwrap());
+    assert!(s.is_installed(UserId(10), AppId(20)).await.unwrap());
+    assert!(matches!(s.install_app(UserId(99), AppId(20), &audit("install")).await, Err(StoreError::NotFound(_))));
+}
+
+pub async fn tokens_round_trip_and_revoke(s: Dyn) {
+    world(&s).await;
+    let t = token(1, Some(10), None);
+    s.insert_token(&t, &audit("issue")).await.unwrap();
+    assert_eq!(s.get_token(&t.hash).await.unwrap().as_deref(), Some(&t));
+    assert_eq!(s.get_token(&TokenHash([2; 32])).await.unwrap(), None);
+    assert!(matches!(s.insert_token(&t, &audit("issue")).await, Err(StoreError::Conflict(_))));
+    let bare = TokenRecord {
+        user_id: None,
+        page_id: None,
+        expires_at: None,
+        scopes: vec![],
+        kind: TokenKind::App,
+        ..token(3, None, None)
+    };
+    s.insert_token(&bare, &audit("issue")).await.unwrap();
+    assert_eq!(s.get_token(&bare.hash).await.unwrap().as_deref(), Some(&bare));
+    assert!(s.revoke_token(&t.hash, 2000, &audit("revoke")).await.unwrap());
+    assert!(!s.revoke_token(&t.hash, 3000, &audit("revoke")).await.unwrap());
+    assert_eq!(s.get_token(&t.hash).await.unwrap().unwrap().revoked_at, Some(2000));
+}
+
+pub async fn revoke_all_touches_only_that_users_live_tokens(s: Dyn) {
+    world(&s).await;
+    s.create_user(&system_user(11, 1), &audit("u")).await.unwrap();
+    for (n, u) in [(1, 10), (2, 10), (3, 11)] {
+        s.insert_token(&token(n, Some(u), None), &audit("issue")).await.unwrap();
+    }
+    // A page token's subject is the system user it was derived for; an app token has none.
+    s.insert_token(&TokenRecord { kind: TokenKind::Page, ..token(4, Some(10), Some(1)) }, &audit("issue"))
+        .await
+        .unwrap();
+    s.insert_token(&TokenRecord { kind: TokenKind::App, ..token(5, None, None) }, &audit("issue")).await.unwrap();
+    s.revoke_token(&TokenHash([2; 32]), 1500, &audit("revoke")).await.unwrap();
+    assert_eq!(s.revoke_all_for_user(UserId(10), 2000, &audit("revoke_all")).await.unwrap(), 2);
+    let revoked_at = |n: u8| {
+        let s = s.clone();
+        async move { s.get_token(&TokenHash([n; 32])).await.unwrap().unwrap().revoked_at }
+    };
+    assert_eq!(revoked_at(1).await, Some(2000));
+    assert_eq!(revoked_at(2).await, Some(1500));
+    assert_eq!(revoked_at(3).await, None);
+    assert_eq!(revoked_at(4).await, Some(2000));
+    assert_eq!(revoked_at(5).await, None);
+    assert_eq!(s.revoke_all_for_user(UserId(10), 3000, &audit("revoke_all")).await.unwrap(), 0);
+    assert_eq!(revoked_at(1).await, Some(2000));
+}
+
+pub async fn refresh_needs_a_live_parent(s: Dyn) {
+    world(&s).await;
+    s.insert_token(&token(1, Some(10), None), &audit("issue")).await.unwrap();
+    s.refresh_token(&token(2, Some(10), Some(1)), &audit("refresh")).await.unwrap();
+    assert_eq!(s.get_token(&TokenHash([2; 32])).await.unwrap().unwrap().parent, Some(TokenHash([1; 32])));
+    // Missing parent.
+    assert!(matches!(
+        s.refresh_token(&token(3, Some(10), Some(7)), &audit("refresh")).await,
+        Err(StoreError::ParentRevoked)
+    ));
+    // Revoked parent: nothing written, not even audit.
+    s.revoke_token(&TokenHash([1; 32]), 2000, &audit("revoke")).await.unwrap();
+    let before = s.dump().await.unwrap();
+    assert!(matches!(
+        s.refresh_token(&token(4, Some(10), Some(1)), &audit("refresh")).await,
+        Err(StoreError::ParentRevoked)
+    ));
+    assert_eq!(s.get_token(&TokenHash([4; 32])).await.unwrap(), None);
+    assert_eq!(s.dump().await.unwrap(), before);
+}
+
+/// Refreshes racing a revocation: each refresh either committed before the revoke (its child exists) or failed
+/// with ParentRevoked (no child); afterwards no refresh can succeed.
+pub async fn refresh_racing_revoke_never_leaves_a_usable_child_after_revoke(s: Dyn) {
+    world(&s).await;
+    s.insert_token(&token(1, Some(10), None), &audit("issue")).await.unwrap();
+    let mut handles = Vec::new();
+    for n in 2..34u8 {
+        let s1 = s.clone();
+        handles.push(tokio::spawn(async move {
+            (n, s1.refresh_token(&token(n, Some(10), Some(1)), &audit("refresh")).await)
+        }));
+        if n == 18 {
+            let s2 = s.clone();
+            handles.push(tokio::spawn(async move {
+                (0, s2.revoke_token(&TokenHash([1; 32]), 5000, &audit("revoke")).await.map(|_| ()))
+            }));
+        }
+    }
+    for h in handles {
+        let (n, r) = h.await.unwrap();
+        let child = if n > 0 { s.get_token(&TokenHash([n; 32])).await.unwrap() } else { None };
+        match r {
+            Ok(()) if n > 0 => assert!(child.is_some()),
+            Ok(()) => {}
+            Err(StoreError::ParentRevoked) => assert!(child.is_none(), "a failed refresh left a child"),
+            Err(e) => panic!("unexpected {e}"),
+        }
+    }
+    assert!(s.get_token(&TokenHash([1; 32])).await.unwrap().unwrap().revoked_at.is_some());
+    assert!(matches!(
+        s.refresh_token(&token(40, Some(10), Some(1)), &audit("refresh")).await,
+        Err(StoreError::ParentRevoked)
+    ));
+    // The audit entry shares its write's transaction, so the log shows the commit order: every refresh that
+    // succeeded was written before the revocation.
+    let tail = s.audit_tail(1000).await.unwrap();
+    let revoke_seq = tail.iter().find(|a| a.action == "revoke").unwrap().seq;
+    assert!(tail.iter().filter(|a| a.action == "refresh").all(|a| a.seq < revoke_seq));
+}
+
+/// Revocation first, then many concurrent refreshes: every one fails and nothing at all is written.
+pub async fn refreshes_of_a_revoked_parent_all_fail(s: Dyn) {
+    world(&s).await;
+    s.insert_token(&token(1, Some(10), None), &audit("issue")).await.unwrap();
+    s.revoke_token(&TokenHash([1; 32]), 2000, &audit("revoke")).await.unwrap();
+    let before = s.dump().await.unwrap();
+    let handles: Vec<_> = (2..18u8)
+        .map(|n| {
+            let s = s.clone();
+            tokio::spawn(async move { s.refresh_token(&token(n, Some(10), Some(1)), &audit("refresh")).await })
+        })
+        .collect();
+    for h in handles {
+        assert!(matches!(h.await.unwrap(), Err(StoreError::ParentRevoked)));
+    }
+    assert_eq!(s.dump().await.unwrap(), before);
+}
+
+/// "Revoke all" racing refreshes (chains of them) of the same user's tokens: a child committed before the
+/// revocation is revoked with everything else, one attempted after fails, so afterwards the user has no live token.
+pub async fn revoke_all_racing_refreshes_leaves_no_live_token(s: Dyn) {
+    world(&s).await;
+    for round in 0..4u8 {
+        let base = round * 60 + 1;
+        s.insert_token(&token(base, Some(10), None), &audit("issue")).await.unwrap();
+        let mut handles = Vec::new();
+        for chain in 0..6u8 {
+            let s = s.clone();
+            handles.push(tokio::spawn(async move {
+                // Each chain refreshes its own latest token, so new children keep appearing during the revocation.
+                let mut parent = base;
+                for step in 0..8u8 {
+                    let n = base + 1 + chain * 8 + step;
+                    match s.refresh_token(&token(n, Some(10), Some(parent)), &audit("refresh")).await {
+                        Ok(()) => parent = n,
+                        Err(StoreError::ParentRevoked) => return,
+                        Err(e) => panic!("unexpected {e}"),
+                    }
+                }
+            }));
+        }
+        tokio::task::yield_now().await;
+        let revoked = s.revoke_all_for_user(UserId(10), 5000, &audit("revoke_all")).await.unwrap();
+        for h in handles {
+            h.await.unwrap();
+        }
+        let live: Vec<_> = s.dump().await.unwrap().tokens.into_iter().filter(|t| t.revoked_at.is_none()).collect();
+        assert!(live.is_empty(), "round {round}: {} live after revoking {revoked}: {live:?}", live.len());
+    }
+}
+
+pub async fn every_write_is_audited_in_order(s: Dyn) {
+    world(&s).await;
+    let t = token(1, Some(10), None);
+    let e = AuditEntry::new(1234, "issue", "3001")
+        .subject(UserId(10))
+        .app(AppId(20))
+        .token(&t.hash)
+        .detail(serde_json::json!({"scopes": ["ads_read"]}));
+    s.insert_token(&t, &e).await.unwrap();
+    s.install_app(UserId(10), AppId(20), &audit("install")).await.unwrap();
+    s.revoke_token(&t.hash, 2000, &audit("revoke")).await.unwrap();
+    s.append_audit(&audit("operator")).await.unwrap();
+    let tail = s.audit_tail(100).await.unwrap();
+    let actions: Vec<&str> = tail.iter().map(|a| a.action.as_str()).collect();
+    assert_eq!(actions, ["b", "u", "a", "issue", "install", "revoke", "operator"]);
+    assert!(tail.windows(2).all(|w| w[0].seq < w[1].seq));
+    let issued = &tail[3];
+    assert_eq!(
+        (issued.at, issued.actor.as_str(), issued.subject, issued.app_id),
+        (1234, "3001", Some(UserId(10)), Some(AppId(20)))
+    );
+    assert_eq!(issued.token_ref.as_deref(), Some(&t.hash.to_hex()[..16]));
+    assert_eq!(issued.detail, serde_json::json!({"scopes": ["ads_read"]}));
+    assert_eq!(
+        s.audit_tail(2).await.unwrap().iter().map(|a| a.action.as_str()).collect::<Vec<_>>(),
+        ["revoke", "operator"]
+    );
+}
+
+/// Every mutating call appends exactly its own entry; a call that fails appends nothing.
+pub async fn every_mutating_call_appends_exactly_one_entry(s: Dyn) {
+    let page = Page { id: PageId(30), name: "p".into(), business_id: BusinessId(1) };
+    let role = PageRole { page_id: PageId(30), user_id: UserId(10), tasks: vec![PageTask::Manage] };
+    let code = AuthCode {
+        hash: TokenHash([7; 32]),
+        app_id: AppId(20),
+        user_id: UserId(10),
+        redirect_uri: "https://x.example/cb".into(),
+        scopes: vec![],
+        created_at: 100,
+        used_at: None,
+    };
+    let e = audit;
+    s.create_business(&business(1), &e("create_business")).await.unwrap();
+    s.create_user(&system_user(10, 1), &e("create_user")).await.unwrap();
+    s.create_app(&app(20, Some(1)), &e("create_app")).await.unwrap();
+    s.bump_session_epoch(UserId(10), &e("bump_session_epoch")).await.unwrap();
+    s.install_app(UserId(10), AppId(20), &e("install_app")).await.unwrap();
+    s.insert_token(&token(1, Some(10), None), &e("insert_token")).await.unwrap();
+    s.refresh_token(&token(2, Some(10), Some(1)), &e("refresh_token")).await.unwrap();
+    s.revoke_token(&TokenHash([1; 32]), 2000, &e("revoke_token")).await.unwrap();
+    s.revoke_all_for_user(UserId(10), 2000, &e("revoke_all_for_user")).await.unwrap();
+    s.append_audit(&e("append_audit")).await.unwrap();
+    s.set_clock_offset(5, &e("set_clock_offset")).await.unwrap();
+    s.set_password_hash(UserId(10), "$argon2id$x", &e("set_password_hash")).await.unwrap();
+    s.update_app(&app(20, None), &e("update_app")).await.unwrap();
+    s.uninstall_app(UserId(10), AppId(20), &e("uninstall_app")).await.unwrap();
+    s.create_page(&page, &e("create_page")).await.unwrap();
+    s.set_page_role(&role, &e("set_page_role")).await.unwrap();
+    s.remove_page_role(PageId(30), UserId(10), &e("remove_page_role")).await.unwrap();
+    s.insert_code(&code, &e("insert_code")).await.unwrap();
+    s.redeem_code(&code.hash, 150, &token(3, Some(10), None), &e("redeem_code")).await.unwrap();
+    // Failures.
+    s.create_business(&business(1), &e("fail")).await.unwrap_err();
+    s.bump_session_epoch(UserId(99), &e("fail")).await.unwrap_err();
+    s.install_app(UserId(99), AppId(20), &e("fail")).await.unwrap_err();
+    s.insert_token(&token(1, Some(10), None), &e("fail")).await.unwrap_err();
+    s.refresh_token(&token(4, Some(10), Some(1)), &e("fail")).await.unwrap_err();
+    s.set_password_hash(UserId(99), "x", &e("fail")).await.unwrap_err();
+    s.update_app(&app(21, None), &e("fail")).await.unwrap_err();
+    s.set_page_role(&PageRole { page_id: PageId(31), ..role }, &e("fail")).await.unwrap_err();
+    s.redeem_code(&code.hash, 160, &token(5, Some(10), None), &e("fail")).await.unwrap_err();
+    s.reset(&e("reset")).await.unwrap();
+    let actions: Vec<String> = s.audit_tail(1000).await.unwrap().into_iter().map(|a| a.action).collect();
+    assert_eq!(
+        actions,
+        [
+            "create_business",
+            "create_user",
+            "create_app",
+            "bump_session_epoch",
+            "install_app",
+            "insert_token",
+            "refresh_token",
+            "revoke_token",
+            "revoke_all_for_user",
+            "append_audit",
+            "set_clock_offset",
+            "set_password_hash",
+            "update_app",
+            "uninstall_app",
+            "create_page",
+            "set_page_role",
+            "remove_page_role",
+            "insert_code",
+            "redeem_code",
+            "reset"
+        ]
+    );
+    assert_eq!(s.dump().await.unwrap().audit_len, actions.len() as i64);
+}
+
+pub async fn clock_offset_persists(s: Dyn) {
+    assert_eq!(s.clock_offset().await.unwrap(), 0);
+    s.set_clock_offset(86_400 * 61, &audit("clock")).await.unwrap();
+    assert_eq!(s.clock_offset().await.unwrap(), 86_400 * 61);
+}
+
+pub async fn session_epoch_bumps(s: Dyn) {
+    world(&s).await;
+    assert_eq!(s.bump_session_epoch(UserId(10), &audit("pw")).await.unwrap(), 1);
+    assert_eq!(s.bump_session_epoch(UserId(10), &audit("pw")).await.unwrap(), 2);
+    assert_eq!(s.get_user(UserId(10)).await.unwrap().unwrap().session_epoch, 2);
+    assert!(matches!(s.bump_session_epoch(UserId(99), &audit("pw")).await, Err(StoreError::NotFound(_))));
+}
+
+pub async fn reset_keeps_the_audit_log(s: Dyn) {
+    world(&s).await;
+    s.install_app(UserId(10), AppId(20), &audit("install")).await.unwrap();
+    s.insert_token(&token(1, Some(10), None), &audit("issue")).await.unwrap();
+    s.set_clock_offset(50, &audit("clock")).await.unwrap();
+    let before = s.dump().await.unwrap().audit_len;
+    s.reset(&audit("reset")).await.unwrap();
+    let d = s.dump().await.unwrap();
+    assert!(
+        d.businesses.is_empty()
+            && d.users.is_empty()
+            && d.apps.is_empty()
+            && d.installs.is_empty()
+            && d.tokens.is_empty()
+    );
+    assert_eq!(d.audit_len, before + 1);
+    assert_eq!(d.clock_offset, 0);
+    // The world can be created again with the same ids.
+    world(&s).await;
+}
+
+pub async fn dump_is_complete_and_ordered(s: Dyn) {
+    world(&s).await;
+    s.create_business(&business(0), &audit("b")).await.unwrap();
+    s.create_user(&system_user(5, 0), &audit("u")).await.unwrap();
+    s.create_app(&app(19, None), &audit("a")).await.unwrap();
+    s.install_app(UserId(10), AppId(20), &audit("install")).await.unwrap();
+    s.install_app(UserId(5), AppId(20), &audit("install")).await.unwrap();
+    s.install_app(UserId(10), AppId(19), &audit("install")).await.unwrap();
+    for (id, b) in [(31, 1), (30, 0)] {
+        s.create_page(&Page { id: PageId(id), name: format!("p{id}"), business_id: BusinessId(b) }, &audit("page"))
+            .await
+            .unwrap();
+    }
+    for (p, u) in [(31, 5), (30, 10), (30, 5)] {
+        let role = PageRole { page_id: PageId(p), user_id: UserId(u), tasks: vec![PageTask::Analyze] };
+        s.set_page_role(&role, &audit("assign")).await.unwrap();
+    }
+    s.insert_token(&token(2, Some(10), None), &audit("issue")).await.unwrap();
+    s.insert_token(&token(1, Some(10), None), &audit("issue")).await.unwrap();
+    // Tokens come oldest first, then by hash: this one is the oldest although its hash sorts last.
+    s.insert_token(&TokenRecord { issued_at: 500, ..token(9, Some(5), None) }, &audit("issue")).await.unwrap();
+    s.revoke_token(&TokenHash([2; 32]), 2000, &audit("revoke")).await.unwrap();
+    s.set_clock_offset(-30, &audit("clock")).await.unwrap();
+    let d = s.dump().await.unwrap();
+    assert_eq!(d.businesses, vec![business(0), business(1)]);
+    assert_eq!(d.users, vec![system_user(5, 0), system_user(10, 1)]);
+    assert_eq!(d.apps, vec![app(19, None).app, app(20, Some(1)).app]);
+    assert_eq!(d.installs, vec![(UserId(5), AppId(20)), (UserId(10), AppId(19)), (UserId(10), AppId(20))]);
+    assert_eq!(d.pages.iter().map(|p| p.id.0).collect::<Vec<_>>(), [30, 31]);
+    assert_eq!(
+        d.page_roles.iter().map(|r| (r.page_id.0, r.user_id.0)).collect::<Vec<_>>(),
+        [(30, 5), (30, 10), (31, 5)]
+    );
+    let refs: Vec<String> = [9u8, 1, 2].iter().map(|n| TokenHash([*n; 32]).to_hex()[..16].to_owned()).collect();
+    assert_eq!(d.tokens.iter().map(|t| t.token_ref.clone()).collect::<Vec<_>>(), refs);
+    let t = &d.tokens[2];
+    assert_eq!(
+        (t.kind.as_str(), t.app_id, t.user_id, t.issued_at, t.expires_at, t.revoked_at),
+        ("SYSTEM_USER", AppId(20), Some(UserId(10)), 1002, Some(99_999), Some(2000))
+    );
+    assert_eq!(t.scopes, ["ads_read", "pages_show_list"]);
+    assert_eq!((d.audit_len, d.clock_offset), (s.audit_tail(1000).await.unwrap().len() as i64, -30));
+    // Dumps never carry a full token hash.
+    assert!(!serde_json::to_string(&d).unwrap().contains(&TokenHash([1; 32]).to_hex()));
+}
+
+/// Many issuances at once (group-committed on SQLite): each succeeds or fails on its own, all are durable and
+/// audited, and a duplicate fails alone.
+pub async fn concurrent_issuance_is_individually_acknowledged(s: Dyn) {
+    world(&s).await;
+    let before = s.dump().await.unwrap().audit_len;
+    let mut handles = Vec::new();
+    for i in 0..200u32 {
+        let s = s.clone();
+        handles.push(tokio::spawn(async move {
+            let mut t = token(0, Some(10), None);
+            // 200 distinct hashes, plus one deliberate duplicate of #5.
+            t.hash = TokenHash(if i == 199 {
+                [5; 32]
+            } else {
+                let mut h = [0u8; 32];
+                h[..4].copy_from_slice(&i.to_be_bytes());
+                h[31] = 1;
+                h
+            });
+            if i == 5 {
+                t.hash = TokenHash([5; 32]);
+            }
+            (i, s.insert_token(&t, &audit("issue")).await)
+        }));
+    }
+    let mut failed = Vec::new();
+    for h in handles {
+        let (i, r) = h.await.unwrap();
+        match r {
+            Ok(()) => {}
+            Err(StoreError::Conflict(_)) => failed.push(i),
+            Err(e) => panic!("unexpected {e}"),
+        }
+    }
+    assert_eq!(failed.len(), 1, "exactly one of the duplicate pair fails: {failed:?}");
+    assert!(failed[0] == 5 || failed[0] == 199);
+    let d = s.dump().await.unwrap();
+    assert_eq!(d.tokens.len(), 199);
+    assert_eq!(d.audit_len, before + 199);
+}
+
+pub async fn password_hashes(s: Dyn) {
+    world(&s).await;
+    assert_eq!(s.get_password_hash(UserId(10)).await.unwrap(), None);
+    s.set_password_hash(UserId(10), "$argon2id$a", &audit("pw")).await.unwrap();
+    s.set_password_hash(UserId(10), "$argon2id$b", &audit("pw")).await.unwrap();
+    assert_eq!(s.get_password_hash(UserId(10)).await.unwrap().as_deref(), Some("$argon2id$b"));
+    assert!(matches!(s.set_password_hash(UserId(99), "x", &audit("pw")).await, Err(StoreError::NotFound(_))));
+}
+
+pub async fn apps_update_and_uninstall(s: Dyn) {
+    world(&s).await;
+    let mut a = app(20, Some(1));
+    a.app.client_businesses.push(BusinessId(2));
+    a.app.roles.push((UserId(10), AppRole::Developer));
+    a.sealed_secret = vec![9, 9];
+    s.update_app(&a, &audit("share")).await.unwrap();
+    assert_eq!(s.get_app(AppId(20)).await.unwrap().as_deref(), Some(&a));
+    assert!(matches!(s.update_app(&app(21, None), &audit("x")).await, Err(StoreError::NotFound(_))));
+    s.install_app(UserId(10), AppId(20), &audit("install")).await.unwrap();
+    assert!(s.uninstall_app(UserId(10), AppId(20), &audit("uninstall")).await.unwrap());
+    assert!(!s.uninstall_app(UserId(10), AppId(20), &audit("uninstall")).await.unwrap());
+    assert!(!s.is_installed(UserId(10), AppId(20)).await.unwrap());
+}
+
+pub async fn app_scoped_ids_are_stable_and_resolvable(s: Dyn) {
+    world(&s).await;
+    let a = s.app_scoped_id(AppId(20), UserId(10)).await.unwrap();
+    assert_eq!(s.app_scoped_id(AppId(20), UserId(10)).await.unwrap(), a);
+    assert_ne!(a, UserId(10));
+    let b = s.app_scoped_id(AppId(21), UserId(10)).await.unwrap();
+    assert_ne!(a, b);
+    assert_eq!(s.resolve_app_scoped_id(a).await.unwrap(), Some((AppId(20), UserId(10))));
+    assert_eq!(s.resolve_app_scoped_id(UserId(10)).await.unwrap(), None);
+}
+
+pub async fn pages_and_roles(s: Dyn) {
+    world(&s).await;
+    let p = Page { id: PageId(30), name: "Acme Page".into(), business_id: BusinessId(1) };
+    s.create_page(&p, &audit("page")).await.unwrap();
+    assert!(matches!(s.create_page(&p, &audit("page")).await, Err(StoreError::Conflict(_))));
+    assert_eq!(s.get_page(PageId(30)).await.unwrap(), Some(p.clone()));
+    assert_eq!(s.list_business_pages(BusinessId(1)).await.unwrap(), vec![p.clone()]);
+    let role = PageRole { page_id: PageId(30), user_id: UserId(10), tasks: vec![PageTask::Manage, PageTask::Analyze] };
+    s.set_page_role(&role, &audit("assign")).await.unwrap();
+    let narrower = PageRole { tasks: vec![PageTask::Moderate], ..role.clone() };
+    s.set_page_role(&narrower, &audit("assign")).await.unwrap();
+    assert_eq!(s.get_page_role(PageId(30), UserId(10)).await.unwrap(), Some(narrower.clone()));
+    assert_eq!(s.list_page_roles(PageId(30)).await.unwrap(), vec![narrower.clone()]);
+    assert_eq!(s.list_user_pages(UserId(10)).await.unwrap(), vec![(p, narrower)]);
+    assert!(s.remove_page_role(PageId(30), UserId(10), &audit("unassign")).await.unwrap());
+    assert!(!s.remove_page_role(PageId(30), UserId(10), &audit("unassign")).await.unwrap());
+    assert!(s.list_user_pages(UserId(10)).await.unwrap().is_empty());
+    let ghost = PageRole { page_id: PageId(31), ..role };
+    assert!(matches!(s.set_page_role(&ghost, &audit("assign")).await, Err(StoreError::NotFound(_))));
+}
+
+pub async fn codes_redeem_once(s: Dyn) {
+    world(&s).await;
+    let code = AuthCode {
+        hash: TokenHash([7; 32]),
+        app_id: AppId(20),
+        user_id: UserId(10),
+        redirect_uri: "https://x.example/cb".into(),
+        scopes: vec![Scope::from_stored("email".into())],
+        created_at: 100,
+        used_at: None,
+    };
+    s.insert_code(&code, &audit("code")).await.unwrap();
+    assert_eq!(s.get_code(&code.hash).await.unwrap(), Some(code.clone()));
+    // Two concurrent redemptions: exactly one wins, and only its token exists.
+    let (t1, t2, e) = (token(1, Some(10), None), token(2, Some(10), None), audit("exchange"));
+    let (a, b) = tokio::join!(s.redeem_code(&code.hash, 150, &t1, &e), s.redeem_code(&code.hash, 151, &t2, &e));
+    assert!(a.is_ok() != b.is_ok(), "{a:?} {b:?}");
+    let used = s.get_code(&code.hash).await.unwrap().unwrap().used_at;
+    assert!(matches!(used, Some(150 | 151)));
+    assert!(matches!(
+        s.redeem_code(&code.hash, 200, &token(3, Some(10), None), &audit("exchange")).await,
+        Err(StoreError::CodeUsed)
+    ));
+    assert_eq!(s.get_token(&TokenHash([3; 32])).await.unwrap(), None);
+    let tokens = [s.get_token(&TokenHash([1; 32])).await.unwrap(), s.get_token(&TokenHash([2; 32])).await.unwrap()];
+    assert_eq!(tokens.iter().filter(|t| t.is_some()).count(), 1);
+}
+
+/// Not part of the raw contract (see [`Store`]'s note on cancellation): through [`crate::CachedStore`], writes
+/// abandoned after their first poll (a client that went away) still complete, and the store keeps working.
+pub async fn cancelled_writes_leave_the_store_usable(raw: Dyn) {
+    world(&raw).await;
+    let s: Dyn = crate::CachedStore::new(raw, 1000).await.unwrap();
+    for n in 1..=100u8 {
+        s.insert_token(&token(n, Some(10), None), &audit("issue")).await.unwrap();
+    }
+    for n in 1..=100u8 {
+        // Poll once, then drop: what hyper does to a handler whose client disconnected.
+        let _ = tokio::time::timeout(
+            std::time::Duration::ZERO,
+            s.revoke_token(&TokenHash([n; 32]), 2000, &audit("revoke")),
+        )
+        .await;
+        let _ = tokio::time::timeout(
+            std::time::Duration::ZERO,
+            s.refresh_token(&token(n + 100, Some(10), Some(n)), &audit("refresh")),
+        )
+        .await;
+    }
+    // Every abandoned write completed or failed as a whole, and new writes go through.
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    s.append_audit(&audit("after")).await.unwrap();
+    for n in 1..=100u8 {
+        let t = s.get_token(&TokenHash([n; 32])).await.unwrap().unwrap();
+        assert_eq!(t.revoked_at, Some(2000), "abandoned revoke {n} did not complete");
+    }
+    assert!(s.revoke_token(&TokenHash([1; 32]), 3000, &audit("revoke")).await.is_ok());
+}
+
+/// Expands to one `#[tokio::test]` per contract case. `$make` is an async expression giving `Some(fresh empty store)`.
+#[macro_export]
+macro_rules! store_contract_tests {
+    ($make:expr) => {
+        $crate::store_contract_tests!(@cases $make;
+            objects_round_trip, duplicate_ids_conflict, ids_are_unique_and_increasing,
+            system_users_listed_in_creation_order, installs_are_idempotent, tokens_round_trip_and_revoke,
+            revoke_all_touches_only_that_users_live_tokens, refresh_needs_a_live_parent,
+            refresh_racing_revoke_never_leaves_a_usable_child_after_revoke, every_write_is_audited_in_order,
+            every_mutating_call_appends_exactly_one_entry,
+            clock_offset_persists, session_epoch_bumps, reset_keeps_the_audit_log, dump_is_complete_and_ordered,
+            refreshes_of_a_revoked_parent_all_fail, revoke_all_racing_refreshes_leaves_no_live_token,
+            apps_update_and_uninstall, app_scoped_ids_are_stable_and_resolvable, pages_and_roles, codes_redeem_once, password_hashes,
+            concurrent_issuance_is_individually_acknowledged);
+    };
+    (@cases $make:expr; $($case:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                // `None` means the backend is deliberately skipped (e.g. SUAT_SKIP_PG=1).
+                let store: Option<$crate::contract::Dyn> = $make.await;
+                let Some(store) = store else { return };
+                $crate::contract::$case(store).await;
+            }
+        )*
+    };
+}
