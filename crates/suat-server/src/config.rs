@@ -1,0 +1,118 @@
+//! `suat serve` configuration: flags with env fallbacks, and the key material loaded (or created) once at start-up.
+
+use anyhow::{bail, Context};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use suat_core::{crypto::SecretBox, TokenKey};
+
+/// Flags of `suat serve`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "SUAT_LISTEN", default_value = "127.0.0.1:8787")]
+    pub listen: SocketAddr,
+    /// SQLite file of the embedded default store.
+    #[arg(long, env = "SUAT_DB", default_value = "suat.db")]
+    pub db: PathBuf,
+    /// `postgres://...` to use PostgreSQL instead of the SQLite file (for replicas).
+    #[arg(long, env = "SUAT_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// Master key file (hex, 32 bytes); created with mode 0600 if absent. Ignored when SUAT_MASTER_KEY is set.
+    #[arg(long, env = "SUAT_KEY_FILE", default_value = "suat.key")]
+    pub key_file: PathBuf,
+    /// Bearer key of the `/_suat/` control plane. If unset, read from (or generated into) `--admin-key-file`.
+    #[arg(long, env = "SUAT_ADMIN_KEY", hide_env_values = true)]
+    pub admin_key: Option<String>,
+    #[arg(long, env = "SUAT_ADMIN_KEY_FILE", default_value = "suat.admin-key")]
+    pub admin_key_file: PathBuf,
+    /// TOML file of businesses, users, system users and apps to create at start-up.
+    #[arg(long)]
+    pub seed: Option<PathBuf>,
+    /// Print the seeded app secrets and user tokens (off by default: they are secrets).
+    #[arg(long)]
+    pub print_secrets: bool,
+    /// Version reported in `facebook-api-version` when the request path has none.
+    #[arg(long, default_value = "v25.0")]
+    pub api_version: String,
+}
+
+/// The two keys derived from the master key: one hashes tokens, one seals app secrets. Deriving both from one master
+/// means one secret to manage and share between replicas (`SUAT_MASTER_KEY`).
+#[derive(Clone, Debug)]
+pub struct Keys {
+    pub token: TokenKey,
+    pub secrets: SecretBox,
+}
+
+impl Keys {
+    pub fn from_master(master: &[u8; 32]) -> Keys {
+        let derive = |label: &[u8]| -> [u8; 32] {
+            let mut m = Hmac::<Sha256>::new_from_slice(master).expect("any key length");
+            m.update(label);
+            m.finalize().into_bytes().into()
+        };
+        Keys {
+            token: TokenKey::new(derive(b"suat token hash v1")),
+            secrets: SecretBox::new(&derive(b"suat secret box v1")),
+        }
+    }
+}
+
+/// Reads the master key from `SUAT_MASTER_KEY` (64 hex chars) or the key file, creating the file (0600) if absent.
+pub fn load_master_key(key_file: &Path) -> anyhow::Result<[u8; 32]> {
+    if let Ok(hex_key) = std::env::var("SUAT_MASTER_KEY") {
+        return parse_key(hex_key.trim()).context("SUAT_MASTER_KEY must be 64 hex characters");
+    }
+    if key_file.exists() {
+        let s = std::fs::read_to_string(key_file).with_context(|| format!("reading {}", key_file.display()))?;
+        return parse_key(s.trim()).with_context(|| format!("{} must hold 64 hex characters", key_file.display()));
+    }
+    let mut key = [0u8; 32];
+    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut key);
+    write_private(key_file, &hex::encode(key))?;
+    tracing::info!(path = %key_file.display(), "generated a new master key (mode 0600)");
+    Ok(key)
+}
+
+/// The control-plane key: flag/env, else the key file, else a new random one written to the key file (0600).
+pub fn load_admin_key(args: &ServeArgs) -> anyhow::Result<String> {
+    if let Some(k) = &args.admin_key {
+        if k.len() < 16 {
+            bail!("--admin-key must be at least 16 characters");
+        }
+        return Ok(k.clone());
+    }
+    let path = &args.admin_key_file;
+    if path.exists() {
+        return Ok(std::fs::read_to_string(path)?.trim().to_owned());
+    }
+    let mut b = [0u8; 32];
+    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut b);
+    let k = hex::encode(b);
+    write_private(path, &k)?;
+    tracing::info!(path = %path.display(), "generated a control-plane key (mode 0600); read it from that file");
+    Ok(k)
+}
+
+fn parse_key(s: &str) -> anyhow::Result<[u8; 32]> {
+    let v = hex::decode(s)?;
+    v.try_into().map_err(|_| anyhow::anyhow!("wrong key length"))
+}
+
+/// Creates `path` with mode 0600 and writes `content`; refuses to overwrite.
+pub fn write_private(path: &Path, content: &str) -> anyhow::Result<()> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(path).with_context(|| format!("creating {}", path.display()))?;
+    f.write_all(content.as_bytes())?;
+    f.sync_all()?;
+    Ok(())
+}

@@ -1,0 +1,173 @@
+//! The operator control plane under `/_suat/`: create objects, reset, dump, read the audit log, and set or advance
+//! the server clock that every expiry rule reads. Guarded by its own bearer key, compared in constant time.
+
+use crate::{
+    error::{graph_json, GraphError},
+    ops,
+    state::AppState,
+};
+use axum::{
+    body::Bytes,
+    extract::{Path, Query, Request, State},
+    http::header,
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
+    routing::{get, post},
+    Router,
+};
+use serde::{de::DeserializeOwned, Deserialize};
+use serde_json::json;
+use suat_core::UserId;
+use suat_store::AuditEntry;
+use subtle::ConstantTimeEq;
+
+pub fn router(state: AppState) -> Router<AppState> {
+    Router::new()
+        .route("/businesses", post(create_business))
+        .route("/apps", post(create_app))
+        .route("/users", post(create_person))
+        .route("/system_users", post(create_system_user))
+        .route("/users/{id}/tokens", post(user_token))
+        .route("/users/{id}/password_change", post(password_change))
+        .route("/pages", post(create_page))
+        .route("/apps/{id}/roles", post(app_role))
+        .route("/apps/{id}/reset_secret", post(reset_secret))
+        .route("/clock", get(get_clock).post(set_clock))
+        .route("/dump", get(dump))
+        .route("/audit", get(audit))
+        .route("/reset", post(reset))
+        .route_layer(middleware::from_fn_with_state(state, require_admin))
+        .route("/health", get(|| async { graph_json(json!({"ok": true})) }))
+}
+
+async fn require_admin(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let presented = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    if bool::from(presented.as_bytes().ct_eq(state.admin_key.as_bytes())) {
+        next.run(req).await
+    } else {
+        GraphError {
+            status: axum::http::StatusCode::UNAUTHORIZED,
+            ..GraphError::new(190, "OAuthException", "Invalid control-plane key")
+        }
+        .into_response()
+    }
+}
+
+/// Parses a JSON body into a spec, turning serde's complaint into a Graph-style 100.
+fn spec<T: DeserializeOwned>(body: &Bytes) -> Result<T, GraphError> {
+    let raw: &[u8] = if body.is_empty() { b"{}" } else { body };
+    serde_json::from_slice(raw).map_err(|e| GraphError::param(format!("Invalid JSON body: {e}")))
+}
+
+async fn create_business(State(s): State<AppState>, body: Bytes) -> Result<Response, GraphError> {
+    let id = ops::create_business(&s, spec(&body)?).await?;
+    Ok(graph_json(json!({"id": id})))
+}
+
+async fn create_app(State(s): State<AppState>, body: Bytes) -> Result<Response, GraphError> {
+    let (id, secret) = ops::create_app(&s, spec(&body)?).await?;
+    // The operator created the app and needs its secret once; it is never retrievable again.
+    Ok(graph_json(json!({"id": id, "secret": secret.expose()})))
+}
+
+async fn create_person(State(s): State<AppState>, body: Bytes) -> Result<Response, GraphError> {
+    let id = ops::create_person(&s, spec(&body)?).await?;
+    Ok(graph_json(json!({"id": id})))
+}
+
+async fn create_system_user(State(s): State<AppState>, body: Bytes) -> Result<Response, GraphError> {
+    let id = ops::create_system_user(&s, spec(&body)?).await?;
+    Ok(graph_json(json!({"id": id})))
+}
+
+async fn create_page(State(s): State<AppState>, body: Bytes) -> Result<Response, GraphError> {
+    let id = ops::create_page(&s, spec(&body)?).await?;
+    Ok(graph_json(json!({"id": id})))
+}
+
+fn app_id(raw: &str) -> Result<suat_core::AppId, GraphError> {
+    raw.parse().map_err(|_| GraphError::param("app id must be a numeric Graph id"))
+}
+
+async fn app_role(State(s): State<AppState>, Path(id): Path<String>, body: Bytes) -> Result<Response, GraphError> {
+    ops::add_app_role(&s, app_id(&id)?, spec(&body)?).await?;
+    Ok(graph_json(json!({"success": true})))
+}
+
+async fn reset_secret(State(s): State<AppState>, Path(id): Path<String>) -> Result<Response, GraphError> {
+    let secret = ops::reset_app_secret(&s, app_id(&id)?).await?;
+    Ok(graph_json(json!({"id": id, "secret": secret.expose()})))
+}
+
+fn user_id(raw: &str) -> Result<UserId, GraphError> {
+    raw.parse().map_err(|_| GraphError::param("user id must be a numeric Graph id"))
+}
+
+async fn user_token(State(s): State<AppState>, Path(id): Path<String>, body: Bytes) -> Result<Response, GraphError> {
+    let token = ops::issue_user_token(&s, user_id(&id)?, spec(&body)?).await?;
+    Ok(graph_json(json!({"access_token": token.expose()})))
+}
+
+/// A user's "password change": every token issued to them before now fails with 190/460.
+async fn password_change(State(s): State<AppState>, Path(id): Path<String>) -> Result<Response, GraphError> {
+    let id = user_id(&id)?;
+    let audit = AuditEntry::new(s.now(), "password_change", "operator").subject(id);
+    let epoch = s.store.bump_session_epoch(id, &audit).await?;
+    Ok(graph_json(json!({"id": id, "session_epoch": epoch})))
+}
+
+fn clock_json(s: &AppState) -> serde_json::Value {
+    json!({"now": s.now(), "offset": s.cache.clock_offset_now()})
+}
+
+async fn get_clock(State(s): State<AppState>) -> Response {
+    graph_json(clock_json(&s))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClockSpec {
+    /// Jump to this unix time.
+    set: Option<i64>,
+    /// Move forward (or back, if negative) by this many seconds.
+    advance: Option<i64>,
+}
+
+async fn set_clock(State(s): State<AppState>, body: Bytes) -> Result<Response, GraphError> {
+    let c: ClockSpec = spec(&body)?;
+    let current = s.cache.clock_offset_now();
+    let offset = match (c.set, c.advance) {
+        (Some(t), None) => current + (t - s.now()),
+        (None, Some(d)) => current.checked_add(d).ok_or_else(|| GraphError::param("advance out of range"))?,
+        _ => return Err(GraphError::param("give exactly one of set (unix seconds) or advance (seconds)")),
+    };
+    let audit = AuditEntry::new(s.now(), "clock", "operator").detail(json!({"offset": offset}));
+    s.store.set_clock_offset(offset, &audit).await?;
+    Ok(graph_json(clock_json(&s)))
+}
+
+async fn dump(State(s): State<AppState>) -> Result<Response, GraphError> {
+    let d = s.store.dump().await?;
+    Ok(graph_json(serde_json::to_value(d).map_err(|_| GraphError::internal())?))
+}
+
+#[derive(Deserialize)]
+struct AuditQuery {
+    limit: Option<i64>,
+}
+
+async fn audit(State(s): State<AppState>, Query(q): Query<AuditQuery>) -> Result<Response, GraphError> {
+    let entries = s.store.audit_tail(q.limit.unwrap_or(100).clamp(1, 10_000)).await?;
+    Ok(graph_json(json!({"data": entries})))
+}
+
+async fn reset(State(s): State<AppState>) -> Result<Response, GraphError> {
+    let audit = AuditEntry::new(s.now(), "reset", "operator");
+    s.store.reset(&audit).await?;
+    Ok(graph_json(json!({"success": true})))
+}

@@ -1,0 +1,216 @@
+//! The OAuth authorization-code flow over plain HTTP (the browser-driven version is in `browser_consent.rs`):
+//! dialog page, sign-in and consent, code exchange rules, and short-lived -> long-lived user tokens.
+
+mod common;
+use common::*;
+
+const REDIRECT: &str = "https://app.example/callback";
+
+/// An app with a registered redirect URI and a person who can sign in.
+async fn oauth_world(s: &TestServer) -> (String, String, String) {
+    let b = s.admin("POST", "/businesses", json!({"name": "B"})).await["id"].as_str().unwrap().to_owned();
+    let app =
+        s.admin("POST", "/apps", json!({"name": "Login App", "owner_business": b, "redirect_uris": [REDIRECT]})).await;
+    let person = s.admin("POST", "/users", json!({"name": "Pat", "password": "correct horse"})).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    (app["id"].as_str().unwrap().to_owned(), app["secret"].as_str().unwrap().to_owned(), person)
+}
+
+fn no_redirects() -> reqwest::Client {
+    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
+}
+
+/// Fetches the dialog and returns its hidden form fields.
+async fn form(
+    s: &TestServer,
+    app: &str,
+    redirect: &str,
+    scope: &str,
+    state: &str,
+) -> (u16, String, Vec<(String, String)>) {
+    let r = s
+        .http
+        .get(format!("{}/v25.0/dialog/oauth", s.url))
+        .query(&[("client_id", app), ("redirect_uri", redirect), ("scope", scope), ("state", state)])
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    let ct = r.headers()["content-type"].to_str().unwrap().to_owned();
+    assert_eq!(ct, "text/html; charset=utf-8");
+    let html = r.text().await.unwrap();
+    let mut fields = Vec::new();
+    for part in html.split("<input type=\"hidden\" ").skip(1) {
+        let name = part.split("name=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+        let value = part
+            .split("value=\"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap()
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&quot;", "\"")
+            .replace("&#39;", "'")
+            .replace("&amp;", "&");
+        fields.push((name, value));
+    }
+    (status, html, fields)
+}
+
+async fn submit(s: &TestServer, fields: &[(String, String)], extra: &[(&str, &str)]) -> reqwest::Response {
+    let mut all: Vec<(String, String)> = fields.to_vec();
+    all.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    no_redirects().post(format!("{}/v25.0/dialog/oauth/confirm", s.url)).form(&all).send().await.unwrap()
+}
+
+fn query_of(location: &str) -> std::collections::HashMap<String, String> {
+    let u = url::Url::parse(location).unwrap();
+    u.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
+}
+
+#[tokio::test]
+async fn dialog_allow_exchange_and_extend() {
+    let s = TestServer::start().await;
+    let (app, secret, person) = oauth_world(&s).await;
+    let (status, html, fields) = form(&s, &app, REDIRECT, "email,public_profile", "xyz<&>").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("Login App wants to access your account"));
+    assert!(html.contains("<code>email</code>") && html.contains("<code>public_profile</code>"));
+    assert!(!html.contains("xyz<&>"), "state is escaped");
+    // Wrong password: the page again, with an error, and no code.
+    let r = submit(&s, &fields, &[("user", &person), ("password", "nope"), ("action", "allow")]).await;
+    assert_eq!(r.status().as_u16(), 401);
+    assert!(r.text().await.unwrap().contains("Incorrect user ID or password."));
+    // Allow: redirect to the registered URI with code and state.
+    let r = submit(&s, &fields, &[("user", &person), ("password", "correct horse"), ("action", "allow")]).await;
+    assert_eq!(r.status().as_u16(), 302);
+    let loc = r.headers()["location"].to_str().unwrap().to_owned();
+    assert!(loc.starts_with(&format!("{REDIRECT}?")), "{loc}");
+    let q = query_of(&loc);
+    assert_eq!(q["state"], "xyz<&>");
+    let code = q["code"].clone();
+    // Exchange with a different redirect_uri: refused, code still usable.
+    let bad = get(
+        &s,
+        "/v25.0/oauth/access_token",
+        &[
+            ("client_id", &app),
+            ("client_secret", &secret),
+            ("redirect_uri", "https://app.example/other"),
+            ("code", &code),
+        ],
+    )
+    .await;
+    assert_eq!(bad.err(), (100, None));
+    assert_eq!(bad.msg(), "Error validating verification code. Please make sure your redirect_uri is identical to the one you used in the OAuth dialog request");
+    assert!(bad.headers["www-authenticate"].to_str().unwrap().contains("\"invalid_code\""));
+    // Exchange: a 2-hour user token.
+    let ok = get(
+        &s,
+        "/v25.0/oauth/access_token",
+        &[("client_id", &app), ("client_secret", &secret), ("redirect_uri", REDIRECT), ("code", &code)],
+    )
+    .await;
+    let body = ok.ok().clone();
+    assert_eq!(body["token_type"], "bearer");
+    assert_eq!(body["expires_in"], 7200);
+    let short = body["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(get(&s, "/me", &[("access_token", &short)]).await.ok(), &json!({"id": person, "name": "Pat"}));
+    let d = get(&s, "/debug_token", &[("input_token", &short), ("access_token", &format!("{app}|{secret}"))]).await;
+    assert_eq!(d.ok()["data"]["type"], "USER");
+    assert_eq!(d.body["data"]["scopes"], json!(["email", "public_profile"]));
+    // Single use.
+    let again = get(
+        &s,
+        "/oauth/access_token",
+        &[("client_id", &app), ("client_secret", &secret), ("redirect_uri", REDIRECT), ("code", &code)],
+    )
+    .await;
+    assert_eq!(again.msg(), "This authorization code has been used.");
+    // Short-lived -> long-lived (60 days) through fb_exchange_token.
+    let long = get(
+        &s,
+        "/oauth/access_token",
+        &[
+            ("grant_type", "fb_exchange_token"),
+            ("client_id", &app),
+            ("client_secret", &secret),
+            ("fb_exchange_token", &short),
+        ],
+    )
+    .await;
+    assert_eq!(long.ok()["expires_in"], 5_184_000);
+    let long_t = long.body["access_token"].as_str().unwrap().to_owned();
+    s.advance_clock(3 * 3600).await;
+    assert_eq!(get(&s, "/me", &[("access_token", &short)]).await.err(), (190, Some(463)));
+    get(&s, "/me", &[("access_token", &long_t)]).await.ok();
+}
+
+#[tokio::test]
+async fn codes_expire_after_ten_minutes() {
+    let s = TestServer::start().await;
+    let (app, secret, person) = oauth_world(&s).await;
+    let (_, _, fields) = form(&s, &app, REDIRECT, "", "").await;
+    let r = submit(&s, &fields, &[("user", &person), ("password", "correct horse"), ("action", "allow")]).await;
+    let code = query_of(r.headers()["location"].to_str().unwrap())["code"].clone();
+    s.advance_clock(601).await;
+    let a = get(
+        &s,
+        "/oauth/access_token",
+        &[("client_id", &app), ("client_secret", &secret), ("redirect_uri", REDIRECT), ("code", &code)],
+    )
+    .await;
+    assert_eq!(a.err(), (100, None));
+    assert_eq!(a.msg(), "This authorization code has expired.");
+    let a = get(
+        &s,
+        "/oauth/access_token",
+        &[("client_id", &app), ("client_secret", &secret), ("redirect_uri", REDIRECT), ("code", "AQnotacode")],
+    )
+    .await;
+    assert_eq!(a.msg(), "(#100) Invalid verification code format.");
+}
+
+#[tokio::test]
+async fn cancel_redirects_with_access_denied() {
+    let s = TestServer::start().await;
+    let (app, _, _) = oauth_world(&s).await;
+    let (_, _, fields) = form(&s, &app, REDIRECT, "email", "s1").await;
+    let r = submit(&s, &fields, &[("action", "cancel")]).await;
+    assert_eq!(r.status().as_u16(), 302);
+    let q = query_of(r.headers()["location"].to_str().unwrap());
+    assert_eq!(q["error"], "access_denied");
+    assert_eq!(q["error_reason"], "user_denied");
+    assert_eq!(q["state"], "s1");
+    assert!(!q.contains_key("code"));
+}
+
+#[tokio::test]
+async fn unregistered_redirects_and_tampered_forms_are_refused_on_the_page() {
+    let s = TestServer::start().await;
+    let (app, _, person) = oauth_world(&s).await;
+    let (status, html, _) = form(&s, &app, "https://evil.example/steal", "", "").await;
+    assert_eq!(status, 400);
+    assert!(html.contains("redirect URI is not whitelisted"));
+    assert!(!html.contains("<form"));
+    let (status, html, _) = form(&s, "999", REDIRECT, "", "").await;
+    assert_eq!(status, 400);
+    assert!(html.contains("Invalid App ID"));
+    let (status, html, _) = form(&s, &app, REDIRECT, "not_a_scope", "").await;
+    assert_eq!(status, 400);
+    assert!(html.contains("Invalid Scopes"));
+    // Changing a signed field after rendering invalidates the form.
+    let (_, _, mut fields) = form(&s, &app, REDIRECT, "email", "st").await;
+    for f in fields.iter_mut() {
+        if f.0 == "scope" {
+            f.1 = "email,ads_management".into();
+        }
+    }
+    let r = submit(&s, &fields, &[("user", &person), ("password", "correct horse"), ("action", "allow")]).await;
+    assert_eq!(r.status().as_u16(), 400);
+    assert!(r.text().await.unwrap().contains("expired"));
+}
