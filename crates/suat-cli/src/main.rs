@@ -1,0 +1,49 @@
+//! `suat`: a thin binary. It parses arguments and calls the libraries: `suat serve` runs `suat_server`, every other
+//! command is the client side of the token lifecycle (`suat_client`).
+
+mod commands;
+
+/// The request path allocates per request (parameters, cached records, JSON); mimalloc measurably beats glibc's
+/// malloc there (see BENCHMARKS.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "suat", version, about = "System-user access tokens: a Graph-compatible authority and its client")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the Graph-API-compatible token authority.
+    Serve(suat_server::config::ServeArgs),
+    #[command(flatten)]
+    Client(commands::ClientCommand),
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
+    match cli.command {
+        Command::Serve(args) => {
+            tracing_subscriber::fmt()
+                .with_env_filter(
+                    tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+                )
+                .with_writer(std::io::stderr)
+                .init();
+            match runtime.block_on(suat_server::run(args)) {
+                Ok(()) => std::process::ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("suat serve: {e:#}");
+                    std::process::ExitCode::FAILURE
+                }
+            }
+        }
+        Command::Client(cmd) => runtime.block_on(cmd.run()),
+    }
+}
