@@ -48,7 +48,8 @@ async fn revocation_on_one_replica_reaches_the_other_within_50ms_p99() {
     let f = a.fixture().await;
     install(&a, &f).await;
     let mut latencies = Vec::new();
-    for _ in 0..60 {
+    // 200 trials, so that p99 is the third-slowest rather than the single slowest of a noisy machine.
+    for _ in 0..200 {
         let t = generate(&a, &f, "ads_read", false).await;
         // B has it cached as valid.
         get(&b, "/me", &[("access_token", &t)]).await.ok();
@@ -133,9 +134,29 @@ async fn the_clock_and_other_changes_are_shared() {
     }
 }
 
+/// How long a replica that did not answer a revocation may keep honouring the token: the documented budget is 50 ms
+/// p99 (measured above); this is the bound past which the token counts as left usable, generous because CI is noisy.
+const PROPAGATION_BOUND: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Asserts `token` fails with 190/466 on `answering` at once, and on `other` within [`PROPAGATION_BOUND`].
+async fn assert_revoked(answering: &TestServer, other: &TestServer, token: &str, what: &str) {
+    assert_eq!(get(answering, "/me", &[("access_token", token)]).await.err(), (190, Some(466)), "{what}: answering");
+    let started = Instant::now();
+    loop {
+        let r = get(other, "/me", &[("access_token", token)]).await;
+        if r.status != 200 {
+            assert_eq!(r.err(), (190, Some(466)), "{what}: other replica");
+            return;
+        }
+        assert!(started.elapsed() < PROPAGATION_BOUND, "{what}: still usable on the other replica");
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
+}
+
 /// Refresh on A racing "revoke all" on B: afterwards no token of the system user works anywhere. And refresh on A
 /// racing revoke of the same token on B: either the refresh failed with 466, or it committed first (its audit entry
-/// precedes the revocation's), which is the documented overlap.
+/// precedes the revocation's), which is the documented overlap. "Works nowhere" means: at once on B, which answered
+/// the revocation, and on A as soon as B's notification arrives (A may have the token cached until then).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_refresh_and_revoke_across_replicas_never_leave_a_revoked_lineage_usable() {
     let Some((a, b)) = replicas().await else { return };
@@ -162,25 +183,18 @@ async fn concurrent_refresh_and_revoke_across_replicas_never_leave_a_revoked_lin
         let t = generate(&a, &f, "ads_read", true).await;
         let su_path = format!("/{}/access_tokens", f.system_user_id);
         let revoke_all = [("access_token", f.admin_token.as_str())];
-        let (r1, r2, _) =
+        let (r1, r2, rv) =
             tokio::join!(exchange(&a, t.clone()), exchange(&a, t.clone()), delete(&b, &su_path, &revoke_all));
+        rv.ok();
         for r in [r1, r2] {
             if r.status == 200 {
-                let child = r.body["access_token"].as_str().unwrap().to_owned();
-                for s in [&a, &b] {
-                    assert_eq!(
-                        get(s, "/me", &[("access_token", &child)]).await.err(),
-                        (190, Some(466)),
-                        "a refreshed token survived revoke-all"
-                    );
-                }
+                let child = r.body["access_token"].as_str().unwrap();
+                assert_revoked(&b, &a, child, "a refreshed token after revoke-all").await;
             } else {
                 assert_eq!(r.err(), (190, Some(466)));
             }
         }
-        for s in [&a, &b] {
-            assert_eq!(get(s, "/me", &[("access_token", &t)]).await.err(), (190, Some(466)));
-        }
+        assert_revoked(&b, &a, &t, "the parent after revoke-all").await;
     }
     for _ in 0..15 {
         let t = generate(&a, &f, "ads_read", true).await;
@@ -191,7 +205,8 @@ async fn concurrent_refresh_and_revoke_across_replicas_never_leave_a_revoked_lin
             ("revoke_token", t.as_str()),
             ("access_token", at.as_str()),
         ];
-        let (r, _) = tokio::join!(exchange(&a, t.clone()), get(&b, "/oauth/revoke", &revoke));
+        let (r, rv) = tokio::join!(exchange(&a, t.clone()), get(&b, "/oauth/revoke", &revoke));
+        rv.ok();
         if r.status == 200 {
             // The refresh won the race: its audit entry is before the revocation's.
             let audit = a.admin("GET", "/audit?limit=10", Value::Null).await;
@@ -203,8 +218,6 @@ async fn concurrent_refresh_and_revoke_across_replicas_never_leave_a_revoked_lin
         } else {
             assert_eq!(r.err(), (190, Some(466)));
         }
-        for s in [&a, &b] {
-            assert_eq!(get(s, "/me", &[("access_token", &t)]).await.err(), (190, Some(466)));
-        }
+        assert_revoked(&b, &a, &t, "the revoked token").await;
     }
 }
