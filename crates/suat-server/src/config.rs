@@ -77,17 +77,23 @@ pub fn load_master_key(key_file: &Path) -> anyhow::Result<[u8; 32]> {
     Ok(key)
 }
 
+/// A short key (an empty file, say) would make the control plane guessable, or open to an empty bearer: refuse it.
+fn checked_admin_key(k: String, source: &str) -> anyhow::Result<String> {
+    if k.len() < 16 {
+        bail!("the control-plane key from {source} must be at least 16 characters");
+    }
+    Ok(k)
+}
+
 /// The control-plane key: flag/env, else the key file, else a new random one written to the key file (0600).
 pub fn load_admin_key(args: &ServeArgs) -> anyhow::Result<String> {
     if let Some(k) = &args.admin_key {
-        if k.len() < 16 {
-            bail!("--admin-key must be at least 16 characters");
-        }
-        return Ok(k.clone());
+        return checked_admin_key(k.clone(), "--admin-key");
     }
     let path = &args.admin_key_file;
     if path.exists() {
-        return Ok(std::fs::read_to_string(path)?.trim().to_owned());
+        let k = std::fs::read_to_string(path)?.trim().to_owned();
+        return checked_admin_key(k, &path.display().to_string());
     }
     let mut b = [0u8; 32];
     rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut b);
@@ -115,4 +121,35 @@ pub fn write_private(path: &Path, content: &str) -> anyhow::Result<()> {
     f.write_all(content.as_bytes())?;
     f.sync_all()?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        serve: ServeArgs,
+    }
+
+    fn args_with_key_file(content: &str) -> (tempfile::TempDir, ServeArgs) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("admin-key");
+        std::fs::write(&path, content).unwrap();
+        let cli = Cli::try_parse_from(["suat", "--admin-key-file", path.to_str().unwrap()]).unwrap();
+        (dir, cli.serve)
+    }
+
+    #[test]
+    fn an_empty_or_short_key_file_is_refused_not_taken_as_an_open_control_plane() {
+        for content in ["", "\n", "short-key"] {
+            let (_dir, args) = args_with_key_file(content);
+            let err = load_admin_key(&args).unwrap_err().to_string();
+            assert!(err.contains("at least 16 characters"), "{err}");
+        }
+        let (_dir, args) = args_with_key_file("0123456789abcdef0123\n");
+        assert_eq!(load_admin_key(&args).unwrap(), "0123456789abcdef0123");
+    }
 }
