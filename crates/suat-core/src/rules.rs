@@ -74,6 +74,20 @@ pub fn check_app_usable(su: &User, app: &App) -> Result<(), CoreError> {
     Ok(())
 }
 
+/// Seed 000, steps 4-6: an app the system user's Business Manager does not own is installed, and its tokens are
+/// generated, through the system user's app-scoped id (listed by `/{business}/system_users`), never its own id.
+/// Test apps are reached through a tester role instead, with the plain id.
+pub fn check_addressed_for_app(su: &User, app: &App, by_app_scoped_id: bool) -> Result<(), CoreError> {
+    let foreign = !app.is_test_app && (su.business_id.is_none() || app.owner_business != su.business_id);
+    if foreign && !by_app_scoped_id {
+        return Err(CoreError::InvalidParameter(format!(
+            "App {} is not owned by the system user's Business Manager: use the system user's app-scoped id for this app, listed by /{{business-id}}/system_users",
+            app.id
+        )));
+    }
+    Ok(())
+}
+
 /// POST /{su}/applications.
 pub fn check_install(caller: &User, su: &User, app: &App) -> Result<(), CoreError> {
     check_is_system_user("post", su)?;
@@ -232,6 +246,20 @@ mod tests {
             CoreError::InvalidParameter(_) | CoreError::UnknownObject { .. } => 100,
             other => panic!("unexpected {other:?}"),
         }
+    }
+
+    #[test]
+    fn apps_of_another_business_are_addressed_by_app_scoped_id() {
+        let s = su(1, SystemUserRole::Employee);
+        assert_eq!(check_addressed_for_app(&s, &app(), false), Ok(()));
+        let foreign = App { owner_business: Some(BusinessId(11)), ..app() };
+        let unowned = App { owner_business: None, ..app() };
+        for a in [&foreign, &unowned] {
+            assert_eq!(code(check_addressed_for_app(&s, a, false).unwrap_err()), 100);
+            assert_eq!(check_addressed_for_app(&s, a, true), Ok(()));
+        }
+        let test_app = App { is_test_app: true, ..foreign };
+        assert_eq!(check_addressed_for_app(&s, &test_app, false), Ok(()));
     }
 
     #[test]

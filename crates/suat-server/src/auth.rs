@@ -48,7 +48,7 @@ pub async fn resolve(state: &AppState, token: &str, now: i64) -> Result<Resolved
         let hash = state.keys.token.hash(token);
         return Ok(match state.store.get_token(&hash).await? {
             Some(rec) if rec.kind == TokenKind::App && rec.app_id == app_id => {
-                let problem = rec.check(now, None).err();
+                let problem = rec.check(now, Some(state.app_secret(&app)?.epoch())).err();
                 Resolved { app: Some(app), record: Some(rec), user: None, is_app_token: true, problem }
             }
             _ => unparseable(),
@@ -144,16 +144,27 @@ pub async fn authenticate(state: &AppState, p: &Params, now: i64, policy: ProofP
     }
     let caller = Caller { token, resolved };
     if policy == ProofPolicy::Standard && !caller.resolved.is_app_token {
-        let app = caller.app();
-        let required = app.app.require_app_secret;
-        match p.get("appsecret_proof") {
-            Some(proof) => {
-                let secret = state.app_secret(app)?;
-                AppSecretProof::verify(&secret, &caller.token, proof, p.get("appsecret_time"), now)?;
-            }
-            None if required => return Err(CoreError::ProofMissing.into()),
-            None => {}
-        }
+        check_proof(state, caller.app(), &caller.token, p, now)?;
     }
     Ok(caller)
+}
+
+/// Verifies the request's appsecret_proof for `token` of `app` when one is sent, and demands one when the app has
+/// "Require App Secret" set.
+pub fn check_proof(
+    state: &AppState,
+    app: &std::sync::Arc<StoredApp>,
+    token: &str,
+    p: &Params,
+    now: i64,
+) -> Result<(), GraphError> {
+    match p.get("appsecret_proof") {
+        Some(proof) => {
+            let secret = state.app_secret(app)?;
+            AppSecretProof::verify(&secret, token, proof, p.get("appsecret_time"), now)?;
+        }
+        None if app.app.require_app_secret => return Err(CoreError::ProofMissing.into()),
+        None => {}
+    }
+    Ok(())
 }

@@ -72,6 +72,10 @@ async fn every_step_of_the_cross_business_flow() {
     assert_eq!(a.err(), (200, None));
     assert!(a.msg().contains("as a developer of the app"));
     role(&s, &c.app, &c.bot, "developer").await;
+    // Step 4 skipped: the system user's own id is refused for an app its business does not own.
+    let a = install(c.bot.clone()).await;
+    assert_eq!(a.err(), (100, None));
+    assert!(a.msg().contains("app-scoped id"), "{}", a.msg());
     // Step 4: app-scoped ids, listed with the app's token by Carol (admin of B, developer of the app).
     let l = get(&s, &format!("/v25.0/{}/system_users", c.biz_b), &[("access_token", &c.carol_token)]).await;
     let data = l.ok()["data"].as_array().unwrap().clone();
@@ -88,17 +92,17 @@ async fn every_step_of_the_cross_business_flow() {
     assert_eq!(install(asid.clone()).await.ok(), &json!({"success": true}));
     // Step 6: a token with the app-scoped id and the app secret.
     let proof = proof(&c.secret, &c.carol_token);
-    let t = post(
-        &s,
-        &format!("/v25.0/{asid}/access_tokens"),
-        &[
-            ("business_app", &c.app),
-            ("scope", "ads_read"),
-            ("appsecret_proof", &proof),
-            ("access_token", &c.carol_token),
-        ],
-    )
-    .await;
+    let generate_params = [
+        ("business_app", c.app.as_str()),
+        ("scope", "ads_read"),
+        ("appsecret_proof", proof.as_str()),
+        ("access_token", c.carol_token.as_str()),
+    ];
+    // ... and only with the app-scoped id, even now that the app is installed.
+    let raw = post(&s, &format!("/v25.0/{}/access_tokens", c.bot), &generate_params).await;
+    assert_eq!(raw.err(), (100, None));
+    assert!(raw.msg().contains("app-scoped id"), "{}", raw.msg());
+    let t = post(&s, &format!("/v25.0/{asid}/access_tokens"), &generate_params).await;
     let token = t.ok()["access_token"].as_str().unwrap().to_owned();
     let me = get(&s, "/me", &[("access_token", &token)]).await;
     assert_eq!(me.ok()["name"], "b-bot");
@@ -170,6 +174,20 @@ async fn app_secret_reset_invalidates_old_proofs_and_app_tokens() {
     let su = generate(&s, &f, "ads_read", false).await;
     let old_proof = proof(&f.app_secret, &su);
     get(&s, "/me", &[("access_token", &su), ("appsecret_proof", &old_proof)]).await.ok();
+    let credentials = |secret: &str| {
+        vec![
+            ("grant_type", "client_credentials".to_owned()),
+            ("client_id", f.app_id.clone()),
+            ("client_secret", secret.to_owned()),
+        ]
+    };
+    let q = credentials(&f.app_secret);
+    let q: Vec<(&str, &str)> = q.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let minted = get(&s, "/oauth/access_token", &q).await.ok()["access_token"].as_str().unwrap().to_owned();
+    let inspect = |t: &str| vec![("input_token", su.clone()), ("access_token", t.to_owned())];
+    let q = inspect(&minted);
+    let q: Vec<(&str, &str)> = q.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    get(&s, "/debug_token", &q).await.ok();
     let new_secret = s.admin("POST", &format!("/apps/{}/reset_secret", f.app_id), Value::Null).await["secret"]
         .as_str()
         .unwrap()
@@ -181,6 +199,10 @@ async fn app_secret_reset_invalidates_old_proofs_and_app_tokens() {
     // The literal APPID|OLDSECRET is no longer an app token; client_secret checks use the new secret.
     let d = get(&s, "/debug_token", &[("input_token", &su), ("access_token", &app_token(&f))]).await;
     assert_eq!(d.err(), (190, None));
+    // An app token minted by client_credentials under the old secret dies with it.
+    let q = inspect(&minted);
+    let q: Vec<(&str, &str)> = q.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    assert_eq!(get(&s, "/debug_token", &q).await.err(), (190, Some(460)));
     let r = get(
         &s,
         "/oauth/access_token",

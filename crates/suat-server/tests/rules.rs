@@ -392,6 +392,18 @@ async fn require_app_secret_apps_reject_calls_without_proof() {
     )
     .await;
     get(&s, "/me", &[("access_token", &tok), ("appsecret_proof", &proof(&ssec, &tok))]).await.ok();
+    // A token inspecting itself is a call like any other: no proof, no answer.
+    let inspect_self = |extra: Option<String>| {
+        let mut q = vec![("input_token", tok.clone()), ("access_token", tok.clone())];
+        q.extend(extra.map(|p| ("appsecret_proof", p)));
+        q
+    };
+    let q = inspect_self(None);
+    let q: Vec<(&str, &str)> = q.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    refused(&s, get(&s, "/debug_token", &q), 100, None, "require an appsecret_proof").await;
+    let q = inspect_self(Some(proof(&ssec, &tok)));
+    let q: Vec<(&str, &str)> = q.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    assert_eq!(get(&s, "/debug_token", &q).await.ok()["data"]["is_valid"], true);
     // Apps without the flag accept calls without a proof, but still check one that is sent.
     get(&s, "/me", &[("access_token", &f.admin_token)]).await.ok();
     refused(

@@ -3,7 +3,7 @@
 
 use super::GraphRequest;
 use crate::{
-    auth::{authenticate, resolve, ProofPolicy},
+    auth::{authenticate, check_proof, resolve, ProofPolicy},
     error::{graph_json, GraphError},
     state::AppState,
 };
@@ -16,8 +16,12 @@ pub async fn debug_token(state: &AppState, req: &GraphRequest) -> Result<Respons
     let caller_token = req.params.caller_token().ok_or(CoreError::TokenRequired)?;
     let same = caller_token == input;
     let resolved = resolve(state, input, req.now).await?;
-    // A token may inspect itself even when it is no longer valid; any other caller must itself be valid.
+    // A token may inspect itself even when it is no longer valid; any other caller must itself be valid. Either way
+    // a "Require App Secret" app's token is only usable with a proof, here as on every other call.
     let caller_app = if same {
+        if let (Some(app), false) = (&resolved.app, resolved.is_app_token) {
+            check_proof(state, app, caller_token, &req.params, req.now)?;
+        }
         resolved.app_id()
     } else {
         Some(authenticate(state, &req.params, req.now, ProofPolicy::Standard).await?.app().app.id)

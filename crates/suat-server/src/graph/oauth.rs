@@ -138,7 +138,8 @@ async fn app_token(state: &AppState, req: &GraphRequest) -> Result<Response, Gra
         expires_at: None,
         revoked_at: None,
         parent: None,
-        session_epoch: 0,
+        // Bound to the secret it was minted under: a secret reset invalidates it.
+        session_epoch: state.app_secret(&app)?.epoch(),
     };
     let audit = AuditEntry::new(req.now, "issue", format!("app:{}", app.app.id))
         .app(app.app.id)

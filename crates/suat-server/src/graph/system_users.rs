@@ -57,6 +57,7 @@ pub async fn install(state: &AppState, req: &GraphRequest, su_id: &str) -> Resul
     let app = load_app(state, app_id).await?;
     check_scope_matches(scoped, app_id)?;
     rules::check_install(caller_user, &su, &app.app)?;
+    rules::check_addressed_for_app(&su, &app.app, scoped.is_some())?;
     let audit = AuditEntry::new(req.now, "install", caller_user.id.to_string()).subject(su.id).app(app_id);
     state.store.install_app(su.id, app_id, &audit).await?;
     success()
@@ -86,6 +87,7 @@ pub async fn generate(state: &AppState, req: &GraphRequest, su_id: &str) -> Resu
         .ok_or_else(|| GraphError::param(format!("Business {business_id} does not exist")))?;
     let installed = state.store.is_installed(su.id, app_id).await?;
     rules::check_generate(caller_user, &su, &app.app, &business, installed, &scopes, expiring)?;
+    rules::check_addressed_for_app(&su, &app.app, scoped.is_some())?;
 
     let token = AccessToken::mint(&mut rand::rngs::OsRng);
     let rec = TokenRecord {
