@@ -18,7 +18,7 @@ pub struct GraphError {
     pub kind: &'static str,
     pub message: String,
     pub is_transient: bool,
-    /// The WWW-Authenticate error keyword for OAuth errors (`invalid_request`, `invalid_token`, `invalid_code`).
+    /// The WWW-Authenticate error keyword for OAuth errors (`invalid_request`, or `invalid_code` for code exchanges).
     pub www_authenticate: Option<&'static str>,
 }
 
@@ -74,11 +74,8 @@ impl From<CoreError> for GraphError {
             CoreError::UnknownObject { .. } => {
                 GraphError { subcode: Some(33), ..GraphError::new(100, METHOD, message) }
             }
-            CoreError::Token(p) => GraphError {
-                subcode: p.subcode(),
-                www_authenticate: Some("invalid_token"),
-                ..GraphError::new(190, OAUTH, message)
-            },
+            // GRAPH-WIRE.md: OAuth errors, token errors included, say "invalid_request" in WWW-Authenticate.
+            CoreError::Token(p) => GraphError { subcode: p.subcode(), ..GraphError::new(190, OAUTH, message) },
             CoreError::TokenRequired => GraphError::new(104, OAUTH, message),
             CoreError::ProofMissing | CoreError::ProofInvalid => GraphError::new(100, METHOD, message),
             CoreError::Permission { code, .. } => GraphError::new(code, OAUTH, message),
@@ -125,9 +122,12 @@ pub fn graph_json(value: serde_json::Value) -> Response {
     json_response(StatusCode::OK, &value)
 }
 
+/// Every JSON answer, Graph or control plane: the content type facebook-sdk insists on, and never cached (answers
+/// carry tokens and, on the control plane, secrets).
 pub fn json_response(status: StatusCode, value: &serde_json::Value) -> Response {
     let mut r = (status, value.to_string()).into_response();
     r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(JSON_UTF8));
+    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     r
 }
 
