@@ -156,22 +156,48 @@ fn redirect(to: &str, params: &[(&str, &str)], fragment: bool) -> Response {
     r
 }
 
-/// Checks a person's password against the stored argon2id hash.
+/// Checks a person's password against the stored argon2id hash. An unknown id, a system user or a person without
+/// a password costs the same argon2 verification (against a dummy hash) as a wrong password, so the page's timing
+/// does not tell which user ids exist.
 async fn sign_in(state: &AppState, raw_user: &str, password: &str) -> Option<UserId> {
-    let id: UserId = raw_user.trim().parse().ok()?;
-    let user = state.store.get_user(id).await.ok()??;
-    if !matches!(user.kind, UserKind::Person { .. }) {
-        return None;
+    let id: Option<UserId> = raw_user.trim().parse().ok();
+    let mut phc = None;
+    if let Some(id) = id {
+        if let Ok(Some(user)) = state.store.get_user(id).await {
+            if matches!(user.kind, UserKind::Person { .. }) {
+                phc = state.store.get_password_hash(id).await.ok().flatten();
+            }
+        }
     }
-    let phc = state.store.get_password_hash(id).await.ok()??;
+    let known = phc.is_some();
     let password = password.to_owned();
-    // argon2 is deliberately slow: keep it off the async workers.
+    // argon2 is deliberately slow: keep it (and the dummy hash's first computation) off the async workers.
     let ok = tokio::task::spawn_blocking(move || {
-        PasswordHash::new(&phc).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+        let phc: &str = match &phc {
+            Some(p) => p,
+            None => dummy_phc(),
+        };
+        PasswordHash::new(phc).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
     })
     .await
     .unwrap_or(false);
-    ok.then_some(id)
+    if ok && known {
+        id
+    } else {
+        None
+    }
+}
+
+/// An argon2id hash of a random password, with the same parameters as real ones, made once.
+fn dummy_phc() -> &'static str {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DUMMY.get_or_init(|| {
+        use argon2::{password_hash::SaltString, PasswordHasher};
+        let mut pw = [0u8; 32];
+        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut pw);
+        let salt = SaltString::generate(&mut rand::rngs::OsRng);
+        Argon2::default().hash_password(&pw, &salt).expect("argon2 with default parameters").to_string()
+    })
 }
 
 /// POST /dialog/oauth/confirm.
