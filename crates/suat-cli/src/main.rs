@@ -28,22 +28,21 @@ enum Command {
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
+    // Client commands log warnings and errors too: `suat watch` runs unattended, and a pass that fails (a wrong store
+    // key, an unreachable Graph) must say so on stderr rather than loop in silence.
+    let default_level = if matches!(cli.command, Command::Serve(_)) { "info" } else { "warn" };
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| default_level.into()))
+        .with_writer(std::io::stderr)
+        .init();
     match cli.command {
-        Command::Serve(args) => {
-            tracing_subscriber::fmt()
-                .with_env_filter(
-                    tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-                )
-                .with_writer(std::io::stderr)
-                .init();
-            match runtime.block_on(suat_server::run(args)) {
-                Ok(()) => std::process::ExitCode::SUCCESS,
-                Err(e) => {
-                    eprintln!("suat serve: {e:#}");
-                    std::process::ExitCode::FAILURE
-                }
+        Command::Serve(args) => match runtime.block_on(suat_server::run(args)) {
+            Ok(()) => std::process::ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("suat serve: {e:#}");
+                std::process::ExitCode::FAILURE
             }
-        }
+        },
         Command::Client(cmd) => runtime.block_on(cmd.run()),
     }
 }
