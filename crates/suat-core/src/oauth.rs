@@ -20,6 +20,8 @@ pub struct AuthCode {
     pub scopes: Vec<Scope>,
     pub created_at: i64,
     pub used_at: Option<i64>,
+    /// The user's session epoch when they consented: a password change since then voids the code.
+    pub session_epoch: i64,
 }
 
 /// The exchange's checks, in the order Graph reports them.
@@ -37,6 +39,16 @@ pub fn check_code_exchange(code: &AuthCode, client: AppId, redirect_uri: &str, n
         return Err(CoreError::InvalidCode(code_messages::REDIRECT_MISMATCH));
     }
     Ok(())
+}
+
+/// A code carries the consent of a session: if the user's password changed since (their epoch moved on), the code
+/// can no longer be exchanged, just as the tokens of that session no longer work (190/460).
+pub fn check_code_session(code: &AuthCode, subject_epoch: i64) -> Result<(), CoreError> {
+    if code.session_epoch == subject_epoch {
+        Ok(())
+    } else {
+        Err(CoreError::InvalidCode(code_messages::EXPIRED))
+    }
 }
 
 /// The dialog only redirects to URIs the app registered (exact match), so a code can never be sent elsewhere.
@@ -64,6 +76,7 @@ mod tests {
             scopes: vec![],
             created_at: 1000,
             used_at: None,
+            session_epoch: 4,
         }
     }
 
@@ -84,6 +97,12 @@ mod tests {
             check_code_exchange(&used, AppId(1), "https://app.example/cb", 1002),
             Err(CoreError::InvalidCode(code_messages::USED))
         );
+    }
+
+    #[test]
+    fn a_password_change_voids_codes_issued_before_it() {
+        assert_eq!(check_code_session(&code(), 4), Ok(()));
+        assert_eq!(check_code_session(&code(), 5), Err(CoreError::InvalidCode(code_messages::EXPIRED)));
     }
 
     #[test]

@@ -176,6 +176,31 @@ async fn codes_expire_after_ten_minutes() {
 }
 
 #[tokio::test]
+async fn a_password_change_voids_codes_issued_before_it() {
+    let s = TestServer::start().await;
+    let (app, secret, person) = oauth_world(&s).await;
+    let (_, _, fields) = form(&s, &app, REDIRECT, "", "").await;
+    let r = submit(&s, &fields, &[("user", &person), ("password", "correct horse"), ("action", "allow")]).await;
+    let code = query_of(r.headers()["location"].to_str().unwrap())["code"].clone();
+    s.admin("POST", &format!("/users/{person}/password_change"), Value::Null).await;
+    let exchange =
+        [("client_id", &app), ("client_secret", &secret), ("redirect_uri", &REDIRECT.to_owned()), ("code", &code)];
+    let exchange: Vec<(&str, &str)> = exchange.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let a = get(&s, "/oauth/access_token", &exchange).await;
+    assert_eq!(a.err(), (100, None));
+    assert_eq!(a.msg(), "This authorization code has expired.");
+    // A code the user consents to after the change works.
+    let (_, _, fields) = form(&s, &app, REDIRECT, "", "").await;
+    let r = submit(&s, &fields, &[("user", &person), ("password", "correct horse"), ("action", "allow")]).await;
+    let code = query_of(r.headers()["location"].to_str().unwrap())["code"].clone();
+    let exchange =
+        [("client_id", &app), ("client_secret", &secret), ("redirect_uri", &REDIRECT.to_owned()), ("code", &code)];
+    let exchange: Vec<(&str, &str)> = exchange.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let t = get(&s, "/oauth/access_token", &exchange).await.ok()["access_token"].as_str().unwrap().to_owned();
+    get(&s, "/me", &[("access_token", &t)]).await.ok();
+}
+
+#[tokio::test]
 async fn cancel_redirects_with_access_denied() {
     let s = TestServer::start().await;
     let (app, _, _) = oauth_world(&s).await;

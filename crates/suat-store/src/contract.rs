@@ -352,6 +352,7 @@ pub async fn every_mutating_call_appends_exactly_one_entry(s: Dyn) {
         scopes: vec![],
         created_at: 100,
         used_at: None,
+        session_epoch: 0,
     };
     let e = audit;
     s.create_business(&business(1), &e("create_business")).await.unwrap();
@@ -601,6 +602,8 @@ pub async fn codes_redeem_once(s: Dyn) {
         scopes: vec![Scope::from_stored("email".into())],
         created_at: 100,
         used_at: None,
+        // Non-zero, so the round trip below shows the column is stored and read back.
+        session_epoch: 3,
     };
     s.insert_code(&code, &audit("code")).await.unwrap();
     assert_eq!(s.get_code(&code.hash).await.unwrap(), Some(code.clone()));

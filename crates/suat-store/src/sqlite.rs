@@ -673,8 +673,8 @@ impl Store for SqliteStore {
     async fn insert_code(&self, code: &AuthCode, audit: &AuditEntry) -> Result<()> {
         let mut tx = self.tx().await?;
         sqlx::query(
-            "INSERT INTO auth_codes (hash, app_id, user_id, redirect_uri, scopes, created_at, used_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO auth_codes (hash, app_id, user_id, redirect_uri, scopes, created_at, used_at, session_epoch)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(&code.hash.0[..])
         .bind(to_i64(code.app_id.0)?)
@@ -683,6 +683,7 @@ impl Store for SqliteStore {
         .bind(scopes_json(&code.scopes))
         .bind(code.created_at)
         .bind(code.used_at)
+        .bind(code.session_epoch)
         .execute(&mut *tx)
         .await
         .map_err(|e| conflict(e, "code".into()))?;
@@ -693,7 +694,7 @@ impl Store for SqliteStore {
 
     async fn get_code(&self, hash: &TokenHash) -> Result<Option<AuthCode>> {
         let row = sqlx::query(
-            "SELECT hash, app_id, user_id, redirect_uri, scopes, created_at, used_at FROM auth_codes WHERE hash = ?",
+            "SELECT hash, app_id, user_id, redirect_uri, scopes, created_at, used_at, session_epoch FROM auth_codes WHERE hash = ?",
         )
         .bind(&hash.0[..])
         .fetch_optional(&self.read)
@@ -707,6 +708,7 @@ impl Store for SqliteStore {
                 scopes: scopes_from(&r.try_get::<String, _>("scopes")?)?,
                 created_at: r.try_get("created_at")?,
                 used_at: r.try_get("used_at")?,
+                session_epoch: r.try_get("session_epoch")?,
             })
         })
         .transpose()

@@ -12,7 +12,7 @@ use axum::{
 use suat_core::{
     oauth::{check_redirect_registered, AuthCode},
     scope::{parse_scopes, Scope},
-    AccessToken, AppId, UserId, UserKind,
+    AccessToken, AppId, User, UserId, UserKind,
 };
 use suat_store::{AuditEntry, StoredApp};
 
@@ -159,13 +159,14 @@ fn redirect(to: &str, params: &[(&str, &str)], fragment: bool) -> Response {
 /// Checks a person's password against the stored argon2id hash. An unknown id, a system user or a person without
 /// a password costs the same argon2 verification (against a dummy hash) as a wrong password, so the page's timing
 /// does not tell which user ids exist.
-async fn sign_in(state: &AppState, raw_user: &str, password: &str) -> Option<UserId> {
+async fn sign_in(state: &AppState, raw_user: &str, password: &str) -> Option<User> {
     let id: Option<UserId> = raw_user.trim().parse().ok();
-    let mut phc = None;
+    let (mut person, mut phc) = (None, None);
     if let Some(id) = id {
         if let Ok(Some(user)) = state.store.get_user(id).await {
             if matches!(user.kind, UserKind::Person { .. }) {
                 phc = state.store.get_password_hash(id).await.ok().flatten();
+                person = Some(user);
             }
         }
     }
@@ -182,7 +183,7 @@ async fn sign_in(state: &AppState, raw_user: &str, password: &str) -> Option<Use
     .await
     .unwrap_or(false);
     if ok && known {
-        id
+        person
     } else {
         None
     }
@@ -241,14 +242,15 @@ pub async fn confirm(state: &AppState, req: &GraphRequest) -> Result<Response, G
     let rec = AuthCode {
         hash: state.keys.token.hash(code.expose()),
         app_id: d.app.app.id,
-        user_id: user,
+        user_id: user.id,
         redirect_uri: d.redirect_uri.clone(),
         scopes: d.scopes.clone(),
         created_at: req.now,
         used_at: None,
+        session_epoch: user.session_epoch,
     };
-    let audit = AuditEntry::new(req.now, "authorize", user.to_string())
-        .subject(user)
+    let audit = AuditEntry::new(req.now, "authorize", user.id.to_string())
+        .subject(user.id)
         .app(d.app.app.id)
         .detail(serde_json::json!({"scopes": d.scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>()}));
     state.store.insert_code(&rec, &audit).await?;

@@ -57,6 +57,7 @@ async fn exchange_code(state: &AppState, req: &GraphRequest) -> Result<Response,
     };
     suat_core::oauth::check_code_exchange(&code, app.app.id, redirect_uri, req.now)?;
     let user = state.store.get_user(code.user_id).await?.ok_or(CoreError::InvalidCode(code_messages::USED))?;
+    suat_core::oauth::check_code_session(&code, user.session_epoch)?;
     let token = AccessToken::mint(&mut rand::rngs::OsRng);
     let rec = TokenRecord {
         hash: state.keys.token.hash(token.expose()),
