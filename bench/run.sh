@@ -19,6 +19,12 @@ WORK=$(mktemp -d /tmp/suat-bench.XXXXXX)
 export SUAT_MASTER_KEY=$(openssl rand -hex 32)
 export SUAT_ADMIN_KEY=$(openssl rand -hex 24)
 
+# The load generator is Debian's wrk; install it on a fresh machine.
+if ! command -v wrk >/dev/null; then
+  sudo_=""; [ "$(id -u)" = 0 ] || sudo_="sudo"
+  $sudo_ apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo_ apt-get install -y -qq wrk >/dev/null
+fi
+
 cargo build --release -q -p suat-cli -p suat-server --examples --bins
 BIN=target/release/suat
 cleanup() { kill "${SRV:-}" "${CEIL:-}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$WORK"; }
