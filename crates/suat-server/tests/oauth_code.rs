@@ -72,6 +72,19 @@ fn query_of(location: &str) -> std::collections::HashMap<String, String> {
     u.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
 }
 
+/// Signs `person` in on the dialog, allows, and returns the code the redirect carries.
+async fn consented_code(s: &TestServer, app: &str, person: &str) -> String {
+    let (_, _, fields) = form(s, app, REDIRECT, "", "").await;
+    let r = submit(s, &fields, &[("user", person), ("password", "correct horse"), ("action", "allow")]).await;
+    query_of(r.headers()["location"].to_str().unwrap())["code"].clone()
+}
+
+/// Exchanges `code` at /oauth/access_token with the registered redirect URI.
+async fn exchange_code(s: &TestServer, app: &str, secret: &str, code: &str) -> Answer {
+    let q = [("client_id", app), ("client_secret", secret), ("redirect_uri", REDIRECT), ("code", code)];
+    get(s, "/oauth/access_token", &q).await
+}
+
 #[tokio::test]
 async fn dialog_allow_exchange_and_extend() {
     let s = TestServer::start().await;
@@ -154,16 +167,9 @@ async fn dialog_allow_exchange_and_extend() {
 async fn codes_expire_after_ten_minutes() {
     let s = TestServer::start().await;
     let (app, secret, person) = oauth_world(&s).await;
-    let (_, _, fields) = form(&s, &app, REDIRECT, "", "").await;
-    let r = submit(&s, &fields, &[("user", &person), ("password", "correct horse"), ("action", "allow")]).await;
-    let code = query_of(r.headers()["location"].to_str().unwrap())["code"].clone();
+    let code = consented_code(&s, &app, &person).await;
     s.advance_clock(601).await;
-    let a = get(
-        &s,
-        "/oauth/access_token",
-        &[("client_id", &app), ("client_secret", &secret), ("redirect_uri", REDIRECT), ("code", &code)],
-    )
-    .await;
+    let a = exchange_code(&s, &app, &secret, &code).await;
     assert_eq!(a.err(), (100, None));
     assert_eq!(a.msg(), "This authorization code has expired.");
     let a = get(
@@ -179,24 +185,14 @@ async fn codes_expire_after_ten_minutes() {
 async fn a_password_change_voids_codes_issued_before_it() {
     let s = TestServer::start().await;
     let (app, secret, person) = oauth_world(&s).await;
-    let (_, _, fields) = form(&s, &app, REDIRECT, "", "").await;
-    let r = submit(&s, &fields, &[("user", &person), ("password", "correct horse"), ("action", "allow")]).await;
-    let code = query_of(r.headers()["location"].to_str().unwrap())["code"].clone();
+    let code = consented_code(&s, &app, &person).await;
     s.admin("POST", &format!("/users/{person}/password_change"), Value::Null).await;
-    let exchange =
-        [("client_id", &app), ("client_secret", &secret), ("redirect_uri", &REDIRECT.to_owned()), ("code", &code)];
-    let exchange: Vec<(&str, &str)> = exchange.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let a = get(&s, "/oauth/access_token", &exchange).await;
+    let a = exchange_code(&s, &app, &secret, &code).await;
     assert_eq!(a.err(), (100, None));
     assert_eq!(a.msg(), "This authorization code has expired.");
     // A code the user consents to after the change works.
-    let (_, _, fields) = form(&s, &app, REDIRECT, "", "").await;
-    let r = submit(&s, &fields, &[("user", &person), ("password", "correct horse"), ("action", "allow")]).await;
-    let code = query_of(r.headers()["location"].to_str().unwrap())["code"].clone();
-    let exchange =
-        [("client_id", &app), ("client_secret", &secret), ("redirect_uri", &REDIRECT.to_owned()), ("code", &code)];
-    let exchange: Vec<(&str, &str)> = exchange.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let t = get(&s, "/oauth/access_token", &exchange).await.ok()["access_token"].as_str().unwrap().to_owned();
+    let code = consented_code(&s, &app, &person).await;
+    let t = exchange_code(&s, &app, &secret, &code).await.ok()["access_token"].as_str().unwrap().to_owned();
     get(&s, "/me", &[("access_token", &t)]).await.ok();
 }
 
