@@ -42,13 +42,14 @@ pub async fn resolve(state: &AppState, token: &str, now: i64) -> Result<Resolved
             return Ok(unparseable());
         };
         // The literal APPID|APPSECRET form.
-        if state.app_secret(&app)?.matches(rest) {
+        let secret = state.app_secret(&app)?;
+        if secret.matches(rest) {
             return Ok(Resolved { app: Some(app), record: None, user: None, is_app_token: true, problem: None });
         }
         let hash = state.keys.token.hash(token);
         return Ok(match state.store.get_token(&hash).await? {
             Some(rec) if rec.kind == TokenKind::App && rec.app_id == app_id => {
-                let problem = rec.check(now, Some(state.app_secret(&app)?.epoch())).err();
+                let problem = rec.check(now, Some(secret.epoch())).err();
                 Resolved { app: Some(app), record: Some(rec), user: None, is_app_token: true, problem }
             }
             _ => unparseable(),
