@@ -3,6 +3,8 @@
 
 use crate::{error::GraphError, params::Params, state::AppState};
 use suat_core::{page, rules, AppId, AppSecretProof, CoreError, TokenKind, TokenProblem, TokenRecord, User};
+#[allow(unused_imports)]
+use suat_store::prelude::*;
 use suat_store::StoredApp;
 
 /// A token looked up, valid or not. `debug_token` reports on this; `authenticate` insists it is valid.

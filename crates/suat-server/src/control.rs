@@ -18,6 +18,8 @@ use axum::{
 use serde::{de::DeserializeOwned, Deserialize};
 use serde_json::json;
 use suat_core::UserId;
+#[allow(unused_imports)]
+use suat_store::prelude::*;
 use suat_store::AuditEntry;
 use subtle::ConstantTimeEq;
 
@@ -117,7 +119,10 @@ async fn user_token(State(s): State<AppState>, Path(id): Path<String>, body: Byt
 async fn password_change(State(s): State<AppState>, Path(id): Path<String>) -> Result<Response, GraphError> {
     let id = user_id(&id)?;
     let audit = AuditEntry::new(s.now(), "password_change", "operator").subject(id);
-    let epoch = s.store.bump_session_epoch(id, &audit).await?;
+    let epoch = match s.store.execute(&Write::BumpSessionEpoch(id), &audit).await? {
+        Written::Epoch(e) => e,
+        _ => return Err(GraphError::internal()),
+    };
     Ok(graph_json(json!({"id": id, "session_epoch": epoch})))
 }
 
@@ -147,7 +152,7 @@ async fn set_clock(State(s): State<AppState>, body: Bytes) -> Result<Response, G
         _ => return Err(GraphError::param("give exactly one of set (unix seconds) or advance (seconds)")),
     };
     let audit = AuditEntry::new(s.now(), "clock", "operator").detail(json!({"offset": offset}));
-    s.store.set_clock_offset(offset, &audit).await?;
+    s.store.execute(&Write::SetClockOffset(offset), &audit).await?;
     Ok(graph_json(clock_json(&s)))
 }
 
@@ -168,6 +173,6 @@ async fn audit(State(s): State<AppState>, Query(q): Query<AuditQuery>) -> Result
 
 async fn reset(State(s): State<AppState>) -> Result<Response, GraphError> {
     let audit = AuditEntry::new(s.now(), "reset", "operator");
-    s.store.reset(&audit).await?;
+    s.store.execute(&Write::Reset, &audit).await?;
     Ok(graph_json(json!({"success": true})))
 }

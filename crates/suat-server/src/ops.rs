@@ -10,6 +10,8 @@ use suat_core::{
     AccessLevel, AccessToken, App, AppId, AppRole, AppSecret, Business, BusinessId, PageId, SystemUserRole, TokenKind,
     TokenRecord, User, UserId, UserKind,
 };
+#[allow(unused_imports)]
+use suat_store::prelude::*;
 use suat_store::{AuditEntry, StoredApp};
 
 const OPERATOR: &str = "operator";
@@ -42,7 +44,7 @@ pub async fn create_business(state: &AppState, spec: BusinessSpec) -> Result<Bus
     let id = BusinessId(fresh_id(state, given.map(|b| b.0)).await?);
     let b = Business { id, name: spec.name, must_use_expiring_tokens: spec.must_use_expiring_tokens };
     let audit = AuditEntry::new(state.now(), "create_business", OPERATOR).detail(json!({"business": id}));
-    state.store.create_business(&b, &audit).await?;
+    state.store.execute(&Write::CreateBusiness(b), &audit).await?;
     Ok(id)
 }
 
@@ -107,7 +109,7 @@ pub async fn create_app(state: &AppState, spec: AppSpec) -> Result<(AppId, AppSe
     };
     let stored = StoredApp { sealed_secret: state.seal_secret(id, &secret), app };
     let audit = AuditEntry::new(state.now(), "create_app", OPERATOR).app(id);
-    state.store.create_app(&stored, &audit).await?;
+    state.store.execute(&Write::CreateApp(stored), &audit).await?;
     Ok((id, secret))
 }
 
@@ -144,10 +146,10 @@ pub async fn create_person(state: &AppState, spec: PersonSpec) -> Result<UserId,
         Some(pw) => Some(hash_password(pw).await?),
         None => None,
     };
-    state.store.create_user(&user, &audit).await?;
+    state.store.execute(&Write::CreateUser(user), &audit).await?;
     if let Some(phc) = phc {
         let audit = AuditEntry::new(state.now(), "set_password", OPERATOR).subject(id);
-        state.store.set_password_hash(id, &phc, &audit).await?;
+        state.store.execute(&Write::SetPassword { user: id, phc }, &audit).await?;
     }
     Ok(id)
 }
@@ -186,7 +188,7 @@ pub async fn create_page(state: &AppState, spec: PageSpec) -> Result<PageId, Gra
     let id = PageId(fresh_id(state, given.map(|p| p.0)).await?);
     let page = Page { id, name: spec.name, business_id: business };
     let audit = AuditEntry::new(state.now(), "create_page", OPERATOR).detail(json!({"page": id, "business": business}));
-    state.store.create_page(&page, &audit).await?;
+    state.store.execute(&Write::CreatePage(page), &audit).await?;
     Ok(id)
 }
 
@@ -205,11 +207,8 @@ pub async fn add_app_role(state: &AppState, app_id: AppId, spec: AppRoleSpec) ->
     }
     let app =
         state.store.get_app(app_id).await?.ok_or_else(|| GraphError::param(format!("app {app_id} does not exist")))?;
-    let mut app = StoredApp::clone(&app);
-    app.app.roles.retain(|(u, _)| *u != user);
-    app.app.roles.push((user, spec.role));
     let audit = AuditEntry::new(state.now(), "app_role", OPERATOR).subject(user).app(app_id);
-    state.store.update_app(&app, &audit).await?;
+    state.store.execute(&Write::SetAppRole { app: app.app.id, user, role: spec.role }, &audit).await?;
     Ok(())
 }
 
@@ -217,11 +216,10 @@ pub async fn add_app_role(state: &AppState, app_id: AppId, spec: AppRoleSpec) ->
 pub async fn reset_app_secret(state: &AppState, app_id: AppId) -> Result<AppSecret, GraphError> {
     let app =
         state.store.get_app(app_id).await?.ok_or_else(|| GraphError::param(format!("app {app_id} does not exist")))?;
-    let mut app = StoredApp::clone(&app);
     let secret = AppSecret::generate(&mut rand::rngs::OsRng);
-    app.sealed_secret = state.seal_secret(app_id, &secret);
+    let sealed_secret = state.seal_secret(app.app.id, &secret);
     let audit = AuditEntry::new(state.now(), "reset_secret", OPERATOR).app(app_id);
-    state.store.update_app(&app, &audit).await?;
+    state.store.execute(&Write::ResetSecret { app: app.app.id, sealed_secret }, &audit).await?;
     Ok(secret)
 }
 
@@ -255,7 +253,7 @@ pub async fn create_system_user(state: &AppState, spec: SystemUserSpec) -> Resul
         session_epoch: 0,
     };
     let audit = AuditEntry::new(state.now(), "create_system_user", OPERATOR).subject(id);
-    state.store.create_user(&user, &audit).await?;
+    state.store.execute(&Write::CreateUser(user), &audit).await?;
     Ok(id)
 }
 
@@ -313,6 +311,6 @@ pub async fn issue_user_token(state: &AppState, user: UserId, spec: UserTokenSpe
         .app(app_id)
         .token(&rec.hash)
         .detail(json!({"kind": "USER", "expires_at": rec.expires_at}));
-    state.store.insert_token(&rec, &audit).await?;
+    state.store.execute(&Write::IssueToken(rec.clone()), &audit).await?;
     Ok(token)
 }

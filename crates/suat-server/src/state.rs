@@ -3,6 +3,8 @@
 use crate::{config::Keys, error::GraphError};
 use std::sync::Arc;
 use suat_core::AppSecret;
+#[allow(unused_imports)]
+use suat_store::prelude::*;
 use suat_store::{CachedStore, Store, StoredApp};
 
 #[derive(Clone)]

@@ -2,8 +2,9 @@
 //! page role, clock) is answered from memory.
 //!
 //! Correctness rests on invalidation, never on expiry:
-//! - every write made through this wrapper drops the entries it affects before it returns, so a revocation is
-//!   immediate on the replica that performed it;
+//! - every write made through this wrapper drops the entries it affects ([`crate::Write::stale`]) on the task that
+//!   runs it, right after commit and before the caller hears back, so a revocation is immediate on the replica that
+//!   performed it even if the client that asked for it has gone;
 //! - other replicas' writes arrive as [`Invalidation`] events from the backend (PostgreSQL LISTEN/NOTIFY, sent in
 //!   the writing transaction, so delivered at commit); while the event stream is down the cache is bypassed and
 //!   cleared, so a missed event can never leave a revoked token usable.
@@ -11,13 +12,16 @@
 //! Only positive lookups are cached (a token that does not exist yet is always read from the database), and each
 //! map is bounded: when a shard is full it is cleared, which costs a few reads and keeps memory flat with 1e6 tokens.
 
-use crate::{AuditEntry, Dump, Result, Store, StoredApp};
+use crate::{
+    AuditEntry, AuditLog, Directory, Dump, Operator, Result, Store, StoreError, StoredApp, Tokens, Write, Writes,
+    Written,
+};
 use async_trait::async_trait;
 use std::{
     collections::HashMap,
     hash::{BuildHasher, Hash},
     sync::{
-        atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering},
+        atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering},
         Arc, RwLock,
     },
 };
@@ -91,12 +95,15 @@ const SHARDS: usize = 16;
 ///
 /// `epoch` counts invalidations. A reader notes it before going to the database and caches what it read only if no
 /// invalidation happened meanwhile: otherwise a read that raced a revocation could put the pre-revocation row back
-/// after the writer removed it.
+/// after the writer removed it. `writing` counts local writes in flight on this map: from the moment a write starts
+/// until its invalidation is done nothing is cached, so once a write has committed no reader can find a cached
+/// value from before it, not even in the instant between the commit and the invalidation that follows it.
 struct Map<K, V> {
     shards: Vec<RwLock<HashMap<K, V>>>,
     per_shard: usize,
     hasher: std::collections::hash_map::RandomState,
     epoch: AtomicU64,
+    writing: AtomicUsize,
 }
 
 impl<K: Hash + Eq + Clone, V: Clone> Map<K, V> {
@@ -106,6 +113,7 @@ impl<K: Hash + Eq + Clone, V: Clone> Map<K, V> {
             per_shard: (capacity / SHARDS).max(16),
             hasher: Default::default(),
             epoch: AtomicU64::new(0),
+            writing: AtomicUsize::new(0),
         }
     }
     fn stamp(&self) -> u64 {
@@ -117,10 +125,10 @@ impl<K: Hash + Eq + Clone, V: Clone> Map<K, V> {
     fn get(&self, k: &K) -> Option<V> {
         self.shard(k).read().expect("cache lock").get(k).cloned()
     }
-    /// Caches `v` unless an invalidation happened since `stamp` was taken.
+    /// Caches `v` unless an invalidation happened since `stamp` was taken or a local write is in flight.
     fn put(&self, k: K, v: V, stamp: u64) {
         let mut m = self.shard(&k).write().expect("cache lock");
-        if self.epoch.load(Ordering::Acquire) != stamp {
+        if self.epoch.load(Ordering::Acquire) != stamp || self.writing.load(Ordering::Acquire) != 0 {
             return;
         }
         if m.len() >= self.per_shard {
@@ -128,21 +136,46 @@ impl<K: Hash + Eq + Clone, V: Clone> Map<K, V> {
         }
         m.insert(k, v);
     }
+    /// Drops `k` (all of the map when `None`).
+    fn invalidate(&self, k: Option<&K>) {
+        match k {
+            Some(k) => {
+                let mut m = self.shard(k).write().expect("cache lock");
+                self.epoch.fetch_add(1, Ordering::AcqRel);
+                m.remove(k);
+            }
+            None => {
+                self.epoch.fetch_add(1, Ordering::AcqRel);
+                for s in &self.shards {
+                    s.write().expect("cache lock").clear();
+                }
+            }
+        }
+    }
     fn remove(&self, k: &K) {
-        let mut m = self.shard(k).write().expect("cache lock");
-        self.epoch.fetch_add(1, Ordering::AcqRel);
-        m.remove(k);
+        self.invalidate(Some(k))
     }
     fn clear(&self) {
-        self.epoch.fetch_add(1, Ordering::AcqRel);
-        for s in &self.shards {
-            s.write().expect("cache lock").clear();
-        }
+        self.invalidate(None)
+    }
+    /// A local write that makes `k` (or everything) stale is starting: drop it and cache nothing until it ends.
+    fn begin_write(&self, k: Option<&K>) {
+        // Counted before the removal, so a reader that missed the removal cannot cache afterwards.
+        self.writing.fetch_add(1, Ordering::AcqRel);
+        self.invalidate(k);
+    }
+    fn end_write(&self, k: Option<&K>) {
+        self.invalidate(k);
+        self.writing.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
 /// The caching wrapper. Construct with [`CachedStore::new`]; it spawns the task that applies remote invalidations.
-pub struct CachedStore {
+/// Cloning it is cheap and every clone shares one cache.
+#[derive(Clone)]
+pub struct CachedStore(Arc<Shared>);
+
+struct Shared {
     inner: Arc<dyn Store>,
     tokens: Map<TokenHash, Arc<TokenRecord>>,
     apps: Map<AppId, Arc<StoredApp>>,
@@ -161,7 +194,7 @@ impl CachedStore {
     pub async fn new(inner: Arc<dyn Store>, capacity: usize) -> Result<Arc<CachedStore>> {
         let clock = inner.clock_offset().await?;
         let events = inner.subscribe();
-        let me = Arc::new(CachedStore {
+        let shared = Arc::new(Shared {
             tokens: Map::new(capacity),
             apps: Map::new(capacity / 10),
             users: Map::new(capacity / 10),
@@ -173,7 +206,7 @@ impl CachedStore {
             inner,
         });
         if let Some(mut rx) = events {
-            let weak = Arc::downgrade(&me);
+            let weak = Arc::downgrade(&shared);
             tokio::spawn(async move {
                 while let Some(ev) = rx.recv().await {
                     let Some(me) = weak.upgrade() else { break };
@@ -181,14 +214,21 @@ impl CachedStore {
                 }
             });
         }
-        Ok(me)
+        Ok(Arc::new(CachedStore(shared)))
     }
 
     /// The clock offset as last written or announced; read on every request, so never a database round trip.
     pub fn clock_offset_now(&self) -> i64 {
-        self.clock.load(Ordering::Acquire)
+        self.0.clock.load(Ordering::Acquire)
     }
 
+    /// Applies one invalidation (local or remote).
+    pub async fn apply(&self, ev: Invalidation) {
+        self.0.apply(ev).await
+    }
+}
+
+impl Shared {
     fn trusted(&self) -> bool {
         self.trusted.load(Ordering::Acquire)
     }
@@ -208,8 +248,28 @@ impl CachedStore {
         }
     }
 
-    /// Applies one invalidation (local or remote).
-    pub async fn apply(&self, ev: Invalidation) {
+    /// The map and key an invalidation names, with `f` applied to it (`None` key: the whole map).
+    fn each_entry(&self, ev: &Invalidation, f: Edge) {
+        match ev {
+            Invalidation::Token(h) => f.on(&self.tokens, Some(h)),
+            Invalidation::AllTokens => f.on(&self.tokens, None),
+            Invalidation::User(u) => f.on(&self.users, Some(u)),
+            Invalidation::App(a) => f.on(&self.apps, Some(a)),
+            Invalidation::Install(u, a) => f.on(&self.installs, Some(&(*u, *a))),
+            Invalidation::PageRole(p, u) => f.on(&self.roles, Some(&(*p, *u))),
+            Invalidation::All => {
+                f.on(&self.tokens, None);
+                f.on(&self.apps, None);
+                f.on(&self.users, None);
+                f.on(&self.businesses, None);
+                f.on(&self.installs, None);
+                f.on(&self.roles, None);
+            }
+            Invalidation::Clock | Invalidation::Disconnected | Invalidation::Connected => {}
+        }
+    }
+
+    async fn apply(&self, ev: Invalidation) {
         match ev {
             Invalidation::Token(h) => self.tokens.remove(&h),
             Invalidation::AllTokens => self.tokens.clear(),
@@ -235,28 +295,52 @@ impl CachedStore {
     }
 }
 
-/// Runs a mutating call to completion on its own task. A request whose client goes away is dropped mid-await; a
-/// write dropped inside its transaction would leave the connection mid-transaction (on SQLite, sqlx then refuses
-/// every later `BEGIN` on that single writer connection). Detached, a write either completes or fails as a whole,
-/// whoever is still waiting for it.
-async fn detached<T: Send + 'static>(f: impl std::future::Future<Output = Result<T>> + Send + 'static) -> Result<T> {
-    tokio::spawn(f).await.map_err(|e| crate::StoreError::Unavailable(format!("write task failed: {e}")))?
+/// Which side of a local write an entry is being dropped on.
+#[derive(Clone, Copy)]
+enum Edge {
+    Begin,
+    End,
+}
+
+impl Edge {
+    fn on<K: Hash + Eq + Clone, V: Clone>(self, map: &Map<K, V>, k: Option<&K>) {
+        match self {
+            Edge::Begin => map.begin_write(k),
+            Edge::End => map.end_write(k),
+        }
+    }
+}
+
+/// Ends a local write's hold on the entries it makes stale when dropped, so even a write task that panics cannot
+/// leave a map refusing to cache forever.
+struct Holding<'a> {
+    shared: &'a Shared,
+    stale: &'a [Invalidation],
+}
+
+impl Drop for Holding<'_> {
+    fn drop(&mut self) {
+        for ev in self.stale {
+            self.shared.each_entry(ev, Edge::End);
+        }
+    }
 }
 
 /// Reads through `$map` at `$key` when the cache is trusted, caching only `Some` answers.
 macro_rules! read_through {
     ($self:ident, $map:ident, $key:expr, $load:expr) => {{
+        let me = &$self.0;
         let key = $key;
-        if $self.trusted() {
-            if let Some(v) = $self.$map.get(&key) {
+        if me.trusted() {
+            if let Some(v) = me.$map.get(&key) {
                 return Ok(Some(v));
             }
         }
-        let stamp = $self.$map.stamp();
+        let stamp = me.$map.stamp();
         let v = $load.await?;
         if let Some(found) = &v {
-            if $self.trusted() {
-                $self.$map.put(key, found.clone(), stamp);
+            if me.trusted() {
+                me.$map.put(key, found.clone(), stamp);
             }
         }
         Ok(v)
@@ -264,251 +348,141 @@ macro_rules! read_through {
 }
 
 #[async_trait]
-impl Store for CachedStore {
-    async fn next_id(&self) -> Result<u64> {
-        {
-            let inner = self.inner.clone();
-            detached(async move { inner.next_id().await }).await
-        }
+impl Writes for CachedStore {
+    /// Runs the write, then drops the entries it made stale, both on a task of their own. A request whose client
+    /// goes away is dropped mid-await; detached, the write either completes or fails as a whole (a write dropped
+    /// inside its transaction would leave the connection mid-transaction), and a committed write is always followed
+    /// by its invalidation, whoever is still waiting for the answer.
+    async fn execute(&self, write: &Write, audit: &AuditEntry) -> Result<Written> {
+        let (me, write, audit) = (self.0.clone(), write.clone(), audit.clone());
+        tokio::spawn(async move {
+            let stale = write.stale();
+            for ev in &stale {
+                me.each_entry(ev, Edge::Begin);
+            }
+            // The clock is one number read on every request, with no database to fall back on: a move is in force
+            // from its start, and the value reloaded after the write is the truth if it failed.
+            match write {
+                Write::SetClockOffset(o) => me.clock.store(o, Ordering::Release),
+                Write::Reset => me.clock.store(0, Ordering::Release),
+                _ => {}
+            }
+            let holding = Holding { shared: &me, stale: &stale };
+            let outcome = me.inner.execute(&write, &audit).await;
+            // Also after a failure: an error may come after the commit (a lost connection), and a needless drop
+            // costs one read.
+            drop(holding);
+            for ev in &stale {
+                if matches!(ev, Invalidation::Clock | Invalidation::All) {
+                    me.reload_clock().await;
+                }
+            }
+            outcome
+        })
+        .await
+        .map_err(|e| StoreError::Unavailable(format!("write task failed: {e}")))?
     }
-    async fn create_business(&self, b: &Business, audit: &AuditEntry) -> Result<()> {
-        {
-            let inner = self.inner.clone();
-            let (b, audit) = (b.clone(), audit.clone());
-            detached(async move { inner.create_business(&b, &audit).await }).await
-        }
+}
+
+#[async_trait]
+impl Tokens for CachedStore {
+    async fn get_token(&self, hash: &TokenHash) -> Result<Option<Arc<TokenRecord>>> {
+        read_through!(self, tokens, *hash, self.0.inner.get_token(hash))
+    }
+    async fn get_code(&self, hash: &TokenHash) -> Result<Option<AuthCode>> {
+        self.0.inner.get_code(hash).await
+    }
+}
+
+#[async_trait]
+impl Directory for CachedStore {
+    async fn next_id(&self) -> Result<u64> {
+        let inner = self.0.inner.clone();
+        tokio::spawn(async move { inner.next_id().await })
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("write task failed: {e}")))?
     }
     async fn get_business(&self, id: BusinessId) -> Result<Option<Business>> {
-        read_through!(self, businesses, id, self.inner.get_business(id))
-    }
-    async fn create_user(&self, u: &User, audit: &AuditEntry) -> Result<()> {
-        {
-            let inner = self.inner.clone();
-            let (u, audit) = (u.clone(), audit.clone());
-            detached(async move { inner.create_user(&u, &audit).await }).await
-        }
+        read_through!(self, businesses, id, self.0.inner.get_business(id))
     }
     async fn get_user(&self, id: UserId) -> Result<Option<User>> {
-        read_through!(self, users, id, self.inner.get_user(id))
+        read_through!(self, users, id, self.0.inner.get_user(id))
     }
     async fn list_system_users(&self, business: BusinessId) -> Result<Vec<User>> {
-        self.inner.list_system_users(business).await
-    }
-    async fn bump_session_epoch(&self, user: UserId, audit: &AuditEntry) -> Result<i64> {
-        let r = {
-            let inner = self.inner.clone();
-            let audit = audit.clone();
-            detached(async move { inner.bump_session_epoch(user, &audit).await }).await
-        };
-        self.users.remove(&user);
-        r
-    }
-    async fn set_password_hash(&self, user: UserId, phc: &str, audit: &AuditEntry) -> Result<()> {
-        {
-            let inner = self.inner.clone();
-            let (phc, audit) = (phc.to_owned(), audit.clone());
-            detached(async move { inner.set_password_hash(user, &phc, &audit).await }).await
-        }
+        self.0.inner.list_system_users(business).await
     }
     async fn get_password_hash(&self, user: UserId) -> Result<Option<String>> {
-        self.inner.get_password_hash(user).await
-    }
-    async fn create_app(&self, app: &StoredApp, audit: &AuditEntry) -> Result<()> {
-        {
-            let inner = self.inner.clone();
-            let (app, audit) = (app.clone(), audit.clone());
-            detached(async move { inner.create_app(&app, &audit).await }).await
-        }
+        self.0.inner.get_password_hash(user).await
     }
     async fn get_app(&self, id: AppId) -> Result<Option<Arc<StoredApp>>> {
-        read_through!(self, apps, id, self.inner.get_app(id))
-    }
-    async fn update_app(&self, app: &StoredApp, audit: &AuditEntry) -> Result<()> {
-        let r = {
-            let inner = self.inner.clone();
-            let (app2, audit) = (app.clone(), audit.clone());
-            detached(async move { inner.update_app(&app2, &audit).await }).await
-        };
-        self.apps.remove(&app.app.id);
-        r
-    }
-    async fn install_app(&self, su: UserId, app: AppId, audit: &AuditEntry) -> Result<bool> {
-        let r = {
-            let inner = self.inner.clone();
-            let audit = audit.clone();
-            detached(async move { inner.install_app(su, app, &audit).await }).await
-        };
-        self.installs.remove(&(su, app));
-        r
-    }
-    async fn uninstall_app(&self, su: UserId, app: AppId, audit: &AuditEntry) -> Result<bool> {
-        let r = {
-            let inner = self.inner.clone();
-            let audit = audit.clone();
-            detached(async move { inner.uninstall_app(su, app, &audit).await }).await
-        };
-        self.installs.remove(&(su, app));
-        r
+        read_through!(self, apps, id, self.0.inner.get_app(id))
     }
     async fn is_installed(&self, su: UserId, app: AppId) -> Result<bool> {
-        if self.trusted() {
-            if let Some(v) = self.installs.get(&(su, app)) {
+        let me = &self.0;
+        if me.trusted() {
+            if let Some(v) = me.installs.get(&(su, app)) {
                 return Ok(v);
             }
         }
-        let stamp = self.installs.stamp();
-        let v = self.inner.is_installed(su, app).await?;
+        let stamp = me.installs.stamp();
+        let v = me.inner.is_installed(su, app).await?;
         // Only "installed" is cached: an installation made on another replica must be seen at once.
-        if v && self.trusted() {
-            self.installs.put((su, app), v, stamp);
+        if v && me.trusted() {
+            me.installs.put((su, app), v, stamp);
         }
         Ok(v)
     }
     async fn app_scoped_id(&self, app: AppId, su: UserId) -> Result<UserId> {
-        {
-            let inner = self.inner.clone();
-            detached(async move { inner.app_scoped_id(app, su).await }).await
-        }
+        let inner = self.0.inner.clone();
+        tokio::spawn(async move { inner.app_scoped_id(app, su).await })
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("write task failed: {e}")))?
     }
     async fn resolve_app_scoped_id(&self, id: UserId) -> Result<Option<(AppId, UserId)>> {
-        self.inner.resolve_app_scoped_id(id).await
-    }
-    async fn create_page(&self, page: &Page, audit: &AuditEntry) -> Result<()> {
-        {
-            let inner = self.inner.clone();
-            let (page, audit) = (page.clone(), audit.clone());
-            detached(async move { inner.create_page(&page, &audit).await }).await
-        }
+        self.0.inner.resolve_app_scoped_id(id).await
     }
     async fn get_page(&self, id: PageId) -> Result<Option<Page>> {
-        self.inner.get_page(id).await
+        self.0.inner.get_page(id).await
     }
     async fn list_business_pages(&self, business: BusinessId) -> Result<Vec<Page>> {
-        self.inner.list_business_pages(business).await
-    }
-    async fn set_page_role(&self, role: &PageRole, audit: &AuditEntry) -> Result<()> {
-        let r = {
-            let inner = self.inner.clone();
-            let (role2, audit) = (role.clone(), audit.clone());
-            detached(async move { inner.set_page_role(&role2, &audit).await }).await
-        };
-        self.roles.remove(&(role.page_id, role.user_id));
-        r
-    }
-    async fn remove_page_role(&self, page: PageId, user: UserId, audit: &AuditEntry) -> Result<bool> {
-        let r = {
-            let inner = self.inner.clone();
-            let audit = audit.clone();
-            detached(async move { inner.remove_page_role(page, user, &audit).await }).await
-        };
-        self.roles.remove(&(page, user));
-        r
+        self.0.inner.list_business_pages(business).await
     }
     async fn get_page_role(&self, page: PageId, user: UserId) -> Result<Option<PageRole>> {
-        if self.trusted() {
-            if let Some(Some(v)) = self.roles.get(&(page, user)) {
+        let me = &self.0;
+        if me.trusted() {
+            if let Some(Some(v)) = me.roles.get(&(page, user)) {
                 return Ok(Some(v));
             }
         }
-        let stamp = self.roles.stamp();
-        let v = self.inner.get_page_role(page, user).await?;
-        if v.is_some() && self.trusted() {
-            self.roles.put((page, user), v.clone(), stamp);
+        let stamp = me.roles.stamp();
+        let v = me.inner.get_page_role(page, user).await?;
+        if v.is_some() && me.trusted() {
+            me.roles.put((page, user), v.clone(), stamp);
         }
         Ok(v)
     }
     async fn list_page_roles(&self, page: PageId) -> Result<Vec<PageRole>> {
-        self.inner.list_page_roles(page).await
+        self.0.inner.list_page_roles(page).await
     }
     async fn list_user_pages(&self, user: UserId) -> Result<Vec<(Page, PageRole)>> {
-        self.inner.list_user_pages(user).await
+        self.0.inner.list_user_pages(user).await
     }
-    async fn insert_code(&self, code: &AuthCode, audit: &AuditEntry) -> Result<()> {
-        {
-            let inner = self.inner.clone();
-            let (code, audit) = (code.clone(), audit.clone());
-            detached(async move { inner.insert_code(&code, &audit).await }).await
-        }
-    }
-    async fn get_code(&self, hash: &TokenHash) -> Result<Option<AuthCode>> {
-        self.inner.get_code(hash).await
-    }
-    async fn redeem_code(&self, hash: &TokenHash, at: i64, token: &TokenRecord, audit: &AuditEntry) -> Result<()> {
-        {
-            let inner = self.inner.clone();
-            let (hash, token, audit) = (*hash, token.clone(), audit.clone());
-            detached(async move { inner.redeem_code(&hash, at, &token, &audit).await }).await
-        }
-    }
-    async fn insert_token(&self, rec: &TokenRecord, audit: &AuditEntry) -> Result<()> {
-        {
-            let inner = self.inner.clone();
-            let (rec, audit) = (rec.clone(), audit.clone());
-            detached(async move { inner.insert_token(&rec, &audit).await }).await
-        }
-    }
-    async fn get_token(&self, hash: &TokenHash) -> Result<Option<Arc<TokenRecord>>> {
-        read_through!(self, tokens, *hash, self.inner.get_token(hash))
-    }
-    async fn refresh_token(&self, new: &TokenRecord, audit: &AuditEntry) -> Result<()> {
-        {
-            let inner = self.inner.clone();
-            let (new, audit) = (new.clone(), audit.clone());
-            detached(async move { inner.refresh_token(&new, &audit).await }).await
-        }
-    }
-    async fn revoke_token(&self, hash: &TokenHash, at: i64, audit: &AuditEntry) -> Result<bool> {
-        let r = {
-            let inner = self.inner.clone();
-            let (hash2, audit) = (*hash, audit.clone());
-            detached(async move { inner.revoke_token(&hash2, at, &audit).await }).await
-        };
-        self.tokens.remove(hash);
-        r
-    }
-    async fn revoke_all_for_user(&self, user: UserId, at: i64, audit: &AuditEntry) -> Result<u64> {
-        let r = {
-            let inner = self.inner.clone();
-            let audit = audit.clone();
-            detached(async move { inner.revoke_all_for_user(user, at, &audit).await }).await
-        };
-        self.tokens.clear();
-        r
-    }
-    async fn append_audit(&self, audit: &AuditEntry) -> Result<()> {
-        {
-            let inner = self.inner.clone();
-            let audit = audit.clone();
-            detached(async move { inner.append_audit(&audit).await }).await
-        }
-    }
+}
+
+#[async_trait]
+impl AuditLog for CachedStore {
     async fn audit_tail(&self, limit: i64) -> Result<Vec<AuditEntry>> {
-        self.inner.audit_tail(limit).await
+        self.0.inner.audit_tail(limit).await
     }
+}
+
+#[async_trait]
+impl Operator for CachedStore {
     async fn clock_offset(&self) -> Result<i64> {
         Ok(self.clock_offset_now())
     }
-    async fn set_clock_offset(&self, offset: i64, audit: &AuditEntry) -> Result<()> {
-        {
-            let inner = self.inner.clone();
-            let audit = audit.clone();
-            detached(async move { inner.set_clock_offset(offset, &audit).await }).await
-        }?;
-        self.clock.store(offset, Ordering::Release);
-        Ok(())
-    }
-    async fn reset(&self, audit: &AuditEntry) -> Result<()> {
-        let r = {
-            let inner = self.inner.clone();
-            let audit = audit.clone();
-            detached(async move { inner.reset(&audit).await }).await
-        };
-        self.clear_all();
-        self.reload_clock().await;
-        r
-    }
     async fn dump(&self) -> Result<Dump> {
-        self.inner.dump().await
+        self.0.inner.dump().await
     }
 }
 

@@ -1,7 +1,7 @@
 //! The one contract every `Store` backend must meet. Each case is a plain async function over a fresh, empty store;
 //! [`store_contract_tests!`](crate::store_contract_tests) turns them into one `#[tokio::test]` per case per backend.
 
-use crate::{AuditEntry, Store, StoreError, StoredApp};
+use crate::{AuditEntry, Result, Store, StoreError, StoredApp, Write, Writes, Written};
 use std::sync::Arc;
 use suat_core::{
     oauth::AuthCode,
@@ -12,6 +12,97 @@ use suat_core::{
 };
 
 pub type Dyn = Arc<dyn Store>;
+
+/// The contract's cases name each write by what it does; every one is a [`Write`] run by [`Writes::execute`].
+#[async_trait::async_trait]
+trait Calls {
+    async fn create_business(&self, b: &Business, a: &AuditEntry) -> Result<()>;
+    async fn create_user(&self, u: &User, a: &AuditEntry) -> Result<()>;
+    async fn bump_session_epoch(&self, u: UserId, a: &AuditEntry) -> Result<i64>;
+    async fn create_app(&self, app: &StoredApp, a: &AuditEntry) -> Result<()>;
+    async fn install_app(&self, su: UserId, app: AppId, a: &AuditEntry) -> Result<bool>;
+    async fn uninstall_app(&self, su: UserId, app: AppId, a: &AuditEntry) -> Result<bool>;
+    async fn insert_token(&self, t: &TokenRecord, a: &AuditEntry) -> Result<()>;
+    async fn refresh_token(&self, t: &TokenRecord, a: &AuditEntry) -> Result<()>;
+    async fn revoke_token(&self, h: &TokenHash, at: i64, a: &AuditEntry) -> Result<bool>;
+    async fn revoke_all_for_user(&self, u: UserId, at: i64, a: &AuditEntry) -> Result<u64>;
+    async fn append_audit(&self, a: &AuditEntry) -> Result<()>;
+    async fn set_clock_offset(&self, o: i64, a: &AuditEntry) -> Result<()>;
+    async fn set_password_hash(&self, u: UserId, phc: &str, a: &AuditEntry) -> Result<()>;
+    async fn create_page(&self, p: &Page, a: &AuditEntry) -> Result<()>;
+    async fn set_page_role(&self, r: &PageRole, a: &AuditEntry) -> Result<()>;
+    async fn remove_page_role(&self, p: PageId, u: UserId, a: &AuditEntry) -> Result<bool>;
+    async fn insert_code(&self, c: &AuthCode, a: &AuditEntry) -> Result<()>;
+    async fn redeem_code(&self, h: &TokenHash, at: i64, t: &TokenRecord, a: &AuditEntry) -> Result<()>;
+    async fn reset(&self, a: &AuditEntry) -> Result<()>;
+}
+
+#[async_trait::async_trait]
+impl<S: Writes + ?Sized> Calls for S {
+    async fn create_business(&self, b: &Business, a: &AuditEntry) -> Result<()> {
+        self.execute(&Write::CreateBusiness(b.clone()), a).await.map(drop)
+    }
+    async fn create_user(&self, u: &User, a: &AuditEntry) -> Result<()> {
+        self.execute(&Write::CreateUser(u.clone()), a).await.map(drop)
+    }
+    async fn bump_session_epoch(&self, u: UserId, a: &AuditEntry) -> Result<i64> {
+        match self.execute(&Write::BumpSessionEpoch(u), a).await? {
+            Written::Epoch(e) => Ok(e),
+            other => panic!("a password change answered {other:?}"),
+        }
+    }
+    async fn create_app(&self, app: &StoredApp, a: &AuditEntry) -> Result<()> {
+        self.execute(&Write::CreateApp(app.clone()), a).await.map(drop)
+    }
+    async fn install_app(&self, su: UserId, app: AppId, a: &AuditEntry) -> Result<bool> {
+        self.execute(&Write::Install { su, app }, a).await.map(Written::changed)
+    }
+    async fn uninstall_app(&self, su: UserId, app: AppId, a: &AuditEntry) -> Result<bool> {
+        self.execute(&Write::Uninstall { su, app }, a).await.map(Written::changed)
+    }
+    async fn insert_token(&self, t: &TokenRecord, a: &AuditEntry) -> Result<()> {
+        self.execute(&Write::IssueToken(t.clone()), a).await.map(drop)
+    }
+    async fn refresh_token(&self, t: &TokenRecord, a: &AuditEntry) -> Result<()> {
+        self.execute(&Write::RefreshToken(t.clone()), a).await.map(drop)
+    }
+    async fn revoke_token(&self, h: &TokenHash, at: i64, a: &AuditEntry) -> Result<bool> {
+        self.execute(&Write::RevokeToken { hash: *h, at }, a).await.map(Written::changed)
+    }
+    async fn revoke_all_for_user(&self, u: UserId, at: i64, a: &AuditEntry) -> Result<u64> {
+        match self.execute(&Write::RevokeAllForUser { user: u, at }, a).await? {
+            Written::Count(n) => Ok(n),
+            other => panic!("revoke-all answered {other:?}"),
+        }
+    }
+    async fn append_audit(&self, a: &AuditEntry) -> Result<()> {
+        self.execute(&Write::AuditOnly, a).await.map(drop)
+    }
+    async fn set_clock_offset(&self, o: i64, a: &AuditEntry) -> Result<()> {
+        self.execute(&Write::SetClockOffset(o), a).await.map(drop)
+    }
+    async fn set_password_hash(&self, u: UserId, phc: &str, a: &AuditEntry) -> Result<()> {
+        self.execute(&Write::SetPassword { user: u, phc: phc.to_owned() }, a).await.map(drop)
+    }
+    async fn create_page(&self, p: &Page, a: &AuditEntry) -> Result<()> {
+        self.execute(&Write::CreatePage(p.clone()), a).await.map(drop)
+    }
+    async fn set_page_role(&self, r: &PageRole, a: &AuditEntry) -> Result<()> {
+        self.execute(&Write::SetPageRole(r.clone()), a).await.map(drop)
+    }
+    async fn remove_page_role(&self, p: PageId, u: UserId, a: &AuditEntry) -> Result<bool> {
+        self.execute(&Write::RemovePageRole { page: p, user: u }, a).await.map(Written::changed)
+    }
+    async fn insert_code(&self, c: &AuthCode, a: &AuditEntry) -> Result<()> {
+        self.execute(&Write::InsertCode(c.clone()), a).await.map(drop)
+    }
+    async fn redeem_code(&self, h: &TokenHash, at: i64, t: &TokenRecord, a: &AuditEntry) -> Result<()> {
+        self.execute(&Write::RedeemCode { hash: *h, at, token: t.clone() }, a).await.map(drop)
+    }
+    async fn reset(&self, a: &AuditEntry) -> Result<()> {
+        self.execute(&Write::Reset, a).await.map(drop)
+    }
+}
 
 fn audit(action: &str) -> AuditEntry {
     AuditEntry::new(1000, action, "operator")
@@ -367,7 +458,7 @@ pub async fn every_mutating_call_appends_exactly_one_entry(s: Dyn) {
     s.append_audit(&e("append_audit")).await.unwrap();
     s.set_clock_offset(5, &e("set_clock_offset")).await.unwrap();
     s.set_password_hash(UserId(10), "$argon2id$x", &e("set_password_hash")).await.unwrap();
-    s.update_app(&app(20, None), &e("update_app")).await.unwrap();
+    s.execute(&Write::ResetSecret { app: AppId(20), sealed_secret: vec![4] }, &e("update_app")).await.unwrap();
     s.uninstall_app(UserId(10), AppId(20), &e("uninstall_app")).await.unwrap();
     s.create_page(&page, &e("create_page")).await.unwrap();
     s.set_page_role(&role, &e("set_page_role")).await.unwrap();
@@ -381,7 +472,7 @@ pub async fn every_mutating_call_appends_exactly_one_entry(s: Dyn) {
     s.insert_token(&token(1, Some(10), None), &e("fail")).await.unwrap_err();
     s.refresh_token(&token(4, Some(10), Some(1)), &e("fail")).await.unwrap_err();
     s.set_password_hash(UserId(99), "x", &e("fail")).await.unwrap_err();
-    s.update_app(&app(21, None), &e("fail")).await.unwrap_err();
+    s.execute(&Write::ResetSecret { app: AppId(21), sealed_secret: vec![4] }, &e("fail")).await.unwrap_err();
     s.set_page_role(&PageRole { page_id: PageId(31), ..role }, &e("fail")).await.unwrap_err();
     s.redeem_code(&code.hash, 160, &token(5, Some(10), None), &e("fail")).await.unwrap_err();
     s.reset(&e("reset")).await.unwrap();
@@ -547,13 +638,30 @@ pub async fn password_hashes(s: Dyn) {
 
 pub async fn apps_update_and_uninstall(s: Dyn) {
     world(&s).await;
+    s.create_business(&business(2), &audit("b")).await.unwrap();
     let mut a = app(20, Some(1));
     a.app.client_businesses.push(BusinessId(2));
     a.app.roles.push((UserId(10), AppRole::Developer));
     a.sealed_secret = vec![9, 9];
-    s.update_app(&a, &audit("share")).await.unwrap();
+    let share = Write::ShareApp { app: AppId(20), business: BusinessId(2) };
+    assert_eq!(s.execute(&share, &audit("share")).await.unwrap(), Written::Changed(true));
+    assert_eq!(s.execute(&share, &audit("share")).await.unwrap(), Written::Changed(false));
+    let role = Write::SetAppRole { app: AppId(20), user: UserId(10), role: AppRole::Developer };
+    s.execute(&role, &audit("role")).await.unwrap();
+    s.execute(&Write::ResetSecret { app: AppId(20), sealed_secret: vec![9, 9] }, &audit("reset")).await.unwrap();
     assert_eq!(s.get_app(AppId(20)).await.unwrap().as_deref(), Some(&a));
-    assert!(matches!(s.update_app(&app(21, None), &audit("x")).await, Err(StoreError::NotFound(_))));
+    // A role set again replaces the old one.
+    let tester = Write::SetAppRole { app: AppId(20), user: UserId(10), role: AppRole::Tester };
+    s.execute(&tester, &audit("role")).await.unwrap();
+    assert_eq!(s.get_app(AppId(20)).await.unwrap().unwrap().app.role_of(UserId(10)), Some(AppRole::Tester));
+    for missing in [
+        Write::ResetSecret { app: AppId(21), sealed_secret: vec![1] },
+        Write::ShareApp { app: AppId(21), business: BusinessId(2) },
+        Write::SetAppRole { app: AppId(21), user: UserId(10), role: AppRole::Tester },
+        Write::SetAppRole { app: AppId(20), user: UserId(99), role: AppRole::Tester },
+    ] {
+        assert!(matches!(s.execute(&missing, &audit("x")).await, Err(StoreError::NotFound(_))), "{missing:?}");
+    }
     s.install_app(UserId(10), AppId(20), &audit("install")).await.unwrap();
     assert!(s.uninstall_app(UserId(10), AppId(20), &audit("uninstall")).await.unwrap());
     assert!(!s.uninstall_app(UserId(10), AppId(20), &audit("uninstall")).await.unwrap());
@@ -622,11 +730,9 @@ pub async fn codes_redeem_once(s: Dyn) {
     assert_eq!(tokens.iter().filter(|t| t.is_some()).count(), 1);
 }
 
-/// Not part of the raw contract (see [`Store`]'s note on cancellation): through [`crate::CachedStore`], writes
-/// abandoned after their first poll (a client that went away) still complete, and the store keeps working.
-pub async fn cancelled_writes_leave_the_store_usable(raw: Dyn) {
-    world(&raw).await;
-    let s: Dyn = crate::CachedStore::new(raw, 1000).await.unwrap();
+/// Writes abandoned after their first poll (a client that went away) still complete, and the store keeps working.
+pub async fn cancelled_writes_leave_the_store_usable(s: Dyn) {
+    world(&s).await;
     for n in 1..=100u8 {
         s.insert_token(&token(n, Some(10), None), &audit("issue")).await.unwrap();
     }
@@ -653,7 +759,100 @@ pub async fn cancelled_writes_leave_the_store_usable(raw: Dyn) {
     assert!(s.revoke_token(&TokenHash([1; 32]), 3000, &audit("revoke")).await.is_ok());
 }
 
-/// Expands to one `#[tokio::test]` per contract case. `$make` is an async expression giving `Some(fresh empty store)`.
+/// Waits (bounded) until `n` audit entries are committed: an abandoned write's caller hears nothing, so the audit
+/// log is how a test learns that it committed.
+async fn committed(s: &Dyn, n: usize) {
+    for _ in 0..5000 {
+        if s.audit_tail(100_000).await.unwrap().len() >= n {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
+    panic!("the abandoned write never committed");
+}
+
+/// Every write that makes a cached entry stale, abandoned after its first poll (the client went away), is in force
+/// the moment it has committed: the cache never answers with the entry from before it.
+pub async fn abandoned_invalidating_writes_are_in_force_once_committed(s: Dyn) {
+    world(&s).await;
+    s.create_business(&business(2), &audit("b")).await.unwrap();
+    let page = Page { id: PageId(30), name: "p".into(), business_id: BusinessId(1) };
+    s.create_page(&page, &audit("p")).await.unwrap();
+    let role = PageRole { page_id: PageId(30), user_id: UserId(10), tasks: vec![PageTask::Manage] };
+    for round in 0..50u8 {
+        let t1 = token(2 * round + 1, Some(10), None);
+        let t2 = token(2 * round + 2, Some(10), None);
+        s.insert_token(&t1, &audit("issue")).await.unwrap();
+        s.insert_token(&t2, &audit("issue")).await.unwrap();
+        s.install_app(UserId(10), AppId(20), &audit("install")).await.unwrap();
+        s.set_page_role(&role, &audit("role")).await.unwrap();
+        let writes = [
+            Write::RevokeToken { hash: t1.hash, at: 2000 },
+            Write::BumpSessionEpoch(UserId(10)),
+            Write::ResetSecret { app: AppId(20), sealed_secret: vec![round, 1] },
+            Write::SetAppRole { app: AppId(20), user: UserId(10), role: AppRole::Developer },
+            Write::Uninstall { su: UserId(10), app: AppId(20) },
+            Write::RemovePageRole { page: PageId(30), user: UserId(10) },
+            Write::SetClockOffset(i64::from(round) + 1),
+            Write::RevokeAllForUser { user: UserId(10), at: 2000 },
+        ];
+        for w in writes {
+            // Warm the cache with what the write is about to change.
+            assert!(s.get_token(&t1.hash).await.unwrap().is_some());
+            assert!(s.get_token(&t2.hash).await.unwrap().is_some());
+            let epoch = s.get_user(UserId(10)).await.unwrap().unwrap().session_epoch;
+            let app = s.get_app(AppId(20)).await.unwrap().unwrap();
+            let installed = s.is_installed(UserId(10), AppId(20)).await.unwrap();
+            let has_role = s.get_page_role(PageId(30), UserId(10)).await.unwrap().is_some();
+            let before = s.audit_tail(100_000).await.unwrap().len();
+            let _ = tokio::time::timeout(std::time::Duration::ZERO, s.execute(&w, &audit("abandoned"))).await;
+            committed(&s, before + 1).await;
+            match &w {
+                Write::RevokeToken { hash, .. } => {
+                    assert!(s.get_token(hash).await.unwrap().unwrap().revoked_at.is_some(), "round {round}: {w:?}")
+                }
+                Write::BumpSessionEpoch(u) => {
+                    assert_eq!(s.get_user(*u).await.unwrap().unwrap().session_epoch, epoch + 1, "round {round}")
+                }
+                Write::ResetSecret { sealed_secret, .. } => {
+                    let now = s.get_app(AppId(20)).await.unwrap().unwrap();
+                    assert_eq!(&now.sealed_secret, sealed_secret, "round {round}: {w:?}");
+                    assert_ne!(now.sealed_secret, app.sealed_secret);
+                }
+                Write::SetAppRole { user, role, .. } => {
+                    let now = s.get_app(AppId(20)).await.unwrap().unwrap();
+                    assert_eq!(now.app.role_of(*user), Some(*role), "round {round}: {w:?}");
+                }
+                Write::Uninstall { su, app } => {
+                    assert!(installed);
+                    assert!(!s.is_installed(*su, *app).await.unwrap(), "round {round}: {w:?}")
+                }
+                Write::RemovePageRole { page, user } => {
+                    assert!(has_role);
+                    assert!(s.get_page_role(*page, *user).await.unwrap().is_none(), "round {round}: {w:?}")
+                }
+                Write::SetClockOffset(o) => assert_eq!(s.clock_offset().await.unwrap(), *o, "round {round}"),
+                Write::RevokeAllForUser { .. } => {
+                    assert!(s.get_token(&t2.hash).await.unwrap().unwrap().revoked_at.is_some(), "round {round}")
+                }
+                _ => unreachable!(),
+            }
+        }
+        // A reset, abandoned, leaves nothing cached from before it.
+        if round == 49 {
+            assert!(s.get_business(BusinessId(1)).await.unwrap().is_some());
+            let before = s.audit_tail(100_000).await.unwrap().len();
+            let _ = tokio::time::timeout(std::time::Duration::ZERO, s.execute(&Write::Reset, &audit("reset"))).await;
+            committed(&s, before + 1).await;
+            assert!(s.get_business(BusinessId(1)).await.unwrap().is_none());
+            assert!(s.get_token(&t1.hash).await.unwrap().is_none());
+            assert_eq!(s.clock_offset().await.unwrap(), 0);
+        }
+    }
+}
+
+/// Expands to one `#[tokio::test]` per contract case, each run over the [`crate::CachedStore`] the server really uses.
+/// `$make` is an async expression giving `Some(fresh empty store)`.
 #[macro_export]
 macro_rules! store_contract_tests {
     ($make:expr) => {
@@ -666,7 +865,8 @@ macro_rules! store_contract_tests {
             clock_offset_persists, session_epoch_bumps, reset_keeps_the_audit_log, dump_is_complete_and_ordered,
             refreshes_of_a_revoked_parent_all_fail, revoke_all_racing_refreshes_leaves_no_live_token,
             apps_update_and_uninstall, app_scoped_ids_are_stable_and_resolvable, pages_and_roles, codes_redeem_once, password_hashes,
-            concurrent_issuance_is_individually_acknowledged);
+            concurrent_issuance_is_individually_acknowledged, cancelled_writes_leave_the_store_usable,
+            abandoned_invalidating_writes_are_in_force_once_committed);
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {
         $(
@@ -675,7 +875,8 @@ macro_rules! store_contract_tests {
                 // `None` means the backend is deliberately skipped (e.g. SUAT_SKIP_PG=1).
                 let store: Option<$crate::contract::Dyn> = $make.await;
                 let Some(store) = store else { return };
-                $crate::contract::$case(store).await;
+                let cached = $crate::CachedStore::new(store, 1000).await.expect("cache");
+                $crate::contract::$case(cached).await;
             }
         )*
     };

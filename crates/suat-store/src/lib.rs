@@ -1,24 +1,33 @@
 //! Storage for suat: one [`Store`] trait, a SQLite backend (the embedded default) and a PostgreSQL backend (for
 //! stateless replicas), both held to one contract test suite ([`contract`]).
 //!
-//! The trait speaks in domain values (`suat_core`). Each mutating call is one transaction that also appends its audit
-//! entry, and returns only after commit, so anything acknowledged to a client is durable and audited.
+//! The traits speak in domain values (`suat_core`) and are split by who uses them: [`Tokens`] (the authentication hot
+//! path), [`Directory`] (businesses, users, apps, pages), [`AuditLog`], [`Operator`] (clock, dump, change feed).
+//! Every change is a [`Write`] value run by [`Writes::execute`]: one transaction that also appends its audit entry,
+//! returning only after commit, so anything acknowledged to a client is durable and audited.
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 use suat_core::{
     oauth::AuthCode,
     page::{Page, PageRole},
-    App, AppId, Business, BusinessId, PageId, TokenHash, TokenRecord, User, UserId,
+    App, AppId, AppRole, Business, BusinessId, PageId, TokenHash, TokenRecord, User, UserId,
 };
 
 pub mod cache;
 mod codec;
 pub mod contract;
 pub mod postgres;
+mod shim;
 pub mod sqlite;
 
 pub use cache::{CachedStore, Invalidation};
+
+/// The store's traits and values, for code that calls a store.
+pub mod prelude {
+    pub use crate::{AuditEntry, AuditLog, Directory, Operator, Store, StoredApp, Tokens, Write, Writes, Written};
+}
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
@@ -143,103 +152,213 @@ pub struct TokenSummary {
     pub revoked_at: Option<i64>,
 }
 
-/// The storage contract. Implementations must make every mutating call atomic (one transaction, audit included) and
-/// durable before returning.
-///
-/// Callers must not cancel a mutating call halfway (drop its future while it is pending): a transaction abandoned
-/// mid-flight can leave a backend connection unusable. [`CachedStore`], which the server always uses, runs every
-/// mutating call on its own task for exactly this reason.
+/// A change to the store, as a value. Each knows which cached entries it makes stale ([`Write::stale`]), so the
+/// one place that runs writes ([`Writes::execute`], wrapped by [`CachedStore`]) can always follow a committed write
+/// with its invalidation, locally and (through PostgreSQL NOTIFY) on every other replica.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Write {
+    CreateBusiness(Business),
+    CreateUser(User),
+    /// Sets a person's sign-in password hash (PHC string). `NotFound` if the user does not exist.
+    SetPassword {
+        user: UserId,
+        phc: String,
+    },
+    /// "Password change": bumps the user's session epoch, invalidating every token issued before (190/460).
+    /// Answers [`Written::Epoch`] with the new epoch.
+    BumpSessionEpoch(UserId),
+    CreateApp(StoredApp),
+    /// Gives `user` `role` on `app` (replacing any role they had). `NotFound` for an unknown app or user.
+    SetAppRole {
+        app: AppId,
+        user: UserId,
+        role: AppRole,
+    },
+    /// Shares `app` with `business` (`client_apps`). Idempotent: [`Written::Changed`] says whether it was new.
+    ShareApp {
+        app: AppId,
+        business: BusinessId,
+    },
+    /// Replaces an app's sealed secret. `NotFound` for an unknown app.
+    ResetSecret {
+        app: AppId,
+        sealed_secret: Vec<u8>,
+    },
+    /// Installs `app` for system user `su`. Idempotent: [`Written::Changed`] is false if already installed.
+    Install {
+        su: UserId,
+        app: AppId,
+    },
+    /// Removes an installation: [`Written::Changed`] is false if there was none.
+    Uninstall {
+        su: UserId,
+        app: AppId,
+    },
+    /// Records a newly issued token.
+    IssueToken(TokenRecord),
+    /// If the record's parent exists and is not revoked, inserts it; otherwise writes nothing and fails with
+    /// [`StoreError::ParentRevoked`]. Serialised against revocations of the parent, so a refresh racing a
+    /// revocation can never yield a usable child of a revoked token.
+    RefreshToken(TokenRecord),
+    /// Marks one token revoked at `at`. [`Written::Changed`] is false if it was already revoked (the first
+    /// revocation time is kept).
+    RevokeToken {
+        hash: TokenHash,
+        at: i64,
+    },
+    /// Revokes every unrevoked token whose subject is `user`; [`Written::Count`] says how many.
+    RevokeAllForUser {
+        user: UserId,
+        at: i64,
+    },
+    CreatePage(Page),
+    /// Creates or replaces a user's tasks on a page.
+    SetPageRole(PageRole),
+    /// Removes a user's role on a page: [`Written::Changed`] is false if there was none.
+    RemovePageRole {
+        page: PageId,
+        user: UserId,
+    },
+    /// Records an authorization code (by hash).
+    InsertCode(AuthCode),
+    /// Marks the code used at `at` and records the token it was exchanged for. If the code was already used (or is
+    /// gone), writes nothing and fails with [`StoreError::CodeUsed`].
+    RedeemCode {
+        hash: TokenHash,
+        at: i64,
+        token: TokenRecord,
+    },
+    /// Seconds added to the wall clock by the control plane; shared by every replica.
+    SetClockOffset(i64),
+    /// Nothing but the audit entry (operator actions, etc.).
+    AuditOnly,
+    /// Deletes every object and token (the audit log is kept: it is append-only) and resets the clock.
+    Reset,
+}
+
+impl Write {
+    /// The cached entries this write makes stale. Inserts of new rows make nothing stale: only positive lookups are
+    /// cached, and invalidating on every issuance would keep concurrent readers from caching at all.
+    pub fn stale(&self) -> Vec<Invalidation> {
+        use Invalidation as I;
+        match self {
+            Write::CreateUser(u) => vec![I::User(u.id)],
+            Write::BumpSessionEpoch(u) => vec![I::User(*u)],
+            Write::CreateApp(a) => vec![I::App(a.app.id)],
+            Write::SetAppRole { app, .. } | Write::ShareApp { app, .. } | Write::ResetSecret { app, .. } => {
+                vec![I::App(*app)]
+            }
+            Write::Install { su, app } | Write::Uninstall { su, app } => vec![I::Install(*su, *app)],
+            Write::RevokeToken { hash, .. } => vec![I::Token(*hash)],
+            Write::RevokeAllForUser { .. } => vec![I::AllTokens],
+            Write::SetPageRole(r) => vec![I::PageRole(r.page_id, r.user_id)],
+            Write::RemovePageRole { page, user } => vec![I::PageRole(*page, *user)],
+            Write::SetClockOffset(_) => vec![I::Clock],
+            Write::Reset => vec![I::All],
+            Write::CreateBusiness(_)
+            | Write::SetPassword { .. }
+            | Write::IssueToken(_)
+            | Write::RefreshToken(_)
+            | Write::CreatePage(_)
+            | Write::InsertCode(_)
+            | Write::RedeemCode { .. }
+            | Write::AuditOnly => vec![],
+        }
+    }
+}
+
+/// What a committed write reports back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Written {
+    Done,
+    /// Whether the write changed anything (install, uninstall, share, revoke, page-role removal).
+    Changed(bool),
+    /// How many rows it changed (revoke-all).
+    Count(u64),
+    /// The user's new session epoch (password change).
+    Epoch(i64),
+}
+
+impl Written {
+    pub fn changed(self) -> bool {
+        match self {
+            Written::Changed(c) => c,
+            Written::Count(n) => n > 0,
+            Written::Done | Written::Epoch(_) => true,
+        }
+    }
+}
+
+/// Tokens and authorization codes, looked up by their keyed hash on every authenticated request.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Tokens: Send + Sync {
+    /// Shared, so a cache hit on the hot path costs a reference count rather than a deep copy.
+    async fn get_token(&self, hash: &TokenHash) -> Result<Option<Arc<TokenRecord>>>;
+    async fn get_code(&self, hash: &TokenHash) -> Result<Option<AuthCode>>;
+}
+
+/// The Business Manager world: businesses, people and system users, apps and their installations, pages and roles.
+#[async_trait]
+pub trait Directory: Send + Sync {
     /// Allocates a fresh Graph id (shared by businesses, users, apps and pages), unique across replicas.
     async fn next_id(&self) -> Result<u64>;
-
-    async fn create_business(&self, b: &Business, audit: &AuditEntry) -> Result<()>;
     async fn get_business(&self, id: BusinessId) -> Result<Option<Business>>;
-
-    async fn create_user(&self, u: &User, audit: &AuditEntry) -> Result<()>;
     async fn get_user(&self, id: UserId) -> Result<Option<User>>;
     /// System users of a business, in creation order.
     async fn list_system_users(&self, business: BusinessId) -> Result<Vec<User>>;
-    /// "Password change": bumps the user's session epoch (invalidating every token issued before, 190/460) and
-    /// returns the new epoch.
-    async fn bump_session_epoch(&self, user: UserId, audit: &AuditEntry) -> Result<i64>;
-
-    async fn create_app(&self, app: &StoredApp, audit: &AuditEntry) -> Result<()>;
-    /// Shared, so a cache hit on the hot path costs a reference count rather than a deep copy.
-    async fn get_app(&self, id: AppId) -> Result<Option<std::sync::Arc<StoredApp>>>;
-
-    /// Installs `app` for system user `su`. Idempotent: returns false if it was already installed.
-    async fn install_app(&self, su: UserId, app: AppId, audit: &AuditEntry) -> Result<bool>;
-    async fn is_installed(&self, su: UserId, app: AppId) -> Result<bool>;
-
-    /// Records a newly issued token.
-    async fn insert_token(&self, rec: &TokenRecord, audit: &AuditEntry) -> Result<()>;
-    /// Shared, like [`Store::get_app`]: looked up on every authenticated request.
-    async fn get_token(&self, hash: &TokenHash) -> Result<Option<std::sync::Arc<TokenRecord>>>;
-    /// Atomically: if `new.parent`'s row exists and is not revoked, insert `new`; otherwise write nothing and return
-    /// [`StoreError::ParentRevoked`]. Serialised against [`Store::revoke_token`] on the same parent, so a refresh
-    /// racing a revocation can never yield a usable child of a revoked token.
-    async fn refresh_token(&self, new: &TokenRecord, audit: &AuditEntry) -> Result<()>;
-    /// Marks one token revoked at `at`. Returns false if it was already revoked (the first revocation time is kept).
-    async fn revoke_token(&self, hash: &TokenHash, at: i64, audit: &AuditEntry) -> Result<bool>;
-    /// Revokes every unrevoked token whose subject is `user` (system-user tokens and tokens derived from them).
-    /// Returns how many were revoked.
-    async fn revoke_all_for_user(&self, user: UserId, at: i64, audit: &AuditEntry) -> Result<u64>;
-
-    /// Appends an entry on its own (operator actions, etc.).
-    async fn append_audit(&self, audit: &AuditEntry) -> Result<()>;
-    /// The newest `limit` entries, oldest first.
-    async fn audit_tail(&self, limit: i64) -> Result<Vec<AuditEntry>>;
-
-    /// Seconds added to the wall clock by the control plane; shared by every replica.
-    async fn clock_offset(&self) -> Result<i64>;
-    async fn set_clock_offset(&self, offset: i64, audit: &AuditEntry) -> Result<()>;
-
-    /// Sets a person's sign-in password hash (PHC string). `NotFound` if the user does not exist.
-    async fn set_password_hash(&self, user: UserId, phc: &str, audit: &AuditEntry) -> Result<()>;
     async fn get_password_hash(&self, user: UserId) -> Result<Option<String>>;
-
-    /// Replaces an app's stored value and sealed secret (roles, sharing, secret reset). `NotFound` if absent.
-    async fn update_app(&self, app: &StoredApp, audit: &AuditEntry) -> Result<()>;
-    /// Removes an installation. Returns false if it was not installed.
-    async fn uninstall_app(&self, su: UserId, app: AppId, audit: &AuditEntry) -> Result<bool>;
-
+    /// Shared, like [`Tokens::get_token`]: looked up on every authenticated request.
+    async fn get_app(&self, id: AppId) -> Result<Option<Arc<StoredApp>>>;
+    async fn is_installed(&self, su: UserId, app: AppId) -> Result<bool>;
     /// The app-scoped id of system user `su` for `app`, allocating it on first use.
     async fn app_scoped_id(&self, app: AppId, su: UserId) -> Result<UserId>;
     /// Resolves an app-scoped id back to (app, system user).
     async fn resolve_app_scoped_id(&self, id: UserId) -> Result<Option<(AppId, UserId)>>;
-
-    async fn create_page(&self, page: &Page, audit: &AuditEntry) -> Result<()>;
     async fn get_page(&self, id: PageId) -> Result<Option<Page>>;
     /// Pages owned by a business, by id.
     async fn list_business_pages(&self, business: BusinessId) -> Result<Vec<Page>>;
-    /// Creates or replaces a user's tasks on a page.
-    async fn set_page_role(&self, role: &PageRole, audit: &AuditEntry) -> Result<()>;
-    /// Removes a user's role on a page; false if there was none.
-    async fn remove_page_role(&self, page: PageId, user: UserId, audit: &AuditEntry) -> Result<bool>;
     async fn get_page_role(&self, page: PageId, user: UserId) -> Result<Option<PageRole>>;
     /// Roles on a page, by user id.
     async fn list_page_roles(&self, page: PageId) -> Result<Vec<PageRole>>;
     /// The pages a user has a role on, with the role, by page id.
     async fn list_user_pages(&self, user: UserId) -> Result<Vec<(Page, PageRole)>>;
+}
 
-    /// Records an authorization code (by hash).
-    async fn insert_code(&self, code: &AuthCode, audit: &AuditEntry) -> Result<()>;
-    async fn get_code(&self, hash: &TokenHash) -> Result<Option<AuthCode>>;
-    /// Atomically marks the code used at `at` and records the token it was exchanged for. If the code was already
-    /// used (or is gone), writes nothing and returns [`StoreError::CodeUsed`].
-    async fn redeem_code(&self, hash: &TokenHash, at: i64, token: &TokenRecord, audit: &AuditEntry) -> Result<()>;
+/// The append-only audit log, read side (entries are written by [`Writes::execute`], with their write).
+#[async_trait]
+pub trait AuditLog: Send + Sync {
+    /// The newest `limit` entries, oldest first.
+    async fn audit_tail(&self, limit: i64) -> Result<Vec<AuditEntry>>;
+}
 
-    /// Deletes every object and token (the audit log is kept: it is append-only) and records the reset.
-    async fn reset(&self, audit: &AuditEntry) -> Result<()>;
+/// What the operator (control plane) and the cache need of the store as a whole.
+#[async_trait]
+pub trait Operator: Send + Sync {
+    /// Seconds added to the wall clock by the control plane.
+    async fn clock_offset(&self) -> Result<i64>;
     /// One consistent snapshot, deterministically ordered (so two dumps compare equal when nothing changed): objects
     /// by id, installs and page roles by their key pair, tokens oldest first then by hash.
     async fn dump(&self) -> Result<Dump>;
-
     /// Changes made by other processes sharing this database, for caches to drop stale entries. `None` for a
     /// backend only one process uses (SQLite). Each call starts a new subscription.
     fn subscribe(&self) -> Option<tokio::sync::mpsc::UnboundedReceiver<Invalidation>> {
         None
     }
 }
+
+/// The one way to change the store.
+#[async_trait]
+pub trait Writes: Send + Sync {
+    /// Runs `write` and appends `audit` in one transaction, durable before it returns. A backend shared by several
+    /// processes also announces `write.stale()` to them at commit.
+    ///
+    /// Callers must not cancel this halfway (drop its future while it is pending): a transaction abandoned
+    /// mid-flight can leave a backend connection unusable, and the invalidation that follows a commit would be
+    /// lost. [`CachedStore`], which the server always uses, runs each write and its invalidation on a task of their
+    /// own for exactly this reason.
+    async fn execute(&self, write: &Write, audit: &AuditEntry) -> Result<Written>;
+}
+
+/// The whole storage contract: every part, as the server uses it.
+pub trait Store: Tokens + Directory + AuditLog + Operator + Writes + 'static {}
+impl<T: Tokens + Directory + AuditLog + Operator + Writes + 'static> Store for T {}

@@ -3,10 +3,9 @@
 //! advisory lock, so replicas serialise on the database rather than in memory, and ids come from a sequence.
 
 use crate::{
-    cache::Invalidation, codec::*, sqlite::summary, sqlite::RESET_ORDER, AuditEntry, Dump, Result, Store, StoreError,
+    cache::Invalidation, codec::*, sqlite::summary, sqlite::RESET_ORDER, AuditEntry, Dump, Result, StoreError,
     StoredApp,
 };
-use async_trait::async_trait;
 use sqlx::{
     postgres::{PgPoolOptions, PgRow},
     Executor, PgPool, Postgres, Row, Transaction,
@@ -41,7 +40,7 @@ impl PgStore {
         Self::open(url, Some(schema.to_owned())).await
     }
 
-    async fn open(url: &str, schema: Option<String>) -> Result<PgStore> {
+    pub(crate) async fn open(url: &str, schema: Option<String>) -> Result<PgStore> {
         if let Some(s) = &schema {
             // Once, before the pool: concurrent CREATE SCHEMA IF NOT EXISTS from several connections can race.
             let mut c = <sqlx::PgConnection as sqlx::Connection>::connect(url).await?;
@@ -72,7 +71,11 @@ impl PgStore {
 
     /// Forwards NOTIFYs on this store's channel. On a lost connection it says `Disconnected`, reconnects (with
     /// back-off), re-LISTENs and says `Connected`, so a cache can distrust itself for exactly the blind interval.
-    async fn listen_loop(pool: PgPool, channel: String, tx: tokio::sync::mpsc::UnboundedSender<Invalidation>) {
+    pub(crate) async fn listen_loop(
+        pool: PgPool,
+        channel: String,
+        tx: tokio::sync::mpsc::UnboundedSender<Invalidation>,
+    ) {
         let mut backoff = Duration::from_millis(50);
         loop {
             let listener = async {
@@ -123,7 +126,7 @@ impl PgStore {
         Ok(())
     }
 
-    async fn tx(&self) -> Result<Transaction<'static, Postgres>> {
+    pub(crate) async fn tx(&self) -> Result<Transaction<'static, Postgres>> {
         Ok(self.write.begin().await?)
     }
 }
@@ -253,14 +256,13 @@ async fn insert_token_in(tx: &mut Transaction<'static, Postgres>, t: &TokenRecor
     Ok(())
 }
 
-#[async_trait]
-impl Store for PgStore {
-    async fn next_id(&self) -> Result<u64> {
+impl PgStore {
+    pub(crate) async fn next_id(&self) -> Result<u64> {
         let id: i64 = sqlx::query_scalar("SELECT nextval('graph_ids')").fetch_one(&self.write).await?;
         Ok(to_u64(id))
     }
 
-    async fn create_business(&self, b: &Business, audit: &AuditEntry) -> Result<()> {
+    pub(crate) async fn create_business(&self, b: &Business, audit: &AuditEntry) -> Result<()> {
         let mut tx = self.tx().await?;
         sqlx::query("INSERT INTO businesses (id, name, must_use_expiring_tokens) VALUES ($1, $2, $3)")
             .bind(to_i64(b.id.0)?)
@@ -274,7 +276,7 @@ impl Store for PgStore {
         Ok(())
     }
 
-    async fn get_business(&self, id: BusinessId) -> Result<Option<Business>> {
+    pub(crate) async fn get_business(&self, id: BusinessId) -> Result<Option<Business>> {
         let row = sqlx::query("SELECT id, name, must_use_expiring_tokens FROM businesses WHERE id = $1")
             .bind(to_i64(id.0)?)
             .fetch_optional(&self.read)
@@ -289,7 +291,7 @@ impl Store for PgStore {
         .transpose()
     }
 
-    async fn create_user(&self, u: &User, audit: &AuditEntry) -> Result<()> {
+    pub(crate) async fn create_user(&self, u: &User, audit: &AuditEntry) -> Result<()> {
         let mut tx = self.tx().await?;
         sqlx::query("INSERT INTO users (id, name, business_id, kind, session_epoch) VALUES ($1, $2, $3, $4, $5)")
             .bind(to_i64(u.id.0)?)
@@ -305,7 +307,7 @@ impl Store for PgStore {
         Ok(())
     }
 
-    async fn get_user(&self, id: UserId) -> Result<Option<User>> {
+    pub(crate) async fn get_user(&self, id: UserId) -> Result<Option<User>> {
         let row = sqlx::query("SELECT id, name, business_id, kind, session_epoch FROM users WHERE id = $1")
             .bind(to_i64(id.0)?)
             .fetch_optional(&self.read)
@@ -313,7 +315,7 @@ impl Store for PgStore {
         row.as_ref().map(user_from).transpose()
     }
 
-    async fn list_system_users(&self, business: BusinessId) -> Result<Vec<User>> {
+    pub(crate) async fn list_system_users(&self, business: BusinessId) -> Result<Vec<User>> {
         let rows = sqlx::query(
             "SELECT id, name, business_id, kind, session_epoch FROM users
              WHERE business_id = $1 AND kind LIKE '{\"type\":\"system_user\"%' ORDER BY created_seq",
@@ -324,7 +326,7 @@ impl Store for PgStore {
         rows.iter().map(user_from).collect()
     }
 
-    async fn bump_session_epoch(&self, user: UserId, audit: &AuditEntry) -> Result<i64> {
+    pub(crate) async fn bump_session_epoch(&self, user: UserId, audit: &AuditEntry) -> Result<i64> {
         let mut tx = self.tx().await?;
         let epoch: Option<i64> = sqlx::query_scalar(
             "UPDATE users SET session_epoch = session_epoch + 1 WHERE id = $1 RETURNING session_epoch",
@@ -339,7 +341,7 @@ impl Store for PgStore {
         Ok(epoch)
     }
 
-    async fn create_app(&self, app: &StoredApp, audit: &AuditEntry) -> Result<()> {
+    pub(crate) async fn create_app(&self, app: &StoredApp, audit: &AuditEntry) -> Result<()> {
         let mut tx = self.tx().await?;
         sqlx::query("INSERT INTO apps (id, body, sealed_secret) VALUES ($1, $2, $3)")
             .bind(to_i64(app.app.id.0)?)
@@ -353,7 +355,7 @@ impl Store for PgStore {
         Ok(())
     }
 
-    async fn get_app(&self, id: AppId) -> Result<Option<std::sync::Arc<StoredApp>>> {
+    pub(crate) async fn get_app(&self, id: AppId) -> Result<Option<std::sync::Arc<StoredApp>>> {
         let row = sqlx::query("SELECT body, sealed_secret FROM apps WHERE id = $1")
             .bind(to_i64(id.0)?)
             .fetch_optional(&self.read)
@@ -368,7 +370,7 @@ impl Store for PgStore {
         .map(|o| o.map(std::sync::Arc::new))
     }
 
-    async fn install_app(&self, su: UserId, app: AppId, audit: &AuditEntry) -> Result<bool> {
+    pub(crate) async fn install_app(&self, su: UserId, app: AppId, audit: &AuditEntry) -> Result<bool> {
         let mut tx = self.tx().await?;
         let done = sqlx::query("INSERT INTO installs (user_id, app_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
             .bind(to_i64(su.0)?)
@@ -382,7 +384,7 @@ impl Store for PgStore {
         Ok(done.rows_affected() == 1)
     }
 
-    async fn is_installed(&self, su: UserId, app: AppId) -> Result<bool> {
+    pub(crate) async fn is_installed(&self, su: UserId, app: AppId) -> Result<bool> {
         let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM installs WHERE user_id = $1 AND app_id = $2")
             .bind(to_i64(su.0)?)
             .bind(to_i64(app.0)?)
@@ -391,7 +393,7 @@ impl Store for PgStore {
         Ok(n > 0)
     }
 
-    async fn insert_token(&self, rec: &TokenRecord, audit: &AuditEntry) -> Result<()> {
+    pub(crate) async fn insert_token(&self, rec: &TokenRecord, audit: &AuditEntry) -> Result<()> {
         let mut tx = self.tx().await?;
         insert_token_in(&mut tx, rec).await?;
         audit_in(&mut tx, audit).await?;
@@ -399,7 +401,7 @@ impl Store for PgStore {
         Ok(())
     }
 
-    async fn get_token(&self, hash: &TokenHash) -> Result<Option<std::sync::Arc<TokenRecord>>> {
+    pub(crate) async fn get_token(&self, hash: &TokenHash) -> Result<Option<std::sync::Arc<TokenRecord>>> {
         let row = sqlx::query(&format!("SELECT {TOKEN_COLUMNS} FROM tokens WHERE hash = $1"))
             .bind(&hash.0[..])
             .fetch_optional(&self.read)
@@ -407,7 +409,7 @@ impl Store for PgStore {
         Ok(row.as_ref().map(token_row).transpose()?.map(std::sync::Arc::new))
     }
 
-    async fn refresh_token(&self, new: &TokenRecord, audit: &AuditEntry) -> Result<()> {
+    pub(crate) async fn refresh_token(&self, new: &TokenRecord, audit: &AuditEntry) -> Result<()> {
         let parent = new.parent.ok_or(StoreError::ParentRevoked)?;
         // The parent row stays locked until commit, so a concurrent revoke on any replica waits for this refresh
         // (and then revokes a parent whose child exists legitimately) or wins first (and this refresh fails).
@@ -432,7 +434,7 @@ impl Store for PgStore {
         Ok(())
     }
 
-    async fn revoke_token(&self, hash: &TokenHash, at: i64, audit: &AuditEntry) -> Result<bool> {
+    pub(crate) async fn revoke_token(&self, hash: &TokenHash, at: i64, audit: &AuditEntry) -> Result<bool> {
         let mut tx = self.tx().await?;
         let done = sqlx::query("UPDATE tokens SET revoked_at = $1 WHERE hash = $2 AND revoked_at IS NULL")
             .bind(at)
@@ -445,7 +447,7 @@ impl Store for PgStore {
         Ok(done.rows_affected() == 1)
     }
 
-    async fn revoke_all_for_user(&self, user: UserId, at: i64, audit: &AuditEntry) -> Result<u64> {
+    pub(crate) async fn revoke_all_for_user(&self, user: UserId, at: i64, audit: &AuditEntry) -> Result<u64> {
         let mut tx = self.tx().await?;
         // Waits for in-flight refreshes of this user's tokens and holds off new ones (see `refresh_token`), so the
         // update below sees every child committed so far and no refresh can slip one in behind it.
@@ -465,14 +467,14 @@ impl Store for PgStore {
         Ok(done.rows_affected())
     }
 
-    async fn append_audit(&self, audit: &AuditEntry) -> Result<()> {
+    pub(crate) async fn append_audit(&self, audit: &AuditEntry) -> Result<()> {
         let mut tx = self.tx().await?;
         audit_in(&mut tx, audit).await?;
         tx.commit().await?;
         Ok(())
     }
 
-    async fn audit_tail(&self, limit: i64) -> Result<Vec<AuditEntry>> {
+    pub(crate) async fn audit_tail(&self, limit: i64) -> Result<Vec<AuditEntry>> {
         let rows = sqlx::query(
             "SELECT * FROM (SELECT seq, at, action, actor, subject, app_id, token_ref, detail FROM audit
              ORDER BY seq DESC LIMIT $1) AS t ORDER BY seq",
@@ -483,11 +485,11 @@ impl Store for PgStore {
         rows.iter().map(audit_row).collect()
     }
 
-    async fn clock_offset(&self) -> Result<i64> {
+    pub(crate) async fn clock_offset(&self) -> Result<i64> {
         Ok(sqlx::query_scalar("SELECT value FROM settings WHERE key = 'clock_offset'").fetch_one(&self.read).await?)
     }
 
-    async fn set_clock_offset(&self, offset: i64, audit: &AuditEntry) -> Result<()> {
+    pub(crate) async fn set_clock_offset(&self, offset: i64, audit: &AuditEntry) -> Result<()> {
         let mut tx = self.tx().await?;
         sqlx::query("UPDATE settings SET value = $1 WHERE key = 'clock_offset'").bind(offset).execute(&mut *tx).await?;
         notify(&mut tx, &self.channel, Invalidation::Clock).await?;
@@ -496,7 +498,7 @@ impl Store for PgStore {
         Ok(())
     }
 
-    async fn set_password_hash(&self, user: UserId, phc: &str, audit: &AuditEntry) -> Result<()> {
+    pub(crate) async fn set_password_hash(&self, user: UserId, phc: &str, audit: &AuditEntry) -> Result<()> {
         let mut tx = self.tx().await?;
         sqlx::query(
             "INSERT INTO credentials (user_id, password_hash) VALUES ($1, $2)
@@ -512,14 +514,14 @@ impl Store for PgStore {
         Ok(())
     }
 
-    async fn get_password_hash(&self, user: UserId) -> Result<Option<String>> {
+    pub(crate) async fn get_password_hash(&self, user: UserId) -> Result<Option<String>> {
         Ok(sqlx::query_scalar("SELECT password_hash FROM credentials WHERE user_id = $1")
             .bind(to_i64(user.0)?)
             .fetch_optional(&self.read)
             .await?)
     }
 
-    async fn update_app(&self, app: &StoredApp, audit: &AuditEntry) -> Result<()> {
+    pub(crate) async fn update_app(&self, app: &StoredApp, audit: &AuditEntry) -> Result<()> {
         let mut tx = self.tx().await?;
         let done = sqlx::query("UPDATE apps SET body = $1, sealed_secret = $2 WHERE id = $3")
             .bind(app_json(&app.app))
@@ -536,7 +538,7 @@ impl Store for PgStore {
         Ok(())
     }
 
-    async fn uninstall_app(&self, su: UserId, app: AppId, audit: &AuditEntry) -> Result<bool> {
+    pub(crate) async fn uninstall_app(&self, su: UserId, app: AppId, audit: &AuditEntry) -> Result<bool> {
         let mut tx = self.tx().await?;
         let done = sqlx::query("DELETE FROM installs WHERE user_id = $1 AND app_id = $2")
             .bind(to_i64(su.0)?)
@@ -549,7 +551,7 @@ impl Store for PgStore {
         Ok(done.rows_affected() == 1)
     }
 
-    async fn app_scoped_id(&self, app: AppId, su: UserId) -> Result<UserId> {
+    pub(crate) async fn app_scoped_id(&self, app: AppId, su: UserId) -> Result<UserId> {
         let find = || async {
             sqlx::query_scalar::<_, i64>("SELECT id FROM app_scoped_ids WHERE app_id = $1 AND user_id = $2")
                 .bind(to_i64(app.0)?)
@@ -573,7 +575,7 @@ impl Store for PgStore {
         find().await?.map(|id| UserId(to_u64(id))).ok_or_else(|| StoreError::NotFound(format!("user {su}")))
     }
 
-    async fn resolve_app_scoped_id(&self, id: UserId) -> Result<Option<(AppId, UserId)>> {
+    pub(crate) async fn resolve_app_scoped_id(&self, id: UserId) -> Result<Option<(AppId, UserId)>> {
         let row = sqlx::query("SELECT app_id, user_id FROM app_scoped_ids WHERE id = $1")
             .bind(to_i64(id.0)?)
             .fetch_optional(&self.read)
@@ -581,7 +583,7 @@ impl Store for PgStore {
         row.map(|r| Ok((AppId(to_u64(r.try_get("app_id")?)), UserId(to_u64(r.try_get("user_id")?))))).transpose()
     }
 
-    async fn create_page(&self, page: &Page, audit: &AuditEntry) -> Result<()> {
+    pub(crate) async fn create_page(&self, page: &Page, audit: &AuditEntry) -> Result<()> {
         let mut tx = self.tx().await?;
         sqlx::query("INSERT INTO pages (id, name, business_id) VALUES ($1, $2, $3)")
             .bind(to_i64(page.id.0)?)
@@ -595,7 +597,7 @@ impl Store for PgStore {
         Ok(())
     }
 
-    async fn get_page(&self, id: PageId) -> Result<Option<Page>> {
+    pub(crate) async fn get_page(&self, id: PageId) -> Result<Option<Page>> {
         let row = sqlx::query("SELECT id, name, business_id FROM pages WHERE id = $1")
             .bind(to_i64(id.0)?)
             .fetch_optional(&self.read)
@@ -603,7 +605,7 @@ impl Store for PgStore {
         row.as_ref().map(page_row).transpose()
     }
 
-    async fn list_business_pages(&self, business: BusinessId) -> Result<Vec<Page>> {
+    pub(crate) async fn list_business_pages(&self, business: BusinessId) -> Result<Vec<Page>> {
         let rows = sqlx::query("SELECT id, name, business_id FROM pages WHERE business_id = $1 ORDER BY id")
             .bind(to_i64(business.0)?)
             .fetch_all(&self.read)
@@ -611,7 +613,7 @@ impl Store for PgStore {
         rows.iter().map(page_row).collect()
     }
 
-    async fn set_page_role(&self, role: &PageRole, audit: &AuditEntry) -> Result<()> {
+    pub(crate) async fn set_page_role(&self, role: &PageRole, audit: &AuditEntry) -> Result<()> {
         let mut tx = self.tx().await?;
         sqlx::query(
             "INSERT INTO page_roles (page_id, user_id, tasks) VALUES ($1, $2, $3)
@@ -629,7 +631,7 @@ impl Store for PgStore {
         Ok(())
     }
 
-    async fn remove_page_role(&self, page: PageId, user: UserId, audit: &AuditEntry) -> Result<bool> {
+    pub(crate) async fn remove_page_role(&self, page: PageId, user: UserId, audit: &AuditEntry) -> Result<bool> {
         let mut tx = self.tx().await?;
         let done = sqlx::query("DELETE FROM page_roles WHERE page_id = $1 AND user_id = $2")
             .bind(to_i64(page.0)?)
@@ -642,7 +644,7 @@ impl Store for PgStore {
         Ok(done.rows_affected() == 1)
     }
 
-    async fn get_page_role(&self, page: PageId, user: UserId) -> Result<Option<PageRole>> {
+    pub(crate) async fn get_page_role(&self, page: PageId, user: UserId) -> Result<Option<PageRole>> {
         let row = sqlx::query("SELECT page_id, user_id, tasks FROM page_roles WHERE page_id = $1 AND user_id = $2")
             .bind(to_i64(page.0)?)
             .bind(to_i64(user.0)?)
@@ -651,7 +653,7 @@ impl Store for PgStore {
         row.as_ref().map(role_row).transpose()
     }
 
-    async fn list_page_roles(&self, page: PageId) -> Result<Vec<PageRole>> {
+    pub(crate) async fn list_page_roles(&self, page: PageId) -> Result<Vec<PageRole>> {
         let rows = sqlx::query("SELECT page_id, user_id, tasks FROM page_roles WHERE page_id = $1 ORDER BY user_id")
             .bind(to_i64(page.0)?)
             .fetch_all(&self.read)
@@ -659,7 +661,7 @@ impl Store for PgStore {
         rows.iter().map(role_row).collect()
     }
 
-    async fn list_user_pages(&self, user: UserId) -> Result<Vec<(Page, PageRole)>> {
+    pub(crate) async fn list_user_pages(&self, user: UserId) -> Result<Vec<(Page, PageRole)>> {
         let rows = sqlx::query(
             "SELECT p.id, p.name, p.business_id, r.page_id, r.user_id, r.tasks
              FROM page_roles r JOIN pages p ON p.id = r.page_id WHERE r.user_id = $1 ORDER BY p.id",
@@ -670,7 +672,7 @@ impl Store for PgStore {
         rows.iter().map(|r| Ok((page_row(r)?, role_row(r)?))).collect()
     }
 
-    async fn insert_code(&self, code: &AuthCode, audit: &AuditEntry) -> Result<()> {
+    pub(crate) async fn insert_code(&self, code: &AuthCode, audit: &AuditEntry) -> Result<()> {
         let mut tx = self.tx().await?;
         sqlx::query(
             "INSERT INTO auth_codes (hash, app_id, user_id, redirect_uri, scopes, created_at, used_at, session_epoch)
@@ -692,7 +694,7 @@ impl Store for PgStore {
         Ok(())
     }
 
-    async fn get_code(&self, hash: &TokenHash) -> Result<Option<AuthCode>> {
+    pub(crate) async fn get_code(&self, hash: &TokenHash) -> Result<Option<AuthCode>> {
         let row = sqlx::query(
             "SELECT hash, app_id, user_id, redirect_uri, scopes, created_at, used_at, session_epoch FROM auth_codes WHERE hash = $1",
         )
@@ -714,7 +716,13 @@ impl Store for PgStore {
         .transpose()
     }
 
-    async fn redeem_code(&self, hash: &TokenHash, at: i64, token: &TokenRecord, audit: &AuditEntry) -> Result<()> {
+    pub(crate) async fn redeem_code(
+        &self,
+        hash: &TokenHash,
+        at: i64,
+        token: &TokenRecord,
+        audit: &AuditEntry,
+    ) -> Result<()> {
         let mut tx = self.tx().await?;
         let done = sqlx::query("UPDATE auth_codes SET used_at = $1 WHERE hash = $2 AND used_at IS NULL")
             .bind(at)
@@ -730,7 +738,7 @@ impl Store for PgStore {
         Ok(())
     }
 
-    async fn reset(&self, audit: &AuditEntry) -> Result<()> {
+    pub(crate) async fn reset(&self, audit: &AuditEntry) -> Result<()> {
         let mut tx = self.tx().await?;
         for t in RESET_ORDER {
             sqlx::query(&format!("DELETE FROM {t}")).execute(&mut *tx).await?;
@@ -742,13 +750,13 @@ impl Store for PgStore {
         Ok(())
     }
 
-    fn subscribe(&self) -> Option<tokio::sync::mpsc::UnboundedReceiver<Invalidation>> {
+    pub(crate) fn changes(&self) -> Option<tokio::sync::mpsc::UnboundedReceiver<Invalidation>> {
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
         tokio::spawn(Self::listen_loop(self.write.clone(), self.channel.clone(), tx));
         Some(rx)
     }
 
-    async fn dump(&self) -> Result<Dump> {
+    pub(crate) async fn dump(&self) -> Result<Dump> {
         // One snapshot for every part of the dump, even while other replicas write.
         let mut c = self.read.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").await?;
         let businesses = sqlx::query("SELECT id, name, must_use_expiring_tokens FROM businesses ORDER BY id")
@@ -806,3 +814,5 @@ impl Store for PgStore {
         Ok(Dump { businesses, users, apps, installs, pages, page_roles, tokens, audit_len, clock_offset })
     }
 }
+
+crate::shim::delegate_store!(PgStore);

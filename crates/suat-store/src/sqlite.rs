@@ -3,8 +3,7 @@
 //! `BEGIN IMMEDIATE`, which makes every read-check-write transaction serial, even against another process on the same
 //! file, without lock-upgrade failures; reads use a small read-only pool.
 
-use crate::{codec::*, AuditEntry, Dump, Result, Store, StoreError, StoredApp, TokenSummary};
-use async_trait::async_trait;
+use crate::{codec::*, AuditEntry, Dump, Result, StoreError, StoredApp, TokenSummary};
 use sqlx::{
     sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous},
     Row, Sqlite, SqlitePool, Transaction,
@@ -116,9 +115,14 @@ impl SqliteStore {
         Ok(())
     }
 
+    /// One process per file: there is no one else's change to hear of.
+    pub(crate) fn changes(&self) -> Option<tokio::sync::mpsc::UnboundedReceiver<crate::Invalidation>> {
+        None
+    }
+
     /// A write transaction holding the database write lock from its first statement: a read it makes cannot be
     /// invalidated by another writer before it writes (a deferred `BEGIN` would fail with `SQLITE_BUSY` there).
-    async fn tx(&self) -> Result<Transaction<'static, Sqlite>> {
+    pub(crate) async fn tx(&self) -> Result<Transaction<'static, Sqlite>> {
         Ok(self.write.begin_with("BEGIN IMMEDIATE").await?)
     }
 }
@@ -264,9 +268,8 @@ async fn insert_token_in(tx: &mut Transaction<'static, Sqlite>, t: &TokenRecord)
     Ok(())
 }
 
-#[async_trait]
-impl Store for SqliteStore {
-    async fn next_id(&self) -> Result<u64> {
+impl SqliteStore {
+    pub(crate) async fn next_id(&self) -> Result<u64> {
         let mut tx = self.tx().await?;
         let id: i64 =
             sqlx::query_scalar("UPDATE settings SET value = value + 1 WHERE key = 'next_id' RETURNING value - 1")
@@ -276,7 +279,7 @@ impl Store for SqliteStore {
         Ok(to_u64(id))
     }
 
-    async fn create_business(&self, b: &Business, audit: &AuditEntry) -> Result<()> {
+    pub(crate) async fn create_business(&self, b: &Business, audit: &AuditEntry) -> Result<()> {
         let mut tx = self.tx().await?;
         sqlx::query("INSERT INTO businesses (id, name, must_use_expiring_tokens) VALUES (?, ?, ?)")
             .bind(to_i64(b.id.0)?)
@@ -290,7 +293,7 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    async fn get_business(&self, id: BusinessId) -> Result<Option<Business>> {
+    pub(crate) async fn get_business(&self, id: BusinessId) -> Result<Option<Business>> {
         let row = sqlx::query("SELECT id, name, must_use_expiring_tokens FROM businesses WHERE id = ?")
             .bind(to_i64(id.0)?)
             .fetch_optional(&self.read)
@@ -305,7 +308,7 @@ impl Store for SqliteStore {
         .transpose()
     }
 
-    async fn create_user(&self, u: &User, audit: &AuditEntry) -> Result<()> {
+    pub(crate) async fn create_user(&self, u: &User, audit: &AuditEntry) -> Result<()> {
         let mut tx = self.tx().await?;
         sqlx::query(
             "INSERT INTO users (id, name, business_id, kind, session_epoch, created_seq)
@@ -324,7 +327,7 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    async fn get_user(&self, id: UserId) -> Result<Option<User>> {
+    pub(crate) async fn get_user(&self, id: UserId) -> Result<Option<User>> {
         let row = sqlx::query("SELECT id, name, business_id, kind, session_epoch FROM users WHERE id = ?")
             .bind(to_i64(id.0)?)
             .fetch_optional(&self.read)
@@ -332,7 +335,7 @@ impl Store for SqliteStore {
         row.as_ref().map(user_from).transpose()
     }
 
-    async fn list_system_users(&self, business: BusinessId) -> Result<Vec<User>> {
+    pub(crate) async fn list_system_users(&self, business: BusinessId) -> Result<Vec<User>> {
         let rows = sqlx::query(
             "SELECT id, name, business_id, kind, session_epoch FROM users
              WHERE business_id = ? AND kind LIKE '{\"type\":\"system_user\"%' ORDER BY created_seq",
@@ -343,7 +346,7 @@ impl Store for SqliteStore {
         rows.iter().map(user_from).collect()
     }
 
-    async fn bump_session_epoch(&self, user: UserId, audit: &AuditEntry) -> Result<i64> {
+    pub(crate) async fn bump_session_epoch(&self, user: UserId, audit: &AuditEntry) -> Result<i64> {
         let mut tx = self.tx().await?;
         let epoch: Option<i64> = sqlx::query_scalar(
             "UPDATE users SET session_epoch = session_epoch + 1 WHERE id = ? RETURNING session_epoch",
@@ -357,7 +360,7 @@ impl Store for SqliteStore {
         Ok(epoch)
     }
 
-    async fn create_app(&self, app: &StoredApp, audit: &AuditEntry) -> Result<()> {
+    pub(crate) async fn create_app(&self, app: &StoredApp, audit: &AuditEntry) -> Result<()> {
         let mut tx = self.tx().await?;
         sqlx::query("INSERT INTO apps (id, body, sealed_secret) VALUES (?, ?, ?)")
             .bind(to_i64(app.app.id.0)?)
@@ -371,7 +374,7 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    async fn get_app(&self, id: AppId) -> Result<Option<std::sync::Arc<StoredApp>>> {
+    pub(crate) async fn get_app(&self, id: AppId) -> Result<Option<std::sync::Arc<StoredApp>>> {
         let row = sqlx::query("SELECT body, sealed_secret FROM apps WHERE id = ?")
             .bind(to_i64(id.0)?)
             .fetch_optional(&self.read)
@@ -386,7 +389,7 @@ impl Store for SqliteStore {
         .map(|o| o.map(std::sync::Arc::new))
     }
 
-    async fn install_app(&self, su: UserId, app: AppId, audit: &AuditEntry) -> Result<bool> {
+    pub(crate) async fn install_app(&self, su: UserId, app: AppId, audit: &AuditEntry) -> Result<bool> {
         let mut tx = self.tx().await?;
         let done = sqlx::query("INSERT OR IGNORE INTO installs (user_id, app_id) VALUES (?, ?)")
             .bind(to_i64(su.0)?)
@@ -399,7 +402,7 @@ impl Store for SqliteStore {
         Ok(done.rows_affected() == 1)
     }
 
-    async fn is_installed(&self, su: UserId, app: AppId) -> Result<bool> {
+    pub(crate) async fn is_installed(&self, su: UserId, app: AppId) -> Result<bool> {
         let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM installs WHERE user_id = ? AND app_id = ?")
             .bind(to_i64(su.0)?)
             .bind(to_i64(app.0)?)
@@ -408,7 +411,7 @@ impl Store for SqliteStore {
         Ok(n > 0)
     }
 
-    async fn insert_token(&self, rec: &TokenRecord, audit: &AuditEntry) -> Result<()> {
+    pub(crate) async fn insert_token(&self, rec: &TokenRecord, audit: &AuditEntry) -> Result<()> {
         let (reply, answer) = tokio::sync::oneshot::channel();
         self.issue
             .send((rec.clone(), audit.clone(), reply))
@@ -417,7 +420,7 @@ impl Store for SqliteStore {
         answer.await.map_err(|_| StoreError::Unavailable("the issuance writer has stopped".into()))?
     }
 
-    async fn get_token(&self, hash: &TokenHash) -> Result<Option<std::sync::Arc<TokenRecord>>> {
+    pub(crate) async fn get_token(&self, hash: &TokenHash) -> Result<Option<std::sync::Arc<TokenRecord>>> {
         let row = sqlx::query(&format!("SELECT {TOKEN_COLUMNS} FROM tokens WHERE hash = ?"))
             .bind(&hash.0[..])
             .fetch_optional(&self.read)
@@ -425,7 +428,7 @@ impl Store for SqliteStore {
         Ok(row.as_ref().map(token_row).transpose()?.map(std::sync::Arc::new))
     }
 
-    async fn refresh_token(&self, new: &TokenRecord, audit: &AuditEntry) -> Result<()> {
+    pub(crate) async fn refresh_token(&self, new: &TokenRecord, audit: &AuditEntry) -> Result<()> {
         let parent = new.parent.ok_or(StoreError::ParentRevoked)?;
         // Serial with every other write (one writer connection), so the check and the insert are atomic.
         let mut tx = self.tx().await?;
@@ -442,7 +445,7 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    async fn revoke_token(&self, hash: &TokenHash, at: i64, audit: &AuditEntry) -> Result<bool> {
+    pub(crate) async fn revoke_token(&self, hash: &TokenHash, at: i64, audit: &AuditEntry) -> Result<bool> {
         let mut tx = self.tx().await?;
         let done = sqlx::query("UPDATE tokens SET revoked_at = ? WHERE hash = ? AND revoked_at IS NULL")
             .bind(at)
@@ -454,7 +457,7 @@ impl Store for SqliteStore {
         Ok(done.rows_affected() == 1)
     }
 
-    async fn revoke_all_for_user(&self, user: UserId, at: i64, audit: &AuditEntry) -> Result<u64> {
+    pub(crate) async fn revoke_all_for_user(&self, user: UserId, at: i64, audit: &AuditEntry) -> Result<u64> {
         let mut tx = self.tx().await?;
         let done = sqlx::query("UPDATE tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL")
             .bind(at)
@@ -470,14 +473,14 @@ impl Store for SqliteStore {
         Ok(done.rows_affected())
     }
 
-    async fn append_audit(&self, audit: &AuditEntry) -> Result<()> {
+    pub(crate) async fn append_audit(&self, audit: &AuditEntry) -> Result<()> {
         let mut tx = self.tx().await?;
         audit_in(&mut tx, audit).await?;
         tx.commit().await?;
         Ok(())
     }
 
-    async fn audit_tail(&self, limit: i64) -> Result<Vec<AuditEntry>> {
+    pub(crate) async fn audit_tail(&self, limit: i64) -> Result<Vec<AuditEntry>> {
         let rows = sqlx::query(
             "SELECT * FROM (SELECT seq, at, action, actor, subject, app_id, token_ref, detail FROM audit
              ORDER BY seq DESC LIMIT ?) ORDER BY seq",
@@ -488,11 +491,11 @@ impl Store for SqliteStore {
         rows.iter().map(audit_row).collect()
     }
 
-    async fn clock_offset(&self) -> Result<i64> {
+    pub(crate) async fn clock_offset(&self) -> Result<i64> {
         Ok(sqlx::query_scalar("SELECT value FROM settings WHERE key = 'clock_offset'").fetch_one(&self.read).await?)
     }
 
-    async fn set_clock_offset(&self, offset: i64, audit: &AuditEntry) -> Result<()> {
+    pub(crate) async fn set_clock_offset(&self, offset: i64, audit: &AuditEntry) -> Result<()> {
         let mut tx = self.tx().await?;
         sqlx::query("UPDATE settings SET value = ? WHERE key = 'clock_offset'").bind(offset).execute(&mut *tx).await?;
         audit_in(&mut tx, audit).await?;
@@ -500,7 +503,7 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    async fn set_password_hash(&self, user: UserId, phc: &str, audit: &AuditEntry) -> Result<()> {
+    pub(crate) async fn set_password_hash(&self, user: UserId, phc: &str, audit: &AuditEntry) -> Result<()> {
         let mut tx = self.tx().await?;
         sqlx::query(
             "INSERT INTO credentials (user_id, password_hash) VALUES (?, ?)
@@ -516,14 +519,14 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    async fn get_password_hash(&self, user: UserId) -> Result<Option<String>> {
+    pub(crate) async fn get_password_hash(&self, user: UserId) -> Result<Option<String>> {
         Ok(sqlx::query_scalar("SELECT password_hash FROM credentials WHERE user_id = ?")
             .bind(to_i64(user.0)?)
             .fetch_optional(&self.read)
             .await?)
     }
 
-    async fn update_app(&self, app: &StoredApp, audit: &AuditEntry) -> Result<()> {
+    pub(crate) async fn update_app(&self, app: &StoredApp, audit: &AuditEntry) -> Result<()> {
         let mut tx = self.tx().await?;
         let done = sqlx::query("UPDATE apps SET body = ?, sealed_secret = ? WHERE id = ?")
             .bind(app_json(&app.app))
@@ -539,7 +542,7 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    async fn uninstall_app(&self, su: UserId, app: AppId, audit: &AuditEntry) -> Result<bool> {
+    pub(crate) async fn uninstall_app(&self, su: UserId, app: AppId, audit: &AuditEntry) -> Result<bool> {
         let mut tx = self.tx().await?;
         let done = sqlx::query("DELETE FROM installs WHERE user_id = ? AND app_id = ?")
             .bind(to_i64(su.0)?)
@@ -551,7 +554,7 @@ impl Store for SqliteStore {
         Ok(done.rows_affected() == 1)
     }
 
-    async fn app_scoped_id(&self, app: AppId, su: UserId) -> Result<UserId> {
+    pub(crate) async fn app_scoped_id(&self, app: AppId, su: UserId) -> Result<UserId> {
         let find = || async {
             sqlx::query_scalar::<_, i64>("SELECT id FROM app_scoped_ids WHERE app_id = ? AND user_id = ?")
                 .bind(to_i64(app.0)?)
@@ -575,7 +578,7 @@ impl Store for SqliteStore {
         find().await?.map(|id| UserId(to_u64(id))).ok_or_else(|| StoreError::NotFound(format!("user {su}")))
     }
 
-    async fn resolve_app_scoped_id(&self, id: UserId) -> Result<Option<(AppId, UserId)>> {
+    pub(crate) async fn resolve_app_scoped_id(&self, id: UserId) -> Result<Option<(AppId, UserId)>> {
         let row = sqlx::query("SELECT app_id, user_id FROM app_scoped_ids WHERE id = ?")
             .bind(to_i64(id.0)?)
             .fetch_optional(&self.read)
@@ -583,7 +586,7 @@ impl Store for SqliteStore {
         row.map(|r| Ok((AppId(to_u64(r.try_get("app_id")?)), UserId(to_u64(r.try_get("user_id")?))))).transpose()
     }
 
-    async fn create_page(&self, page: &Page, audit: &AuditEntry) -> Result<()> {
+    pub(crate) async fn create_page(&self, page: &Page, audit: &AuditEntry) -> Result<()> {
         let mut tx = self.tx().await?;
         sqlx::query("INSERT INTO pages (id, name, business_id) VALUES (?, ?, ?)")
             .bind(to_i64(page.id.0)?)
@@ -597,7 +600,7 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    async fn get_page(&self, id: PageId) -> Result<Option<Page>> {
+    pub(crate) async fn get_page(&self, id: PageId) -> Result<Option<Page>> {
         let row = sqlx::query("SELECT id, name, business_id FROM pages WHERE id = ?")
             .bind(to_i64(id.0)?)
             .fetch_optional(&self.read)
@@ -605,7 +608,7 @@ impl Store for SqliteStore {
         row.as_ref().map(page_row).transpose()
     }
 
-    async fn list_business_pages(&self, business: BusinessId) -> Result<Vec<Page>> {
+    pub(crate) async fn list_business_pages(&self, business: BusinessId) -> Result<Vec<Page>> {
         let rows = sqlx::query("SELECT id, name, business_id FROM pages WHERE business_id = ? ORDER BY id")
             .bind(to_i64(business.0)?)
             .fetch_all(&self.read)
@@ -613,7 +616,7 @@ impl Store for SqliteStore {
         rows.iter().map(page_row).collect()
     }
 
-    async fn set_page_role(&self, role: &PageRole, audit: &AuditEntry) -> Result<()> {
+    pub(crate) async fn set_page_role(&self, role: &PageRole, audit: &AuditEntry) -> Result<()> {
         let mut tx = self.tx().await?;
         sqlx::query(
             "INSERT INTO page_roles (page_id, user_id, tasks) VALUES (?, ?, ?)
@@ -630,7 +633,7 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    async fn remove_page_role(&self, page: PageId, user: UserId, audit: &AuditEntry) -> Result<bool> {
+    pub(crate) async fn remove_page_role(&self, page: PageId, user: UserId, audit: &AuditEntry) -> Result<bool> {
         let mut tx = self.tx().await?;
         let done = sqlx::query("DELETE FROM page_roles WHERE page_id = ? AND user_id = ?")
             .bind(to_i64(page.0)?)
@@ -642,7 +645,7 @@ impl Store for SqliteStore {
         Ok(done.rows_affected() == 1)
     }
 
-    async fn get_page_role(&self, page: PageId, user: UserId) -> Result<Option<PageRole>> {
+    pub(crate) async fn get_page_role(&self, page: PageId, user: UserId) -> Result<Option<PageRole>> {
         let row = sqlx::query("SELECT page_id, user_id, tasks FROM page_roles WHERE page_id = ? AND user_id = ?")
             .bind(to_i64(page.0)?)
             .bind(to_i64(user.0)?)
@@ -651,7 +654,7 @@ impl Store for SqliteStore {
         row.as_ref().map(role_row).transpose()
     }
 
-    async fn list_page_roles(&self, page: PageId) -> Result<Vec<PageRole>> {
+    pub(crate) async fn list_page_roles(&self, page: PageId) -> Result<Vec<PageRole>> {
         let rows = sqlx::query("SELECT page_id, user_id, tasks FROM page_roles WHERE page_id = ? ORDER BY user_id")
             .bind(to_i64(page.0)?)
             .fetch_all(&self.read)
@@ -659,7 +662,7 @@ impl Store for SqliteStore {
         rows.iter().map(role_row).collect()
     }
 
-    async fn list_user_pages(&self, user: UserId) -> Result<Vec<(Page, PageRole)>> {
+    pub(crate) async fn list_user_pages(&self, user: UserId) -> Result<Vec<(Page, PageRole)>> {
         let rows = sqlx::query(
             "SELECT p.id, p.name, p.business_id, r.page_id, r.user_id, r.tasks
              FROM page_roles r JOIN pages p ON p.id = r.page_id WHERE r.user_id = ? ORDER BY p.id",
@@ -670,7 +673,7 @@ impl Store for SqliteStore {
         rows.iter().map(|r| Ok((page_row(r)?, role_row(r)?))).collect()
     }
 
-    async fn insert_code(&self, code: &AuthCode, audit: &AuditEntry) -> Result<()> {
+    pub(crate) async fn insert_code(&self, code: &AuthCode, audit: &AuditEntry) -> Result<()> {
         let mut tx = self.tx().await?;
         sqlx::query(
             "INSERT INTO auth_codes (hash, app_id, user_id, redirect_uri, scopes, created_at, used_at, session_epoch)
@@ -692,7 +695,7 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    async fn get_code(&self, hash: &TokenHash) -> Result<Option<AuthCode>> {
+    pub(crate) async fn get_code(&self, hash: &TokenHash) -> Result<Option<AuthCode>> {
         let row = sqlx::query(
             "SELECT hash, app_id, user_id, redirect_uri, scopes, created_at, used_at, session_epoch FROM auth_codes WHERE hash = ?",
         )
@@ -714,7 +717,13 @@ impl Store for SqliteStore {
         .transpose()
     }
 
-    async fn redeem_code(&self, hash: &TokenHash, at: i64, token: &TokenRecord, audit: &AuditEntry) -> Result<()> {
+    pub(crate) async fn redeem_code(
+        &self,
+        hash: &TokenHash,
+        at: i64,
+        token: &TokenRecord,
+        audit: &AuditEntry,
+    ) -> Result<()> {
         let mut tx = self.tx().await?;
         let done = sqlx::query("UPDATE auth_codes SET used_at = ? WHERE hash = ? AND used_at IS NULL")
             .bind(at)
@@ -730,7 +739,7 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    async fn reset(&self, audit: &AuditEntry) -> Result<()> {
+    pub(crate) async fn reset(&self, audit: &AuditEntry) -> Result<()> {
         let mut tx = self.tx().await?;
         for t in RESET_ORDER {
             sqlx::query(&format!("DELETE FROM {t}")).execute(&mut *tx).await?;
@@ -741,7 +750,7 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    async fn dump(&self) -> Result<Dump> {
+    pub(crate) async fn dump(&self) -> Result<Dump> {
         // One read transaction: every part of the dump comes from the same snapshot.
         let mut c = self.read.begin().await?;
         let businesses = sqlx::query("SELECT id, name, must_use_expiring_tokens FROM businesses ORDER BY id")
@@ -832,13 +841,13 @@ pub(crate) fn summary(t: &TokenRecord) -> TokenSummary {
 mod tests {
     use super::*;
 
-    async fn pragma(pool: &SqlitePool, name: &str) -> String {
+    pub(crate) async fn pragma(pool: &SqlitePool, name: &str) -> String {
         let row = sqlx::query(&format!("PRAGMA {name}")).fetch_one(pool).await.unwrap();
         row.try_get::<String, _>(0).or_else(|_| row.try_get::<i64, _>(0).map(|v| v.to_string())).unwrap()
     }
 
     #[tokio::test]
-    async fn every_connection_is_durable_and_checks_foreign_keys() {
+    pub(crate) async fn every_connection_is_durable_and_checks_foreign_keys() {
         let path = std::env::temp_dir().join(format!("suat-pragmas-{}.db", std::process::id()));
         let _ = std::fs::remove_file(&path);
         let s = SqliteStore::open(&path).await.unwrap();
@@ -856,3 +865,5 @@ mod tests {
         }
     }
 }
+
+crate::shim::delegate_store!(SqliteStore);

@@ -37,7 +37,9 @@ suat_store::store_contract_tests!(async { fresh().await.map(|s| Arc::new(s) as D
 #[tokio::test]
 async fn the_database_refuses_to_rewrite_the_audit_log() {
     let Some(s) = fresh().await else { return };
-    suat_store::Store::append_audit(&s, &suat_store::AuditEntry::new(1, "x", "operator")).await.unwrap();
+    suat_store::Writes::execute(&s, &suat_store::Write::AuditOnly, &suat_store::AuditEntry::new(1, "x", "operator"))
+        .await
+        .unwrap();
     assert!(s.raw_execute("UPDATE audit SET action = 'y'").await.unwrap_err().to_string().contains("append-only"));
     assert!(s.raw_execute("DELETE FROM audit").await.unwrap_err().to_string().contains("append-only"));
 }
@@ -47,7 +49,7 @@ async fn the_database_refuses_to_rewrite_the_audit_log() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replicas_share_ids_and_state() {
     use suat_core::{Business, BusinessId};
-    use suat_store::{AuditEntry, Store};
+    use suat_store::{AuditEntry, Directory, Operator, Write, Writes};
     if skip() {
         return;
     }
@@ -68,13 +70,13 @@ async fn replicas_share_ids_and_state() {
     ids.dedup();
     assert_eq!(ids.len(), 16);
     let biz = Business { id: BusinessId(1), name: "b".into(), must_use_expiring_tokens: false };
-    a.create_business(&biz, &AuditEntry::new(1, "b", "operator")).await.unwrap();
+    a.execute(&Write::CreateBusiness(biz.clone()), &AuditEntry::new(1, "b", "operator")).await.unwrap();
     assert_eq!(b.get_business(BusinessId(1)).await.unwrap(), Some(biz.clone()));
     assert!(matches!(
-        b.create_business(&biz, &AuditEntry::new(1, "b", "operator")).await,
+        b.execute(&Write::CreateBusiness(biz.clone()), &AuditEntry::new(1, "b", "operator")).await,
         Err(suat_store::StoreError::Conflict(_))
     ));
-    b.set_clock_offset(60, &AuditEntry::new(2, "clock", "operator")).await.unwrap();
+    b.execute(&Write::SetClockOffset(60), &AuditEntry::new(2, "clock", "operator")).await.unwrap();
     assert_eq!(a.clock_offset().await.unwrap(), 60);
 }
 
@@ -82,10 +84,4 @@ async fn replicas_share_ids_and_state() {
 async fn schema_names_are_checked_before_use() {
     let err = PgStore::connect_with_schema(&url(), "x; DROP SCHEMA public").await.err().unwrap();
     assert!(err.to_string().contains("invalid schema name"), "{err}");
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn cancelled_writes_leave_the_store_usable() {
-    let Some(s) = fresh().await else { return };
-    suat_store::contract::cancelled_writes_leave_the_store_usable(Arc::new(s) as Dyn).await;
 }

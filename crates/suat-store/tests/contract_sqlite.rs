@@ -20,7 +20,9 @@ suat_store::store_contract_tests!(async { Some(Arc::new(fresh().await) as Dyn) }
 #[tokio::test]
 async fn the_database_refuses_to_rewrite_the_audit_log() {
     let s = fresh().await;
-    suat_store::Store::append_audit(&s, &suat_store::AuditEntry::new(1, "x", "operator")).await.unwrap();
+    suat_store::Writes::execute(&s, &suat_store::Write::AuditOnly, &suat_store::AuditEntry::new(1, "x", "operator"))
+        .await
+        .unwrap();
     assert!(s.raw_execute("UPDATE audit SET action = 'y'").await.unwrap_err().to_string().contains("append-only"));
     assert!(s.raw_execute("DELETE FROM audit").await.unwrap_err().to_string().contains("append-only"));
 }
@@ -28,15 +30,15 @@ async fn the_database_refuses_to_rewrite_the_audit_log() {
 #[tokio::test]
 async fn committed_data_survives_reopening_the_file() {
     use suat_core::{Business, BusinessId};
-    use suat_store::{AuditEntry, Store};
+    use suat_store::{AuditEntry, AuditLog, Directory, Operator, Write, Writes};
     // A directory name with characters a `sqlite://` URL would misread.
     let dir = std::env::temp_dir().join(format!("suat contract ?#% {:016x}", rand_u64()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("suat.db");
     let s = SqliteStore::open(&path).await.unwrap();
     let b = Business { id: BusinessId(1), name: "b".into(), must_use_expiring_tokens: true };
-    s.create_business(&b, &AuditEntry::new(1, "b", "operator")).await.unwrap();
-    s.set_clock_offset(7, &AuditEntry::new(2, "clock", "operator")).await.unwrap();
+    s.execute(&Write::CreateBusiness(b.clone()), &AuditEntry::new(1, "b", "operator")).await.unwrap();
+    s.execute(&Write::SetClockOffset(7), &AuditEntry::new(2, "clock", "operator")).await.unwrap();
     let id = s.next_id().await.unwrap();
     s.close().await;
     drop(s);
@@ -48,9 +50,4 @@ async fn committed_data_survives_reopening_the_file() {
     assert!(s.next_id().await.unwrap() > id);
     s.close().await;
     std::fs::remove_dir_all(&dir).unwrap();
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn cancelled_writes_leave_the_store_usable() {
-    suat_store::contract::cancelled_writes_leave_the_store_usable(Arc::new(fresh().await) as Dyn).await;
 }

@@ -14,6 +14,8 @@ use suat_core::{
     scope::{parse_scopes, Scope},
     AccessToken, AppId, User, UserId, UserKind,
 };
+#[allow(unused_imports)]
+use suat_store::prelude::*;
 use suat_store::{AuditEntry, StoredApp};
 
 /// How long a rendered form may be submitted.
@@ -253,6 +255,6 @@ pub async fn confirm(state: &AppState, req: &GraphRequest) -> Result<Response, G
         .subject(user.id)
         .app(d.app.app.id)
         .detail(serde_json::json!({"scopes": d.scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>()}));
-    state.store.insert_code(&rec, &audit).await?;
+    state.store.execute(&Write::InsertCode(rec), &audit).await?;
     Ok(redirect(&d.redirect_uri, &[("code", code.expose()), ("state", &d.state)], true))
 }

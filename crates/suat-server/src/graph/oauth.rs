@@ -15,6 +15,8 @@ use suat_core::{
     time::{SHORT_LIVED, SIXTY_DAYS},
     AccessToken, AppId, CoreError, TokenKind, TokenRecord,
 };
+#[allow(unused_imports)]
+use suat_store::prelude::*;
 use suat_store::{AuditEntry, StoredApp};
 
 /// client_id must name an app (101) and client_secret must be its secret (1), checked in constant time.
@@ -77,8 +79,8 @@ async fn exchange_code(state: &AppState, req: &GraphRequest) -> Result<Response,
         .app(app.app.id)
         .token(&rec.hash)
         .detail(json!({"kind": "USER", "via": "code", "expires_at": rec.expires_at}));
-    match state.store.redeem_code(&hash, req.now, &rec, &audit).await {
-        Ok(()) => {}
+    match state.store.execute(&Write::RedeemCode { hash, at: req.now, token: rec.clone() }, &audit).await {
+        Ok(_) => {}
         Err(suat_store::StoreError::CodeUsed) => return Err(CoreError::InvalidCode(code_messages::USED).into()),
         Err(e) => return Err(e.into()),
     }
@@ -116,7 +118,7 @@ async fn exchange(state: &AppState, req: &GraphRequest) -> Result<Response, Grap
         Some(u) => audit.subject(u),
         None => audit,
     };
-    state.store.refresh_token(&rec, &audit).await?;
+    state.store.execute(&Write::RefreshToken(rec.clone()), &audit).await?;
     Ok(graph_json(json!({
         "access_token": token.expose(),
         "token_type": "bearer",
@@ -146,7 +148,7 @@ async fn app_token(state: &AppState, req: &GraphRequest) -> Result<Response, Gra
         .app(app.app.id)
         .token(&rec.hash)
         .detail(json!({"kind": "APP"}));
-    state.store.insert_token(&rec, &audit).await?;
+    state.store.execute(&Write::IssueToken(rec.clone()), &audit).await?;
     Ok(graph_json(json!({"access_token": token.expose(), "token_type": "bearer"})))
 }
 
@@ -172,6 +174,6 @@ pub async fn revoke(state: &AppState, req: &GraphRequest) -> Result<Response, Gr
         None => audit,
     };
     // Revoking an already-revoked token succeeds: rotation scripts retry, and the outcome is the same.
-    state.store.revoke_token(&target_rec.hash, req.now, &audit).await?;
+    state.store.execute(&Write::RevokeToken { hash: target_rec.hash, at: req.now }, &audit).await?;
     success()
 }

@@ -10,6 +10,8 @@ use crate::{
 use axum::response::Response;
 use serde_json::{json, Value};
 use suat_core::{AppId, AppRole, BusinessId, CoreError, TokenKind, User, UserId};
+#[allow(unused_imports)]
+use suat_store::prelude::*;
 use suat_store::AuditEntry;
 
 /// GET /me -> `{"id","name"}` of the token's subject (for a page token, the page).
@@ -132,7 +134,7 @@ pub async fn share_app(state: &AppState, req: &GraphRequest, business: BusinessI
         .get_app(app_id)
         .await?
         .ok_or_else(|| GraphError::param(format!("Param app_id must be a valid app ID: {app_id}")))?;
-    let mut app = suat_store::StoredApp::clone(&app);
+
     if user.business_id != Some(business) || !user.is_business_admin() {
         return Err(CoreError::Permission {
             code: 200,
@@ -151,11 +153,10 @@ pub async fn share_app(state: &AppState, req: &GraphRequest, business: BusinessI
         return Err(GraphError::param("Test apps cannot be added to a Business Manager"));
     }
     if app.app.owner_business != Some(business) && !app.app.client_businesses.contains(&business) {
-        app.app.client_businesses.push(business);
         let audit = AuditEntry::new(req.now, "share_app", user.id.to_string())
             .app(app_id)
             .detail(json!({"business": business}));
-        state.store.update_app(&app, &audit).await?;
+        state.store.execute(&Write::ShareApp { app: app_id, business }, &audit).await?;
     }
     success()
 }

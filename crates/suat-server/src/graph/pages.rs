@@ -14,6 +14,8 @@ use suat_core::{
     scope::is_page_scope,
     CoreError, PageId, TokenKind, TokenRecord, User, UserId,
 };
+#[allow(unused_imports)]
+use suat_store::prelude::*;
 use suat_store::AuditEntry;
 
 const DEFAULT_LIMIT: usize = 25;
@@ -43,7 +45,7 @@ pub async fn assign(state: &AppState, req: &GraphRequest, page: Page) -> Result<
     let audit = AuditEntry::new(req.now, "assign_page", caller_user.id.to_string())
         .subject(user_id)
         .detail(json!({"page": page.id, "tasks": tasks_json(&role)}));
-    state.store.set_page_role(&role, &audit).await?;
+    state.store.execute(&Write::SetPageRole(role), &audit).await?;
     success()
 }
 
@@ -60,7 +62,7 @@ pub async fn unassign(state: &AppState, req: &GraphRequest, page: Page) -> Resul
     let audit = AuditEntry::new(req.now, "unassign_page", caller_user.id.to_string())
         .subject(user_id)
         .detail(json!({"page": page.id}));
-    state.store.remove_page_role(page.id, user_id, &audit).await?;
+    state.store.execute(&Write::RemovePageRole { page: page.id, user: user_id }, &audit).await?;
     success()
 }
 
@@ -121,9 +123,9 @@ async fn page_token(state: &AppState, caller: &Caller, page: &Page, now: i64) ->
             .app(source.app_id)
             .token(&hash)
             .detail(json!({"kind": "PAGE", "page": page.id, "from": source.hash.to_hex()[..16]}));
-        match state.store.insert_token(&rec, &audit).await {
+        match state.store.execute(&Write::IssueToken(rec.clone()), &audit).await {
             // Two concurrent first derivations insert the same row; the loser's token is the same string.
-            Ok(()) | Err(suat_store::StoreError::Conflict(_)) => {}
+            Ok(_) | Err(suat_store::StoreError::Conflict(_)) => {}
             Err(e) => return Err(e.into()),
         }
     }

@@ -13,6 +13,8 @@ use suat_core::{
     rules, scope::parse_scopes, time::SIXTY_DAYS, AccessToken, AppId, AppRole, AppSecretProof, BusinessId, CoreError,
     SystemUserRole, TokenKind, TokenRecord, User, UserId, UserKind,
 };
+#[allow(unused_imports)]
+use suat_store::prelude::*;
 use suat_store::{AuditEntry, StoredApp};
 
 /// A system user named by its id or by an app-scoped id (seed 000: "install the app using the app-scoped ID").
@@ -59,7 +61,7 @@ pub async fn install(state: &AppState, req: &GraphRequest, su_id: &str) -> Resul
     rules::check_install(caller_user, &su, &app.app)?;
     rules::check_addressed_for_app(&su, &app.app, scoped.is_some())?;
     let audit = AuditEntry::new(req.now, "install", caller_user.id.to_string()).subject(su.id).app(app_id);
-    state.store.install_app(su.id, app_id, &audit).await?;
+    state.store.execute(&Write::Install { su: su.id, app: app_id }, &audit).await?;
     success()
 }
 
@@ -112,7 +114,7 @@ pub async fn generate(state: &AppState, req: &GraphRequest, su_id: &str) -> Resu
             "scopes": rec.scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
             "expires_at": rec.expires_at,
         }));
-    state.store.insert_token(&rec, &audit).await?;
+    state.store.execute(&Write::IssueToken(rec.clone()), &audit).await?;
     Ok(graph_json(json!({ "access_token": token.expose() })))
 }
 
@@ -124,7 +126,7 @@ pub async fn revoke_all(state: &AppState, req: &GraphRequest, su_id: &str) -> Re
     rules::check_is_system_user("delete", &su)?;
     rules::check_caller_in_business(caller_user, &su)?;
     let audit = AuditEntry::new(req.now, "revoke_all", caller_user.id.to_string()).subject(su.id);
-    state.store.revoke_all_for_user(su.id, req.now, &audit).await?;
+    state.store.execute(&Write::RevokeAllForUser { user: su.id, at: req.now }, &audit).await?;
     success()
 }
 
@@ -142,7 +144,7 @@ pub async fn uninstall(state: &AppState, req: &GraphRequest, su_id: &str) -> Res
         return Err(GraphError::param(format!("App {app_id} is not installed for system user {}", su.id)));
     }
     let audit = AuditEntry::new(req.now, "uninstall", caller_user.id.to_string()).subject(su.id).app(app_id);
-    state.store.uninstall_app(su.id, app_id, &audit).await?;
+    state.store.execute(&Write::Uninstall { su: su.id, app: app_id }, &audit).await?;
     success()
 }
 
@@ -184,7 +186,7 @@ pub async fn create(state: &AppState, req: &GraphRequest, business_id: BusinessI
     let audit = AuditEntry::new(req.now, "create_system_user", caller_user.id.to_string())
         .subject(id)
         .detail(json!({"business": business_id, "role": role.as_str()}));
-    state.store.create_user(&user, &audit).await?;
+    state.store.execute(&Write::CreateUser(user), &audit).await?;
     Ok(graph_json(json!({ "id": id })))
 }
 
