@@ -82,6 +82,9 @@ pub enum CoreError {
     /// No such path (code 2500).
     #[error("Unknown path components: {0}")]
     UnknownPath(String),
+    /// `/me` with a token that has no user behind it (an app token): code 2500.
+    #[error("An active access token must be used to query information about the current user.")]
+    NoCurrentUser,
     /// OAuth authorization-code problems (code 100, WWW-Authenticate invalid_code).
     #[error("{0}")]
     InvalidCode(&'static str),
@@ -96,6 +99,8 @@ impl From<TokenProblem> for CoreError {
 /// Messages of the authorization-code exchange, verbatim from the wire contract.
 pub mod code_messages {
     pub const USED: &str = "This authorization code has been used.";
+    /// A code this server never issued.
+    pub const FORMAT: &str = "Invalid verification code format.";
     pub const EXPIRED: &str = "This authorization code has expired.";
     pub const REDIRECT_MISMATCH: &str = "Error validating verification code. Please make sure your redirect_uri is identical to the one you used in the OAuth dialog request";
 }

@@ -29,6 +29,57 @@ pub fn check_caller_in_business(caller: &User, su: &User) -> Result<(), CoreErro
     }
 }
 
+/// Managing a business (its system users, the apps shared with it, its pages' people) is for its admins: admin
+/// people and admin system users of that business. `what` completes "Only admins of this Business Manager can ...".
+pub fn check_business_admin(caller: &User, business: crate::BusinessId, what: &str) -> Result<(), CoreError> {
+    if caller.business_id == Some(business) && caller.is_business_admin() {
+        Ok(())
+    } else {
+        Err(perm(200, format!("Only admins of this Business Manager can {what}")))
+    }
+}
+
+/// Seed 000 step 3: only a developer or admin of an app may share it with a Business Manager.
+pub fn check_can_share_app(caller: &User, app: &App, business: crate::BusinessId) -> Result<(), CoreError> {
+    check_business_admin(caller, business, "add client apps")?;
+    if !matches!(app.role_of(caller.id), Some(AppRole::Developer | AppRole::Admin)) {
+        return Err(perm(
+            200,
+            format!("You must be a developer or admin of app {} to share it with a Business Manager", app.id),
+        ));
+    }
+    if app.is_test_app {
+        return Err(CoreError::InvalidParameter("Test apps cannot be added to a Business Manager".into()));
+    }
+    Ok(())
+}
+
+/// Seed 000 step 4: listing a business's system users with a token of an app the business does not own gives
+/// app-scoped ids, and needs a developer or admin of that app.
+pub fn check_can_list_app_scoped(caller: &User, app: &App) -> Result<(), CoreError> {
+    if matches!(app.role_of(caller.id), Some(AppRole::Developer | AppRole::Admin)) {
+        Ok(())
+    } else {
+        Err(perm(
+            200,
+            format!(
+                "To list app-scoped system user ids for app {}, the access token must belong to a developer or admin of that app",
+                app.id
+            ),
+        ))
+    }
+}
+
+/// An app-scoped system-user id only speaks for its own app.
+pub fn check_app_scoped_id(scoped_to: Option<AppId>, app: AppId) -> Result<(), CoreError> {
+    match scoped_to {
+        Some(a) if a != app => {
+            Err(CoreError::InvalidParameter(format!("This app-scoped system user id belongs to app {a}, not {app}")))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// The target of /{id}/applications and /{id}/access_tokens must be a system user.
 pub fn check_is_system_user(method: &'static str, target: &User) -> Result<(), CoreError> {
     if target.is_system_user() {
@@ -200,6 +251,43 @@ pub fn check_installed(record: &TokenRecord, installed: bool) -> Result<(), Toke
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn business_admin_sharing_and_app_scoped_listing() {
+        let person = |id, admin| User {
+            id: crate::UserId(id),
+            name: "p".into(),
+            business_id: Some(crate::BusinessId(1)),
+            kind: crate::model::UserKind::Person { admin },
+            session_epoch: 0,
+        };
+        let (admin, staff) = (person(1, true), person(2, false));
+        assert!(check_business_admin(&admin, crate::BusinessId(1), "x").is_ok());
+        let e = check_business_admin(&staff, crate::BusinessId(1), "manage its system users").unwrap_err();
+        assert_eq!(e.to_string(), "(#200) Only admins of this Business Manager can manage its system users");
+        assert!(check_business_admin(&admin, crate::BusinessId(2), "x").is_err());
+        let mut app = App {
+            id: AppId(9),
+            name: "a".into(),
+            owner_business: Some(crate::BusinessId(3)),
+            access_level: AccessLevel::Standard,
+            is_test_app: false,
+            require_app_secret: false,
+            permissions: vec![],
+            capabilities: vec![],
+            created_at: 0,
+            redirect_uris: vec![],
+            client_businesses: vec![],
+            roles: vec![],
+        };
+        assert!(check_can_share_app(&admin, &app, crate::BusinessId(1)).is_err());
+        assert!(check_can_list_app_scoped(&admin, &app).is_err());
+        app.roles.push((admin.id, AppRole::Developer));
+        assert!(check_can_share_app(&admin, &app, crate::BusinessId(1)).is_ok());
+        assert!(check_can_list_app_scoped(&admin, &app).is_ok());
+        app.is_test_app = true;
+        assert!(matches!(check_can_share_app(&admin, &app, crate::BusinessId(1)), Err(CoreError::InvalidParameter(_))));
+    }
     use crate::{
         model::{SystemUserRole, UserKind},
         scope::parse_scopes,

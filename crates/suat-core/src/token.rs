@@ -6,8 +6,9 @@
 use crate::{
     error::TokenProblem,
     ids::{AppId, PageId, UserId},
+    model::User,
     scope::Scope,
-    time::graph_date,
+    time::{graph_date, SIXTY_DAYS},
 };
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
@@ -208,6 +209,81 @@ impl TokenRecord {
         Ok(())
     }
 
+    /// A system user's token (seed 001): permanent, or 60 days from `now` when `expiring`.
+    pub fn system_user(hash: TokenHash, app: AppId, su: &User, scopes: Vec<Scope>, now: i64, expiring: bool) -> Self {
+        TokenRecord {
+            hash,
+            kind: TokenKind::SystemUser,
+            app_id: app,
+            user_id: Some(su.id),
+            page_id: None,
+            scopes,
+            issued_at: now,
+            expires_at: expiring.then_some(now + SIXTY_DAYS),
+            revoked_at: None,
+            parent: None,
+            session_epoch: su.session_epoch,
+        }
+    }
+
+    /// A person's user token for `app`, living `lifetime` seconds (2 hours from a code, 60 days when long-lived).
+    pub fn user(hash: TokenHash, app: AppId, person: &User, scopes: Vec<Scope>, now: i64, lifetime: i64) -> Self {
+        TokenRecord {
+            kind: TokenKind::User,
+            expires_at: Some(now + lifetime),
+            ..TokenRecord::system_user(hash, app, person, scopes, now, false)
+        }
+    }
+
+    /// The stable page token derived from `source` for `page` (seed 004): no expiry of its own (it dies with its
+    /// source, see [`crate::page::check_page_dependencies`]) and only the source's page permissions.
+    pub fn page(hash: TokenHash, source: &TokenRecord, su: &User, page: PageId, now: i64) -> Self {
+        TokenRecord {
+            hash,
+            kind: TokenKind::Page,
+            app_id: source.app_id,
+            user_id: Some(su.id),
+            page_id: Some(page),
+            scopes: source.scopes.iter().filter(|s| crate::scope::is_page_scope(s.as_str())).cloned().collect(),
+            issued_at: now,
+            expires_at: None,
+            revoked_at: None,
+            parent: Some(source.hash),
+            session_epoch: su.session_epoch,
+        }
+    }
+
+    /// An app token minted by `client_credentials`, bound to the epoch of the secret it was minted under, so that
+    /// a secret reset invalidates it.
+    pub fn app(hash: TokenHash, app: AppId, secret_epoch: i64, now: i64) -> Self {
+        TokenRecord {
+            hash,
+            kind: TokenKind::App,
+            app_id: app,
+            user_id: None,
+            page_id: None,
+            scopes: vec![],
+            issued_at: now,
+            expires_at: None,
+            revoked_at: None,
+            parent: None,
+            session_epoch: secret_epoch,
+        }
+    }
+
+    /// The refresh of `old` (`fb_exchange_token`): same kind, app, subject and scopes, valid 60 days from `now`
+    /// whatever `old` was; `old` stays valid until its own expiry.
+    pub fn refreshed(hash: TokenHash, old: &TokenRecord, now: i64) -> Self {
+        TokenRecord {
+            hash,
+            issued_at: now,
+            expires_at: Some(now + SIXTY_DAYS),
+            revoked_at: None,
+            parent: Some(old.hash),
+            ..old.clone()
+        }
+    }
+
     /// Seconds left, for `expires_in`; `None` for tokens that never expire.
     pub fn expires_in(&self, now: i64) -> Option<i64> {
         self.expires_at.map(|e| (e - now).max(0))
@@ -218,6 +294,36 @@ impl TokenRecord {
 mod tests {
     use super::*;
     use rand::SeedableRng;
+
+    #[test]
+    fn one_constructor_per_kind() {
+        let su = User {
+            id: UserId(2),
+            name: "su".into(),
+            business_id: None,
+            kind: crate::UserKind::SystemUser { role: crate::SystemUserRole::Admin },
+            session_epoch: 4,
+        };
+        let scopes = vec![Scope::from_stored("ads_read".into()), Scope::from_stored("pages_show_list".into())];
+        let h = |n| TokenHash([n; 32]);
+        let perm = TokenRecord::system_user(h(1), AppId(1), &su, scopes.clone(), 100, false);
+        assert_eq!((perm.kind, perm.expires_at, perm.session_epoch), (TokenKind::SystemUser, None, 4));
+        let exp = TokenRecord::system_user(h(2), AppId(1), &su, scopes.clone(), 100, true);
+        assert_eq!(exp.expires_at, Some(100 + SIXTY_DAYS));
+        let user = TokenRecord::user(h(3), AppId(1), &su, vec![], 100, 7200);
+        assert_eq!((user.kind, user.expires_at), (TokenKind::User, Some(7300)));
+        let page = TokenRecord::page(h(4), &exp, &su, PageId(9), 200);
+        assert_eq!((page.kind, page.expires_at, page.parent), (TokenKind::Page, None, Some(h(2))));
+        assert_eq!(page.scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>(), ["pages_show_list"]);
+        let app = TokenRecord::app(h(5), AppId(1), 77, 100);
+        assert_eq!((app.kind, app.user_id, app.session_epoch), (TokenKind::App, None, 77));
+        let r = TokenRecord::refreshed(h(6), &perm, 500);
+        assert_eq!(
+            (r.kind, r.user_id, r.expires_at, r.parent),
+            (perm.kind, perm.user_id, Some(500 + SIXTY_DAYS), Some(h(1)))
+        );
+        assert_eq!(r.scopes, perm.scopes);
+    }
 
     fn rec() -> TokenRecord {
         TokenRecord {
