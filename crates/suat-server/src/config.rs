@@ -1,12 +1,9 @@
 //! `suat serve` configuration: flags with env fallbacks, and the key material loaded (or created) once at start-up.
 
 use anyhow::{bail, Context};
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use suat_core::{crypto::SecretBox, TokenKey};
 
 /// Flags of `suat serve`.
 #[derive(clap::Args, Debug, Clone)]
@@ -39,27 +36,7 @@ pub struct ServeArgs {
     pub api_version: String,
 }
 
-/// The two keys derived from the master key: one hashes tokens, one seals app secrets. Deriving both from one master
-/// means one secret to manage and share between replicas (`SUAT_MASTER_KEY`).
-#[derive(Clone, Debug)]
-pub struct Keys {
-    pub token: TokenKey,
-    pub secrets: SecretBox,
-}
-
-impl Keys {
-    pub fn from_master(master: &[u8; 32]) -> Keys {
-        let derive = |label: &[u8]| -> [u8; 32] {
-            let mut m = Hmac::<Sha256>::new_from_slice(master).expect("any key length");
-            m.update(label);
-            m.finalize().into_bytes().into()
-        };
-        Keys {
-            token: TokenKey::new(derive(b"suat token hash v1")),
-            secrets: SecretBox::new(&derive(b"suat secret box v1")),
-        }
-    }
-}
+pub use suat_service::Keys;
 
 /// Reads the master key from `SUAT_MASTER_KEY` (64 hex chars) or the key file, creating the file (0600) if absent.
 pub fn load_master_key(key_file: &Path) -> anyhow::Result<[u8; 32]> {

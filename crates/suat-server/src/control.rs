@@ -3,7 +3,6 @@
 
 use crate::{
     error::{graph_json, GraphError},
-    ops,
     state::AppState,
 };
 use axum::{
@@ -18,9 +17,7 @@ use axum::{
 use serde::{de::DeserializeOwned, Deserialize};
 use serde_json::json;
 use suat_core::UserId;
-#[allow(unused_imports)]
-use suat_store::prelude::*;
-use suat_store::AuditEntry;
+use suat_service::operator as ops;
 use subtle::ConstantTimeEq;
 
 pub fn router(state: AppState) -> Router<AppState> {
@@ -67,28 +64,28 @@ fn spec<T: DeserializeOwned>(body: &Bytes) -> Result<T, GraphError> {
 }
 
 async fn create_business(State(s): State<AppState>, body: Bytes) -> Result<Response, GraphError> {
-    let id = ops::create_business(&s, spec(&body)?).await?;
+    let id = ops::create_business(&s.svc, spec(&body)?).await?;
     Ok(graph_json(json!({"id": id})))
 }
 
 async fn create_app(State(s): State<AppState>, body: Bytes) -> Result<Response, GraphError> {
-    let (id, secret) = ops::create_app(&s, spec(&body)?).await?;
+    let (id, secret) = ops::create_app(&s.svc, spec(&body)?).await?;
     // The operator created the app and needs its secret once; it is never retrievable again.
     Ok(graph_json(json!({"id": id, "secret": secret.expose()})))
 }
 
 async fn create_person(State(s): State<AppState>, body: Bytes) -> Result<Response, GraphError> {
-    let id = ops::create_person(&s, spec(&body)?).await?;
+    let id = ops::create_person(&s.svc, spec(&body)?).await?;
     Ok(graph_json(json!({"id": id})))
 }
 
 async fn create_system_user(State(s): State<AppState>, body: Bytes) -> Result<Response, GraphError> {
-    let id = ops::create_system_user(&s, spec(&body)?).await?;
+    let id = ops::create_system_user(&s.svc, spec(&body)?).await?;
     Ok(graph_json(json!({"id": id})))
 }
 
 async fn create_page(State(s): State<AppState>, body: Bytes) -> Result<Response, GraphError> {
-    let id = ops::create_page(&s, spec(&body)?).await?;
+    let id = ops::create_page(&s.svc, spec(&body)?).await?;
     Ok(graph_json(json!({"id": id})))
 }
 
@@ -97,12 +94,12 @@ fn app_id(raw: &str) -> Result<suat_core::AppId, GraphError> {
 }
 
 async fn app_role(State(s): State<AppState>, Path(id): Path<String>, body: Bytes) -> Result<Response, GraphError> {
-    ops::add_app_role(&s, app_id(&id)?, spec(&body)?).await?;
+    ops::add_app_role(&s.svc, app_id(&id)?, spec(&body)?).await?;
     Ok(graph_json(json!({"success": true})))
 }
 
 async fn reset_secret(State(s): State<AppState>, Path(id): Path<String>) -> Result<Response, GraphError> {
-    let secret = ops::reset_app_secret(&s, app_id(&id)?).await?;
+    let secret = ops::reset_app_secret(&s.svc, app_id(&id)?).await?;
     Ok(graph_json(json!({"id": id, "secret": secret.expose()})))
 }
 
@@ -111,23 +108,19 @@ fn user_id(raw: &str) -> Result<UserId, GraphError> {
 }
 
 async fn user_token(State(s): State<AppState>, Path(id): Path<String>, body: Bytes) -> Result<Response, GraphError> {
-    let token = ops::issue_user_token(&s, user_id(&id)?, spec(&body)?).await?;
+    let token = ops::issue_user_token(&s.svc, user_id(&id)?, spec(&body)?).await?;
     Ok(graph_json(json!({"access_token": token.expose()})))
 }
 
 /// A user's "password change": every token issued to them before now fails with 190/460.
 async fn password_change(State(s): State<AppState>, Path(id): Path<String>) -> Result<Response, GraphError> {
     let id = user_id(&id)?;
-    let audit = AuditEntry::new(s.now(), "password_change", "operator").subject(id);
-    let epoch = match s.store.execute(&Write::BumpSessionEpoch(id), &audit).await? {
-        Written::Epoch(e) => e,
-        _ => return Err(GraphError::internal()),
-    };
+    let epoch = ops::password_change(&s.svc, id).await?;
     Ok(graph_json(json!({"id": id, "session_epoch": epoch})))
 }
 
 fn clock_json(s: &AppState) -> serde_json::Value {
-    json!({"now": s.now(), "offset": s.cache.clock_offset_now()})
+    json!({"now": s.now(), "offset": s.svc.cache.clock_offset_now()})
 }
 
 async fn get_clock(State(s): State<AppState>) -> Response {
@@ -145,19 +138,12 @@ struct ClockSpec {
 
 async fn set_clock(State(s): State<AppState>, body: Bytes) -> Result<Response, GraphError> {
     let c: ClockSpec = spec(&body)?;
-    let current = s.cache.clock_offset_now();
-    let offset = match (c.set, c.advance) {
-        (Some(t), None) => current + (t - s.now()),
-        (None, Some(d)) => current.checked_add(d).ok_or_else(|| GraphError::param("advance out of range"))?,
-        _ => return Err(GraphError::param("give exactly one of set (unix seconds) or advance (seconds)")),
-    };
-    let audit = AuditEntry::new(s.now(), "clock", "operator").detail(json!({"offset": offset}));
-    s.store.execute(&Write::SetClockOffset(offset), &audit).await?;
+    ops::set_clock(&s.svc, c.set, c.advance).await?;
     Ok(graph_json(clock_json(&s)))
 }
 
 async fn dump(State(s): State<AppState>) -> Result<Response, GraphError> {
-    let d = s.store.dump().await?;
+    let d = ops::dump(&s.svc).await?;
     Ok(graph_json(serde_json::to_value(d).map_err(|_| GraphError::internal())?))
 }
 
@@ -167,12 +153,11 @@ struct AuditQuery {
 }
 
 async fn audit(State(s): State<AppState>, Query(q): Query<AuditQuery>) -> Result<Response, GraphError> {
-    let entries = s.store.audit_tail(q.limit.unwrap_or(100).clamp(1, 10_000)).await?;
+    let entries = ops::audit(&s.svc, q.limit.unwrap_or(100)).await?;
     Ok(graph_json(json!({"data": entries})))
 }
 
 async fn reset(State(s): State<AppState>) -> Result<Response, GraphError> {
-    let audit = AuditEntry::new(s.now(), "reset", "operator");
-    s.store.execute(&Write::Reset, &audit).await?;
+    ops::reset(&s.svc).await?;
     Ok(graph_json(json!({"success": true})))
 }

@@ -83,9 +83,22 @@ impl From<CoreError> for GraphError {
             CoreError::ClientSecret => GraphError::new(1, OAUTH, message),
             CoreError::UnknownApp => GraphError::new(101, OAUTH, message),
             CoreError::Deprecated(_) => GraphError::new(12, OAUTH, message),
-            CoreError::UnknownPath(_) => GraphError::new(2500, OAUTH, message),
+            CoreError::UnknownPath(_) | CoreError::NoCurrentUser => GraphError::new(2500, OAUTH, message),
             CoreError::InvalidCode(_) => {
                 GraphError { www_authenticate: Some("invalid_code"), ..GraphError::new(100, OAUTH, message) }
+            }
+        }
+    }
+}
+
+impl From<suat_service::Error> for GraphError {
+    fn from(e: suat_service::Error) -> GraphError {
+        match e {
+            suat_service::Error::Rule(e) => e.into(),
+            suat_service::Error::Store(e) => e.into(),
+            suat_service::Error::Internal(why) => {
+                tracing::error!(why, "server fault");
+                GraphError::internal()
             }
         }
     }

@@ -1,17 +1,15 @@
 //! `suat serve`: a Graph-API-compatible token authority for system-user access tokens.
 //!
-//! Request path: [`params`] merges query and body, [`auth`] resolves the caller, a `graph::*` handler gathers objects,
-//! calls one `suat_core::rules` function, makes one store call, and answers; errors become the Graph envelope in
-//! [`error`] only.
+//! Request path (see the README's "Architecture"): [`graph::versioned`] strips the version, the router picks a
+//! `graph::*` handler, [`params`] merges query and body once, the extractors of [`graph`] hand the handler its
+//! inputs and authenticated caller, the handler calls one `suat_service` use case and translates its answer; errors
+//! become the Graph envelope in [`error`] only.
 
-pub mod auth;
 pub mod config;
 pub mod control;
 pub mod error;
 pub mod graph;
-pub mod ops;
 pub mod params;
-pub mod seed;
 pub mod state;
 pub mod test_support;
 
@@ -20,10 +18,12 @@ use axum::Router;
 use config::{Keys, ServeArgs};
 use state::{AppState, Inner};
 use std::sync::Arc;
-use suat_store::{CachedStore, PgStore, SqliteStore, Store};
+use suat_service::Service;
+use suat_store::{PgStore, SqliteStore, Store};
 
-/// Cached token records (about 300 bytes each): bounds memory however many tokens are live.
-const CACHE_CAPACITY: usize = 100_000;
+/// The whole HTTP application: the version prefix stripped before routing, then the Graph routes and the control
+/// plane.
+pub type App = tower::util::MapRequest<Router, fn(axum::extract::Request) -> axum::extract::Request>;
 
 /// Builds the HTTP application over a store.
 pub async fn app(
@@ -31,23 +31,28 @@ pub async fn app(
     keys: Keys,
     admin_key: String,
     api_version: String,
-) -> anyhow::Result<(Router, AppState)> {
-    let cache = CachedStore::new(store, CACHE_CAPACITY).await.context("starting the store cache")?;
+) -> anyhow::Result<(App, AppState)> {
+    let svc = Service::new(store, keys).await.context("starting the store cache")?;
     let api_version_header = axum::http::HeaderValue::from_str(&api_version).context("--api-version")?;
-    let state = AppState(Arc::new(Inner {
-        store: cache.clone() as Arc<dyn Store>,
-        cache,
-        keys,
-        admin_key,
-        api_version,
-        api_version_header,
-        opened: Default::default(),
-    }));
+    let state = AppState(Arc::new(Inner { svc, admin_key, api_version, api_version_header }));
     let router = Router::new()
         .nest("/_suat", control::router(state.clone()))
-        .fallback(graph::dispatch)
+        .merge(graph::router(state.clone()))
+        .layer(axum::middleware::from_fn(graph::run_whole))
         .with_state(state.clone());
-    Ok((router, state))
+    let strip: fn(axum::extract::Request) -> axum::extract::Request = graph::versioned;
+    Ok((tower::util::MapRequest::new(router, strip), state))
+}
+
+/// Serves `app` on `listener` until `shutdown` completes.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    app: App,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, axum::ServiceExt::<axum::extract::Request>::into_make_service(app))
+        .with_graceful_shutdown(shutdown)
+        .await
 }
 
 /// Opens the configured store: PostgreSQL if a URL is given, else the SQLite file.
@@ -72,7 +77,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let (router, state) = app(store, keys, admin_key, args.api_version.clone()).await?;
     if let Some(path) = &args.seed {
         let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-        let report = seed::apply(&state, &text, args.print_secrets).await?;
+        let report = suat_service::seed::apply(&state.svc, &text, args.print_secrets).await?;
         for line in report.lines {
             println!("{line}");
         }
@@ -85,7 +90,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     };
     tracing::info!(addr = %listener.local_addr()?, store = %where_, "suat serving");
     eprintln!("suat listening on http://{} (store: {where_})", listener.local_addr()?);
-    axum::serve(listener, router).with_graceful_shutdown(shutdown()).await?;
+    serve(listener, router, shutdown()).await?;
     Ok(())
 }
 

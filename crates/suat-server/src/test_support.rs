@@ -54,7 +54,7 @@ impl TestServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let url = format!("http://{}", listener.local_addr().expect("addr"));
         let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, router).await;
+            let _ = crate::serve(listener, router, std::future::pending()).await;
         });
         TestServer { url, admin_key, db_path, store, http: reqwest::Client::new(), task }
     }

@@ -178,7 +178,7 @@ async fn codes_expire_after_ten_minutes() {
         &[("client_id", &app), ("client_secret", &secret), ("redirect_uri", REDIRECT), ("code", "AQnotacode")],
     )
     .await;
-    assert_eq!(a.msg(), "(#100) Invalid verification code format.");
+    assert_eq!(a.msg(), "Invalid verification code format.");
 }
 
 #[tokio::test]

@@ -1,44 +1,23 @@
 //! GET /debug_token: what a token is and whether it is valid. An invalid input token is still a 200 answer with
 //! `is_valid:false` and an `error` object, as on the Graph.
 
-use super::GraphRequest;
+use super::Req;
 use crate::{
-    auth::{authenticate, check_proof, resolve, ProofPolicy},
     error::{graph_json, GraphError},
     state::AppState,
 };
-use axum::response::Response;
+use axum::{extract::State, response::Response};
 use serde_json::{json, Map, Value};
-use suat_core::{rules, scope::is_page_scope, CoreError, TokenKind};
+use suat_core::{scope::is_page_scope, TokenKind};
+use suat_service::tokens::Debugged;
 
-pub async fn debug_token(state: &AppState, req: &GraphRequest) -> Result<Response, GraphError> {
+pub async fn debug_token(State(st): State<AppState>, req: Req) -> Result<Response, GraphError> {
     let input = req.params.require("input_token")?;
-    let caller_token = req.params.caller_token().ok_or(CoreError::TokenRequired)?;
-    let same = caller_token == input;
-    let resolved = resolve(state, input, req.now).await?;
-    // A token may inspect itself even when it is no longer valid; any other caller must itself be valid. Either way
-    // a "Require App Secret" app's token is only usable with a proof, here as on every other call.
-    let caller_app = if same {
-        if let (Some(app), false) = (&resolved.app, resolved.is_app_token) {
-            check_proof(state, app, caller_token, &req.params, req.now)?;
-        }
-        resolved.app_id()
-    } else {
-        Some(authenticate(state, &req.params, req.now, ProofPolicy::Standard).await?.app().app.id)
-    };
-    if let Some(caller_app) = caller_app {
-        rules::check_debug_caller(resolved.app_id(), caller_app, same)?;
-    }
-
+    let Debugged { resolved, kind } = st.svc.debug(input, req.presented(), req.now).await?;
     let mut d = Map::new();
     if let Some(app) = &resolved.app {
         d.insert("app_id".into(), json!(app.app.id.to_string()));
     }
-    let kind = match &resolved.record {
-        Some(r) => Some(r.kind),
-        None if resolved.is_app_token => Some(TokenKind::App),
-        None => None,
-    };
     if let Some(k) = kind {
         d.insert("type".into(), json!(k.as_str()));
     }

@@ -1,6 +1,10 @@
-//! The Graph surface: one dispatcher that strips the optional `/vNN.N` prefix, merges parameters, and routes
-//! `/{id}/{edge}` paths to a module per resource. Graph ids name objects of several types, so routing by path shape
-//! and then by the object found is the natural fit (axum's router cannot tell `/{su}/x` from `/{business}/x`).
+//! The Graph surface. A request goes: [`versioned`] strips the optional `/vNN.N` prefix (before routing), the
+//! router picks a handler by path shape, [`parse_request`] merges query and body into one [`Params`] (once, for
+//! every extractor), the extractors ([`Req`], [`Caller`], [`ProofCaller`]) hand the handler its inputs and an
+//! authenticated caller, the handler calls one `suat_service` use case and translates its answer into JSON; errors
+//! become the Graph envelope in [`crate::error`] only.
+//!
+//! `/{id}/{edge}` is routed by its edge first, so no object is read before the edge is known to exist.
 
 mod debug_token;
 mod dialog;
@@ -15,47 +19,74 @@ use crate::{
     state::AppState,
 };
 use axum::{
-    body::Body,
-    extract::{Request, State},
-    http::{header, HeaderValue, Method},
+    extract::{FromRequestParts, Path, Request, State},
+    handler::Handler,
+    http::{header, request::Parts, HeaderValue, Method, Uri},
+    middleware::{self, Next},
     response::{IntoResponse, Response},
+    routing::{any, get, post},
+    Router,
 };
-use suat_core::{CoreError, UserId};
+use std::sync::Arc;
+use suat_core::CoreError;
+use suat_service::caller::{Presented, ProofPolicy};
 
-/// Parsed request: method, path segments after the version, merged parameters, the version asked for.
-pub struct GraphRequest {
-    pub method: Method,
-    pub segments: Vec<String>,
-    pub params: Params,
-    pub now: i64,
-    /// `http://host:port` as the client addressed us, for absolute paging URLs.
-    pub base_url: String,
-    /// The version in the path, or the server default.
-    pub version: String,
+/// The Graph routes, with the per-request parsing and the Graph headers. Mounted behind [`versioned`].
+pub fn router(state: AppState) -> Router<AppState> {
+    Router::new()
+        .route("/oauth/access_token", get(oauth::access_token).post(oauth::access_token).fallback(unknown_path))
+        .route("/oauth/revoke", get(oauth::revoke).post(oauth::revoke).fallback(unknown_path))
+        .route("/dialog/oauth", get(dialog::show).fallback(unknown_path))
+        .route("/dialog/oauth/confirm", post(dialog::confirm).fallback(unknown_path))
+        .route("/debug_token", get(debug_token::debug_token).fallback(unknown_path))
+        .route("/me", get(objects::me).fallback(unknown_path))
+        .route("/me/accounts", get(pages::my_accounts).fallback(unknown_path))
+        .route("/{id}", get(objects::object).fallback(unknown_path))
+        .route("/{id}/{edge}", any(edge))
+        .fallback(unknown_path)
+        .layer(middleware::from_fn_with_state(state, parse_request))
 }
 
-/// Entry point for every non-control-plane request.
-pub async fn dispatch(State(state): State<AppState>, req: Request) -> Response {
-    let (parts, body) = req.into_parts();
-    let path = parts.uri.path().to_owned();
-    let mut segments: Vec<String> = path.split('/').filter(|s| !s.is_empty()).map(str::to_owned).collect();
+/// The API version a request asked for (its path prefix), or the server default.
+#[derive(Clone)]
+pub struct ApiVersion(pub Option<String>);
+
+/// Before routing: strips `/vNN.N` from the path and remembers it, so one route serves versioned and bare paths,
+/// and drops empty segments (`/me/` is `/me`, as the SDKs that append a slash expect).
+pub fn versioned(mut req: Request) -> Request {
+    let path = req.uri().path();
+    let mut segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
     let version = match segments.first() {
-        Some(v) if is_version(v) => Some(segments.remove(0)),
+        Some(v) if is_version(v) => Some(segments.remove(0).to_owned()),
         _ => None,
     };
-    let header = match &version {
-        Some(v) => HeaderValue::from_str(v).unwrap_or_else(|_| state.api_version_header.clone()),
-        None => state.api_version_header.clone(),
-    };
-    let v = version.unwrap_or_else(|| state.api_version.clone());
-    let mut response = match handle(&state, parts.method, parts.uri.query(), &parts.headers, body, segments, v).await {
+    let normal = format!("/{}", segments.join("/"));
+    if normal != path {
+        let pq = match req.uri().query() {
+            Some(q) => format!("{normal}?{q}"),
+            None => normal,
+        };
+        if let Ok(pq) = pq.parse() {
+            let mut parts = req.uri().clone().into_parts();
+            parts.path_and_query = Some(pq);
+            if let Ok(uri) = Uri::from_parts(parts) {
+                *req.uri_mut() = uri;
+            }
+        }
+    }
+    if version.is_some() {
+        req.extensions_mut().insert(ApiVersion(version));
+    }
+    req
+}
+
+/// Runs a request that has arrived to its end on a task of its own, whether or not its client waits for the
+/// answer: a client that hangs up after sending a revocation still gets it done, never half of it.
+pub async fn run_whole(req: Request, next: Next) -> Response {
+    match tokio::spawn(next.run(req)).await {
         Ok(r) => r,
-        Err(e) => e.into_response(),
-    };
-    let h = response.headers_mut();
-    h.insert("facebook-api-version", header);
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
+        Err(_) => GraphError::internal().into_response(),
+    }
 }
 
 /// `vN.N` with one or two digits on each side.
@@ -70,87 +101,156 @@ fn is_version(s: &str) -> bool {
     digits(a) && digits(b)
 }
 
-async fn handle(
+/// One parsed Graph request, shared by every extractor of the handler.
+pub struct GraphRequest {
+    pub method: Method,
+    /// Path segments after the version.
+    pub segments: Vec<String>,
+    pub params: Params,
+    /// The server clock when the request arrived: every rule of one request sees one instant.
+    pub now: i64,
+    /// `http://host:port` as the client addressed us, for absolute paging URLs.
+    pub base_url: String,
+    /// The version in the path, or the server default.
+    pub version: String,
+}
+
+impl GraphRequest {
+    /// What the request presented to prove who it is.
+    pub fn presented(&self) -> Presented<'_> {
+        Presented {
+            token: self.params.caller_token(),
+            proof: self.params.get("appsecret_proof"),
+            proof_time: self.params.get("appsecret_time"),
+        }
+    }
+}
+
+/// The extractor of the parsed request.
+#[derive(Clone)]
+pub struct Req(pub Arc<GraphRequest>);
+
+impl std::ops::Deref for Req {
+    type Target = GraphRequest;
+    fn deref(&self) -> &GraphRequest {
+        &self.0
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Req {
+    type Rejection = GraphError;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Req, GraphError> {
+        parts.extensions.get::<Req>().cloned().ok_or_else(GraphError::internal)
+    }
+}
+
+/// An authenticated caller: a valid token, with its appsecret_proof checked against its own app when sent (and
+/// demanded when that app requires one).
+pub struct Caller(pub suat_service::caller::Caller);
+
+/// An authenticated caller whose proof the use case checks itself, against another app's secret (generating a
+/// system-user token: the proof is of the app the token is for).
+pub struct ProofCaller(pub suat_service::caller::Caller);
+
+async fn authenticate(
+    parts: &mut Parts,
     state: &AppState,
-    method: Method,
-    query: Option<&str>,
-    headers: &axum::http::HeaderMap,
-    body: Body,
-    segments: Vec<String>,
-    version: String,
-) -> Result<Response, GraphError> {
+    policy: ProofPolicy,
+) -> Result<suat_service::caller::Caller, GraphError> {
+    let req = Req::from_request_parts(parts, state).await?;
+    Ok(state.svc.authenticate(req.presented(), req.now, policy).await?)
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = GraphError;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Caller, GraphError> {
+        authenticate(parts, state, ProofPolicy::Standard).await.map(Caller)
+    }
+}
+
+impl FromRequestParts<AppState> for ProofCaller {
+    type Rejection = GraphError;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<ProofCaller, GraphError> {
+        authenticate(parts, state, ProofPolicy::UseCaseVerifies).await.map(ProofCaller)
+    }
+}
+
+/// Reads and merges the parameters once, stores the parsed request for the extractors, and puts the Graph headers
+/// on whatever the handler answers.
+async fn parse_request(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let version = req.extensions().get::<ApiVersion>().and_then(|v| v.0.clone());
+    let header = match &version {
+        Some(v) => HeaderValue::from_str(v).unwrap_or_else(|_| state.api_version_header.clone()),
+        None => state.api_version_header.clone(),
+    };
+    let mut response = match parse(&state, req, version).await {
+        Ok(req) => next.run(req).await,
+        Err(e) => e.into_response(),
+    };
+    let h = response.headers_mut();
+    h.insert("facebook-api-version", header);
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+async fn parse(state: &AppState, req: Request, version: Option<String>) -> Result<Request, GraphError> {
+    let (mut parts, body) = req.into_parts();
     let body = axum::body::to_bytes(body, MAX_BODY)
         .await
         .map_err(|_| GraphError::param(format!("Request body too large (max {MAX_BODY} bytes)")))?;
-    let params = Params::parse(query, headers, &body)?;
-    let host = headers
+    let params = Params::parse(parts.uri.query(), &parts.headers, &body)?;
+    let host = parts
+        .headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
         .filter(|h| h.bytes().all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b)))
         .unwrap_or("127.0.0.1");
-    let base_url = format!("http://{host}");
-    let req = GraphRequest { method, segments, params, now: state.now(), base_url, version };
-    route(state, req).await
+    let segments = parts.uri.path().split('/').filter(|s| !s.is_empty()).map(str::to_owned).collect();
+    let graph = GraphRequest {
+        method: parts.method.clone(),
+        segments,
+        params,
+        now: state.now(),
+        base_url: format!("http://{host}"),
+        version: version.unwrap_or_else(|| state.api_version.clone()),
+    };
+    parts.extensions.insert(Req(Arc::new(graph)));
+    Ok(Request::from_parts(parts, axum::body::Body::empty()))
 }
 
-async fn route(state: &AppState, req: GraphRequest) -> Result<Response, GraphError> {
+/// `/{id}/{edge}`: the edge (and the method) decide the handler; the handlers load the object they need.
+async fn edge(State(state): State<AppState>, Path((_, edge)): Path<(String, String)>, req: Request) -> Response {
     use Method as M;
-    let segs: Vec<&str> = req.segments.iter().map(String::as_str).collect();
-    let m = req.method.clone();
-    let read = m == M::GET || m == M::POST;
-    match segs.as_slice() {
-        ["oauth", "access_token"] if read => oauth::access_token(state, &req).await,
-        ["oauth", "revoke"] if read => oauth::revoke(state, &req).await,
-        ["dialog", "oauth"] if m == M::GET => dialog::show(state, &req).await,
-        ["dialog", "oauth", "confirm"] if m == M::POST => dialog::confirm(state, &req).await,
-        ["debug_token"] if m == M::GET => debug_token::debug_token(state, &req).await,
-        ["me"] if m == M::GET => objects::me(state, &req).await,
-        ["me", "accounts"] if m == M::GET => pages::my_accounts(state, &req).await,
-        [_, "ads_access_token"] => Err(CoreError::Deprecated(
-            "The /{system-user-id}/ads_access_token endpoint no longer exists: use POST /{system-user-id}/access_tokens".into(),
-        )
-        .into()),
-        [id, edge] => {
-            let method: &'static str = method_name(&m);
-            if let Some(page) = pages::find(state, id).await? {
-                return match (*edge, m) {
-                    ("assigned_users", M::POST) => pages::assign(state, &req, page).await,
-                    ("assigned_users", M::GET) => pages::assigned_users(state, &req, page).await,
-                    ("assigned_users", M::DELETE) => pages::unassign(state, &req, page).await,
-                    _ => Err(unknown_path(&req)),
-                };
-            }
-            match (*edge, m) {
-                ("applications", M::POST) => system_users::install(state, &req, id).await,
-                ("applications", M::DELETE) => system_users::uninstall(state, &req, id).await,
-                ("access_tokens", M::POST) => system_users::generate(state, &req, id).await,
-                ("access_tokens", M::DELETE) => system_users::revoke_all(state, &req, id).await,
-                ("assigned_pages", M::GET) => objects::assigned_pages_edge(state, &req, id).await,
-                ("system_users", M::POST) => system_users::create(state, &req, parse_id(id, method)?).await,
-                ("system_users", M::GET) => system_users::list(state, &req, parse_id(id, method)?).await,
-                ("owned_apps" | "client_apps" | "owned_pages", M::GET) => {
-                    objects::business_edge(state, &req, parse_id(id, method)?, edge).await
-                }
-                ("client_apps", M::POST) => objects::share_app(state, &req, parse_id(id, method)?).await,
-                _ => Err(unknown_path(&req)),
-            }
-        }
-        [id] if m == M::GET => objects::object(state, &req, id).await,
-        _ => Err(unknown_path(&req)),
-    }
-}
-
-fn method_name(m: &Method) -> &'static str {
-    match *m {
-        Method::GET => "get",
-        Method::DELETE => "delete",
-        _ => "post",
+    let m = req.method().clone();
+    match (edge.as_str(), m) {
+        ("assigned_users", M::POST) => pages::assign.call(req, state).await,
+        ("assigned_users", M::GET) => pages::assigned_users.call(req, state).await,
+        ("assigned_users", M::DELETE) => pages::unassign.call(req, state).await,
+        ("applications", M::POST) => system_users::install.call(req, state).await,
+        ("applications", M::DELETE) => system_users::uninstall.call(req, state).await,
+        ("access_tokens", M::POST) => system_users::generate.call(req, state).await,
+        ("access_tokens", M::DELETE) => system_users::revoke_all.call(req, state).await,
+        ("assigned_pages", M::GET) => objects::assigned_pages_edge.call(req, state).await,
+        ("system_users", M::POST) => system_users::create.call(req, state).await,
+        ("system_users", M::GET) => system_users::list.call(req, state).await,
+        ("owned_apps" | "client_apps" | "owned_pages", M::GET) => objects::business_edge.call(req, state).await,
+        ("client_apps", M::POST) => objects::share_app.call(req, state).await,
+        ("ads_access_token", _) => GraphError::from(CoreError::Deprecated(
+            "The /{system-user-id}/ads_access_token endpoint no longer exists: use POST /{system-user-id}/access_tokens"
+                .into(),
+        ))
+        .into_response(),
+        _ => unknown_path(Req::from_request_parts(&mut req.into_parts().0, &state).await).await.into_response(),
     }
 }
 
 /// 2500 for paths that do not exist, naming the components after the first one as Graph does.
-fn unknown_path(req: &GraphRequest) -> GraphError {
-    let tail = if req.segments.len() > 1 { req.segments[1..].join("/") } else { req.segments.join("/") };
+async fn unknown_path(req: Result<Req, GraphError>) -> GraphError {
+    let segments = match &req {
+        Ok(r) => r.segments.clone(),
+        Err(_) => vec![],
+    };
+    let tail = if segments.len() > 1 { segments[1..].join("/") } else { segments.join("/") };
     CoreError::UnknownPath(format!("/{tail}")).into()
 }
 
@@ -159,17 +259,18 @@ pub fn parse_id<T: std::str::FromStr>(s: &str, method: &'static str) -> Result<T
     s.parse().map_err(|_| CoreError::UnknownObject { method, id: s.chars().take(64).collect() }.into())
 }
 
+/// The method's name in Graph's "Unsupported {method} request" messages.
+pub fn method_name(m: &Method) -> &'static str {
+    match *m {
+        Method::GET => "get",
+        Method::DELETE => "delete",
+        _ => "post",
+    }
+}
+
 /// `{"success":true}` (a bare `true` crashes the Python SDK).
 pub fn success() -> Result<Response, GraphError> {
     Ok(graph_json(serde_json::json!({"success": true})))
-}
-
-/// Actor label for the audit log.
-pub fn actor(user: Option<UserId>, app: suat_core::AppId) -> String {
-    match user {
-        Some(u) => u.to_string(),
-        None => format!("app:{app}"),
-    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,156 @@
+//! The use cases of suat: one function per thing a caller can do (install, generate, refresh, revoke, revoke-all,
+//! debug, page tokens, the code exchange, the operator's calls, seeding), typed in and out, between HTTP
+//! (`suat-server`, which only translates) and storage (`suat-store`). Each use case gathers the objects it needs,
+//! asks `suat_core` whether the rules allow it, and runs at most one [`Write`](suat_store::Write).
+//!
+//! No HTTP here: what a caller presented (token, appsecret_proof) arrives as [`caller::Presented`], and every
+//! failure is an [`Error`] the server turns into a Graph envelope.
+
+pub mod caller;
+pub mod consent;
+pub mod objects;
+pub mod operator;
+pub mod pages;
+pub mod seed;
+pub mod system_users;
+pub mod tokens;
+
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use std::{collections::HashMap, sync::Arc};
+use suat_core::{crypto::SecretBox, AppId, AppSecret, CoreError, TokenKey, TokenProblem};
+use suat_store::{prelude::*, CachedStore, StoreError};
+
+/// Why a use case did not happen. Nothing was written.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A rule of the domain said no (the Graph error the caller gets).
+    #[error(transparent)]
+    Rule(#[from] CoreError),
+    /// Storage refused or failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A server fault (e.g. the master key does not open a stored secret): no detail for the client.
+    #[error("internal error: {0}")]
+    Internal(&'static str),
+}
+
+impl From<TokenProblem> for Error {
+    fn from(p: TokenProblem) -> Error {
+        Error::Rule(CoreError::Token(p))
+    }
+}
+
+impl Error {
+    /// `(#100) ...`: a parameter or object problem.
+    pub fn param(message: impl std::fmt::Display) -> Error {
+        Error::Rule(CoreError::InvalidParameter(message.to_string()))
+    }
+}
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// The two keys derived from the master key: one hashes tokens, one seals app secrets. Deriving both from one master
+/// means one secret to manage and share between replicas (`SUAT_MASTER_KEY`).
+#[derive(Clone, Debug)]
+pub struct Keys {
+    pub token: TokenKey,
+    pub secrets: SecretBox,
+}
+
+impl Keys {
+    pub fn from_master(master: &[u8; 32]) -> Keys {
+        let derive = |label: &[u8]| -> [u8; 32] {
+            let mut m = Hmac::<Sha256>::new_from_slice(master).expect("any key length");
+            m.update(label);
+            m.finalize().into_bytes().into()
+        };
+        Keys {
+            token: TokenKey::new(derive(b"suat token hash v1")),
+            secrets: SecretBox::new(&derive(b"suat secret box v1")),
+        }
+    }
+}
+
+/// Everything the use cases need: the store behind its cache, the keys, and the clock.
+pub struct Service {
+    /// The store behind its read cache: every read and write of a use case goes through it.
+    pub store: Arc<dyn Store>,
+    /// The same cache, for the clock offset every request reads.
+    pub cache: Arc<CachedStore>,
+    pub keys: Keys,
+    /// Opened app secrets, keyed by app and tied to the exact cached `StoredApp` they came from: a reset secret
+    /// arrives as a new `Arc` from the store cache, so a stale entry can never match (the held `Arc` prevents reuse of
+    /// its address).
+    opened: std::sync::RwLock<HashMap<AppId, (Arc<StoredApp>, AppSecret)>>,
+}
+
+/// Cached token records (about 300 bytes each): bounds memory however many tokens are live.
+pub const CACHE_CAPACITY: usize = 100_000;
+
+impl Service {
+    /// Wraps `store` in the read cache the server uses.
+    pub async fn new(store: Arc<dyn Store>, keys: Keys) -> Result<Service> {
+        let cache = CachedStore::new(store, CACHE_CAPACITY).await?;
+        Ok(Service { store: cache.clone() as Arc<dyn Store>, cache, keys, opened: Default::default() })
+    }
+
+    /// The server's notion of now (unix seconds): wall clock plus the control-plane offset.
+    pub fn now(&self) -> i64 {
+        let wall =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+        wall + self.cache.clock_offset_now()
+    }
+
+    /// Associated data binding a sealed secret to its app.
+    fn secret_aad(app: AppId) -> Vec<u8> {
+        format!("app:{app}").into_bytes()
+    }
+
+    pub(crate) fn seal_secret(&self, app: AppId, secret: &AppSecret) -> Vec<u8> {
+        self.keys.secrets.seal(&mut rand::rngs::OsRng, &Self::secret_aad(app), secret.expose().as_bytes())
+    }
+
+    /// An app's secret in the clear, opened once per stored version of the app.
+    pub fn app_secret(&self, app: &Arc<StoredApp>) -> Result<AppSecret> {
+        if let Some((held, secret)) = self.opened.read().expect("secret cache lock").get(&app.app.id) {
+            if Arc::ptr_eq(held, app) {
+                return Ok(secret.clone());
+            }
+        }
+        let secret = self.open_secret(app)?;
+        let mut map = self.opened.write().expect("secret cache lock");
+        if map.len() > 10_000 {
+            map.clear();
+        }
+        map.insert(app.app.id, (app.clone(), secret.clone()));
+        Ok(secret)
+    }
+
+    /// Decrypts an app's secret. Failure means the master key does not match the database: a server fault.
+    fn open_secret(&self, app: &StoredApp) -> Result<AppSecret> {
+        let plain = self.keys.secrets.open(&Self::secret_aad(app.app.id), &app.sealed_secret).map_err(|_| {
+            tracing::error!(app = %app.app.id, "cannot open app secret: wrong master key or tampered row");
+            Error::Internal("cannot open an app secret")
+        })?;
+        String::from_utf8(plain).map(AppSecret::new).map_err(|_| Error::Internal("app secret is not UTF-8"))
+    }
+
+    /// Runs one write with its audit entry.
+    pub(crate) async fn write(&self, w: Write, audit: AuditEntry) -> Result<Written> {
+        Ok(self.store.execute(&w, &audit).await?)
+    }
+
+    /// A token's keyed hash: the only form in which the store ever sees it.
+    pub(crate) fn hash(&self, token: &str) -> suat_core::TokenHash {
+        self.keys.token.hash(token)
+    }
+}
+
+/// Actor label for the audit log: a user id, or `app:<id>` for app tokens.
+pub(crate) fn actor(user: Option<suat_core::UserId>, app: AppId) -> String {
+    match user {
+        Some(u) => u.to_string(),
+        None => format!("app:{app}"),
+    }
+}

@@ -1,0 +1,338 @@
+//! The operator's use cases: creating the world (businesses, apps, people, system users, pages, user tokens),
+//! app roles and secret resets, password changes, the clock, reset, dump and audit, and seeding. Shared by the control
+//! plane (`/_suat/...`) and `--seed`, so a seeded object and one created over HTTP are the same thing.
+
+use crate::{Error, Result, Service};
+use serde::Deserialize;
+use serde_json::json;
+use suat_core::{
+    page::Page,
+    scope::{parse_scopes, SUPPORTED},
+    AccessLevel, AccessToken, App, AppId, AppRole, AppSecret, Business, BusinessId, PageId, SystemUserRole,
+    TokenRecord, User, UserId, UserKind,
+};
+use suat_store::{prelude::*, AuditEntry, Dump, StoredApp};
+
+const OPERATOR: &str = "operator";
+
+fn id_or_new<T: std::str::FromStr>(raw: &Option<String>, what: &str) -> Result<Option<T>> {
+    match raw {
+        None => Ok(None),
+        Some(s) => s.parse().map(Some).map_err(|_| Error::param(format!("{what} must be a numeric Graph id"))),
+    }
+}
+
+async fn fresh_id(svc: &Service, given: Option<u64>) -> Result<u64> {
+    match given {
+        Some(id) => Ok(id),
+        None => Ok(svc.store.next_id().await?),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BusinessSpec {
+    pub id: Option<String>,
+    pub name: String,
+    #[serde(default)]
+    pub must_use_expiring_tokens: bool,
+}
+
+pub async fn create_business(svc: &Service, spec: BusinessSpec) -> Result<BusinessId> {
+    let given: Option<BusinessId> = id_or_new(&spec.id, "id")?;
+    let id = BusinessId(fresh_id(svc, given.map(|b| b.0)).await?);
+    let b = Business { id, name: spec.name, must_use_expiring_tokens: spec.must_use_expiring_tokens };
+    let audit = AuditEntry::new(svc.now(), "create_business", OPERATOR).detail(json!({"business": id}));
+    svc.store.execute(&Write::CreateBusiness(b), &audit).await?;
+    Ok(id)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppSpec {
+    pub id: Option<String>,
+    pub name: String,
+    /// Generated (128 random bits, hex) when absent.
+    pub secret: Option<String>,
+    pub owner_business: Option<String>,
+    #[serde(default = "standard")]
+    pub access_level: AccessLevel,
+    #[serde(default)]
+    pub test_app: bool,
+    #[serde(default)]
+    pub require_app_secret: bool,
+    /// Defaults to every supported system-user scope.
+    pub permissions: Option<Vec<String>>,
+    #[serde(default)]
+    pub capabilities: Vec<String>,
+    /// Unix seconds; defaults to now. Set before 2018-04-24 to allow `publish_actions`.
+    pub created_at: Option<i64>,
+    #[serde(default)]
+    pub redirect_uris: Vec<String>,
+}
+
+fn standard() -> AccessLevel {
+    AccessLevel::Standard
+}
+
+pub async fn create_app(svc: &Service, spec: AppSpec) -> Result<(AppId, AppSecret)> {
+    let given: Option<AppId> = id_or_new(&spec.id, "id")?;
+    let owner: Option<BusinessId> = id_or_new(&spec.owner_business, "owner_business")?;
+    if let Some(b) = owner {
+        if svc.store.get_business(b).await?.is_none() {
+            return Err(Error::param(format!("owner_business {b} does not exist")));
+        }
+    }
+    let secret = match spec.secret {
+        Some(s) if s.len() >= 8 && !s.contains('|') => AppSecret::new(s),
+        Some(_) => return Err(Error::param("secret must be at least 8 characters and contain no '|'")),
+        None => AppSecret::generate(&mut rand::rngs::OsRng),
+    };
+    let permissions = spec.permissions.unwrap_or_else(|| SUPPORTED.iter().map(|s| s.to_string()).collect());
+    // Validate names now so a typo in a seed file fails loudly instead of silently granting nothing.
+    parse_scopes(&serde_json::to_string(&permissions).unwrap_or_default())?;
+    let id = AppId(fresh_id(svc, given.map(|a| a.0)).await?);
+    let app = App {
+        id,
+        name: spec.name,
+        owner_business: owner,
+        access_level: spec.access_level,
+        is_test_app: spec.test_app,
+        require_app_secret: spec.require_app_secret,
+        permissions,
+        capabilities: spec.capabilities,
+        created_at: spec.created_at.unwrap_or_else(|| svc.now()),
+        redirect_uris: spec.redirect_uris,
+        client_businesses: vec![],
+        roles: vec![],
+    };
+    let stored = StoredApp { sealed_secret: svc.seal_secret(id, &secret), app };
+    let audit = AuditEntry::new(svc.now(), "create_app", OPERATOR).app(id);
+    svc.store.execute(&Write::CreateApp(stored), &audit).await?;
+    Ok((id, secret))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PersonSpec {
+    pub id: Option<String>,
+    pub name: String,
+    pub business_id: Option<String>,
+    #[serde(default)]
+    pub admin: bool,
+    /// Sign-in password for the OAuth consent page; stored only as an argon2id hash.
+    pub password: Option<String>,
+}
+
+pub async fn create_person(svc: &Service, spec: PersonSpec) -> Result<UserId> {
+    let given: Option<UserId> = id_or_new(&spec.id, "id")?;
+    let business: Option<BusinessId> = id_or_new(&spec.business_id, "business_id")?;
+    if let Some(b) = business {
+        if svc.store.get_business(b).await?.is_none() {
+            return Err(Error::param(format!("business_id {b} does not exist")));
+        }
+    }
+    let id = UserId(fresh_id(svc, given.map(|u| u.0)).await?);
+    let user = User {
+        id,
+        name: spec.name,
+        business_id: business,
+        kind: UserKind::Person { admin: spec.admin },
+        session_epoch: 0,
+    };
+    let audit = AuditEntry::new(svc.now(), "create_user", OPERATOR).subject(id);
+    let phc = match &spec.password {
+        Some(pw) => Some(hash_password(pw).await?),
+        None => None,
+    };
+    svc.store.execute(&Write::CreateUser(user), &audit).await?;
+    if let Some(phc) = phc {
+        let audit = AuditEntry::new(svc.now(), "set_password", OPERATOR).subject(id);
+        svc.store.execute(&Write::SetPassword { user: id, phc }, &audit).await?;
+    }
+    Ok(id)
+}
+
+/// argon2id with a random salt, off the async workers.
+async fn hash_password(pw: &str) -> Result<String> {
+    if pw.len() < 8 || pw.len() > 1024 {
+        return Err(Error::param("password must be 8 to 1024 characters"));
+    }
+    let pw = pw.to_owned();
+    tokio::task::spawn_blocking(move || {
+        use argon2::{password_hash::SaltString, Argon2, PasswordHasher};
+        let salt = SaltString::generate(&mut rand::rngs::OsRng);
+        Argon2::default().hash_password(pw.as_bytes(), &salt).map(|h| h.to_string())
+    })
+    .await
+    .map_err(|_| Error::Internal("argon2"))?
+    .map_err(|_| Error::Internal("argon2"))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PageSpec {
+    pub id: Option<String>,
+    pub name: String,
+    pub business_id: String,
+}
+
+pub async fn create_page(svc: &Service, spec: PageSpec) -> Result<PageId> {
+    let given: Option<PageId> = id_or_new(&spec.id, "id")?;
+    let business: BusinessId =
+        spec.business_id.parse().map_err(|_| Error::param("business_id must be a numeric Graph id"))?;
+    if svc.store.get_business(business).await?.is_none() {
+        return Err(Error::param(format!("business_id {business} does not exist")));
+    }
+    let id = PageId(fresh_id(svc, given.map(|p| p.0)).await?);
+    let page = Page { id, name: spec.name, business_id: business };
+    let audit = AuditEntry::new(svc.now(), "create_page", OPERATOR).detail(json!({"page": id, "business": business}));
+    svc.store.execute(&Write::CreatePage(page), &audit).await?;
+    Ok(id)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppRoleSpec {
+    pub user_id: String,
+    pub role: AppRole,
+}
+
+/// The app dashboard's "add as developer/tester/admin" (seed 000, step 2; test apps' testers).
+pub async fn add_app_role(svc: &Service, app_id: AppId, spec: AppRoleSpec) -> Result<()> {
+    let user: UserId = spec.user_id.parse().map_err(|_| Error::param("user_id must be a numeric Graph id"))?;
+    if svc.store.get_user(user).await?.is_none() {
+        return Err(Error::param(format!("user {user} does not exist")));
+    }
+    let app = svc.store.get_app(app_id).await?.ok_or_else(|| Error::param(format!("app {app_id} does not exist")))?;
+    let audit = AuditEntry::new(svc.now(), "app_role", OPERATOR).subject(user).app(app_id);
+    svc.store.execute(&Write::SetAppRole { app: app.app.id, user, role: spec.role }, &audit).await?;
+    Ok(())
+}
+
+/// "Reset app secret": a new secret; proofs and `APPID|SECRET` tokens made with the old one stop working.
+pub async fn reset_app_secret(svc: &Service, app_id: AppId) -> Result<AppSecret> {
+    let app = svc.store.get_app(app_id).await?.ok_or_else(|| Error::param(format!("app {app_id} does not exist")))?;
+    let secret = AppSecret::generate(&mut rand::rngs::OsRng);
+    let sealed_secret = svc.seal_secret(app.app.id, &secret);
+    let audit = AuditEntry::new(svc.now(), "reset_secret", OPERATOR).app(app_id);
+    svc.store.execute(&Write::ResetSecret { app: app.app.id, sealed_secret }, &audit).await?;
+    Ok(secret)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SystemUserSpec {
+    pub id: Option<String>,
+    pub business_id: String,
+    pub name: String,
+    #[serde(default = "employee")]
+    pub role: SystemUserRole,
+}
+
+fn employee() -> SystemUserRole {
+    SystemUserRole::Employee
+}
+
+pub async fn create_system_user(svc: &Service, spec: SystemUserSpec) -> Result<UserId> {
+    let given: Option<UserId> = id_or_new(&spec.id, "id")?;
+    let business: BusinessId =
+        spec.business_id.parse().map_err(|_| Error::param("business_id must be a numeric Graph id"))?;
+    if svc.store.get_business(business).await?.is_none() {
+        return Err(Error::param(format!("business_id {business} does not exist")));
+    }
+    let id = UserId(fresh_id(svc, given.map(|u| u.0)).await?);
+    let user = User {
+        id,
+        name: spec.name,
+        business_id: Some(business),
+        kind: UserKind::SystemUser { role: spec.role },
+        session_epoch: 0,
+    };
+    let audit = AuditEntry::new(svc.now(), "create_system_user", OPERATOR).subject(id);
+    svc.store.execute(&Write::CreateUser(user), &audit).await?;
+    Ok(id)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserTokenSpec {
+    pub app_id: String,
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    /// Seconds until expiry; absent = 60 days (a long-lived user token).
+    pub expires_in: Option<i64>,
+    /// A fixed token string, for test suites that hard-code tokens. Must be at least 32 alphanumeric characters.
+    pub access_token: Option<String>,
+}
+
+/// Issues a user token (a person's login token for `app_id`), as the OAuth flow would.
+pub async fn issue_user_token(svc: &Service, user: UserId, spec: UserTokenSpec) -> Result<AccessToken> {
+    let app_id: AppId = spec.app_id.parse().map_err(|_| Error::param("app_id must be a numeric Graph id"))?;
+    let u = svc.store.get_user(user).await?.ok_or_else(|| Error::param(format!("user {user} does not exist")))?;
+    if u.is_system_user() {
+        return Err(Error::param("system users get tokens through POST /{su}/access_tokens"));
+    }
+    if svc.store.get_app(app_id).await?.is_none() {
+        return Err(Error::param(format!("app {app_id} does not exist")));
+    }
+    let scopes = parse_scopes(&serde_json::to_string(&spec.scopes).unwrap_or_default())?;
+    let token = match spec.access_token {
+        Some(t) if t.len() >= 32 && t.len() <= 255 && t.bytes().all(|b| b.is_ascii_alphanumeric()) => {
+            AccessToken::from_presented(t)
+        }
+        Some(_) => return Err(Error::param("access_token must be 32 to 255 alphanumeric characters")),
+        None => AccessToken::mint(&mut rand::rngs::OsRng),
+    };
+    let now = svc.now();
+    let expires_in = spec.expires_in.unwrap_or(suat_core::time::SIXTY_DAYS);
+    if expires_in <= 0 {
+        return Err(Error::param("expires_in must be positive"));
+    }
+    let rec = TokenRecord::user(svc.hash(token.expose()), app_id, &u, scopes, now, expires_in);
+    let audit = AuditEntry::new(now, "issue", OPERATOR)
+        .subject(user)
+        .app(app_id)
+        .token(&rec.hash)
+        .detail(json!({"kind": "USER", "expires_at": rec.expires_at}));
+    svc.store.execute(&Write::IssueToken(rec.clone()), &audit).await?;
+    Ok(token)
+}
+
+/// A user's "password change": every token issued to them before now fails with 190/460. Returns the new epoch.
+pub async fn password_change(svc: &Service, user: UserId) -> Result<i64> {
+    let audit = AuditEntry::new(svc.now(), "password_change", OPERATOR).subject(user);
+    match svc.write(Write::BumpSessionEpoch(user), audit).await? {
+        Written::Epoch(e) => Ok(e),
+        _ => Err(Error::Internal("a password change did not report its epoch")),
+    }
+}
+
+/// Moves the clock every expiry rule reads: to `set` (unix seconds) or by `advance` seconds, exactly one of them.
+pub async fn set_clock(svc: &Service, set: Option<i64>, advance: Option<i64>) -> Result<()> {
+    let current = svc.cache.clock_offset_now();
+    let offset = match (set, advance) {
+        (Some(t), None) => current + (t - svc.now()),
+        (None, Some(d)) => current.checked_add(d).ok_or_else(|| Error::param("advance out of range"))?,
+        _ => return Err(Error::param("give exactly one of set (unix seconds) or advance (seconds)")),
+    };
+    let audit = AuditEntry::new(svc.now(), "clock", OPERATOR).detail(json!({"offset": offset}));
+    svc.write(Write::SetClockOffset(offset), audit).await?;
+    Ok(())
+}
+
+/// Deletes every object and token; the audit log is kept.
+pub async fn reset(svc: &Service) -> Result<()> {
+    svc.write(Write::Reset, AuditEntry::new(svc.now(), "reset", OPERATOR)).await?;
+    Ok(())
+}
+
+/// The whole state, without any token or secret.
+pub async fn dump(svc: &Service) -> Result<Dump> {
+    Ok(svc.store.dump().await?)
+}
+
+/// The newest `limit` audit entries (1 to 10,000), oldest first.
+pub async fn audit(svc: &Service, limit: i64) -> Result<Vec<AuditEntry>> {
+    Ok(svc.store.audit_tail(limit.clamp(1, 10_000)).await?)
+}
