@@ -19,7 +19,8 @@ pub mod cache;
 mod codec;
 pub mod contract;
 pub mod postgres;
-mod shim;
+mod rows;
+mod sql;
 pub mod sqlite;
 
 pub use cache::{CachedStore, Invalidation};
