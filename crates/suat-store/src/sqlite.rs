@@ -1,7 +1,8 @@
 //! The embedded default backend: one SQLite file in WAL mode with `synchronous=FULL`, so a commit acknowledged to a
 //! client survives a crash. Writes go through a single connection (SQLite has one writer anyway) and start with
 //! `BEGIN IMMEDIATE`, which makes every read-check-write transaction serial without lock-upgrade failures; reads use
-//! a small read-only pool. The statements are [`crate::sql`]'s.
+//! a small read-only pool. One process per file, enforced by a lock file ([`ProcessLock`]): the in-process cache
+//! could not hear of another process's writes. The statements are [`crate::sql`]'s.
 
 use crate::{
     cache::Invalidation,
@@ -12,7 +13,13 @@ use sqlx::{
     sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
     ConnectOptions, Connection, Sqlite, SqlitePool, Transaction,
 };
-use std::{path::Path, time::Duration};
+use std::{
+    fs::File,
+    io::{Read, Seek, Write as _},
+    path::{Path, PathBuf},
+    sync::{Arc, Mutex},
+    time::Duration,
+};
 use suat_core::{TokenRecord, UserId};
 
 #[derive(Clone)]
@@ -21,6 +28,8 @@ pub struct SqliteStore {
     write: SqlitePool,
     /// Issuance queue of the group-commit writer (see [`issue_batcher`]).
     issue: tokio::sync::mpsc::Sender<Issue>,
+    /// Held as long as any clone of the store lives (or until [`SqliteStore::close`]).
+    _lock: Arc<ProcessLock>,
 }
 
 /// Most issuances committed in one transaction.
@@ -84,8 +93,10 @@ async fn issue_batcher(write: SqlitePool, mut rx: tokio::sync::mpsc::Receiver<Is
 use statements::{insert_audits, insert_tokens};
 
 impl SqliteStore {
-    /// Opens (creating if needed) the database file and runs migrations.
+    /// Opens (creating if needed) the database file and runs migrations. Fails at once with
+    /// [`StoreError::InUse`] if another store (in this or another process) has the file open.
     pub async fn open(path: &Path) -> Result<SqliteStore> {
+        let lock = Arc::new(ProcessLock::take(path)?);
         // `filename`, not a `sqlite://` URL: a path may hold characters a URL would misread (`?`, `#`, `%`).
         let opts = SqliteConnectOptions::new()
             .filename(path)
@@ -103,14 +114,15 @@ impl SqliteStore {
         let read = SqlitePoolOptions::new().max_connections(4).connect_with(opts.read_only(true)).await?;
         let (issue, rx) = tokio::sync::mpsc::channel(4 * MAX_BATCH);
         tokio::spawn(issue_batcher(write.clone(), rx));
-        Ok(SqliteStore { read, write, issue })
+        Ok(SqliteStore { read, write, issue, _lock: lock })
     }
 
-    /// Closes both pools, letting SQLite checkpoint the WAL, for a clean shutdown. Everything
+    /// Closes both pools, letting SQLite checkpoint the WAL, for a clean shutdown, and gives up the file. Everything
     /// committed is already durable without it.
     pub async fn close(&self) {
         self.read.close().await;
         self.write.close().await;
+        self._lock.release();
     }
 }
 
@@ -167,11 +179,51 @@ impl Backend for SqliteStore {
 
 crate::sql::sql_store!(SqliteStore, sqlx::Sqlite);
 
+/// An exclusive advisory lock on `<database>.lock` (mode 0600) holding the PID of its owner, so a second `suat
+/// serve` on the same file fails at once with a message naming the owner, instead of sharing the file unseen by the
+/// first one's cache. Released when dropped (or [`ProcessLock::release`]d); the kernel releases it if the process dies.
+struct ProcessLock {
+    file: Mutex<Option<File>>,
+}
+
+impl ProcessLock {
+    fn take(db: &Path) -> Result<ProcessLock> {
+        use fs4::fs_std::FileExt;
+        let mut name = db.as_os_str().to_owned();
+        name.push(".lock");
+        let path = PathBuf::from(name);
+        let mut options = std::fs::OpenOptions::new();
+        options.read(true).write(true).create(true).truncate(false);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let unavailable = |e: std::io::Error| StoreError::Unavailable(format!("lock file {}: {e}", path.display()));
+        let mut file = options.open(&path).map_err(unavailable)?;
+        if !FileExt::try_lock_exclusive(&file).map_err(unavailable)? {
+            let mut pid = String::new();
+            let _ = file.read_to_string(&mut pid);
+            let pid = pid.trim();
+            return Err(StoreError::InUse {
+                db: db.to_owned(),
+                pid: if pid.is_empty() { "unknown".into() } else { pid.to_owned() },
+            });
+        }
+        file.set_len(0).map_err(unavailable)?;
+        file.rewind().map_err(unavailable)?;
+        write!(file, "{}", std::process::id()).map_err(unavailable)?;
+        file.flush().map_err(unavailable)?;
+        Ok(ProcessLock { file: Mutex::new(Some(file)) })
+    }
+
+    /// Gives the file up now (closing the file releases the lock).
+    fn release(&self) {
+        self.file.lock().unwrap_or_else(|e| e.into_inner()).take();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use sqlx::Row;
-    use std::path::PathBuf;
 
     pub(crate) async fn pragma(pool: &SqlitePool, name: &str) -> String {
         let row = sqlx::query(&format!("PRAGMA {name}")).fetch_one(pool).await.unwrap();
@@ -199,6 +251,42 @@ mod tests {
         // The read pool cannot write, so no write can bypass the single writer.
         assert!(sqlx::query("DELETE FROM tokens").execute(&s.read).await.is_err());
         s.close().await;
+        for ext in ["", "-wal", "-shm", ".lock"] {
+            let _ = std::fs::remove_file(format!("{}{ext}", path.display()));
+        }
+    }
+
+    #[tokio::test]
+    async fn a_second_open_of_one_file_fails_while_the_first_store_lives() {
+        let path = temp_db("lock");
+        let first = SqliteStore::open(&path).await.unwrap();
+        let lock = format!("{}.lock", path.display());
+        assert_eq!(std::fs::read_to_string(&lock).unwrap(), std::process::id().to_string());
+        #[cfg(unix)]
+        assert_eq!(
+            std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&lock).unwrap().permissions()) & 0o777,
+            0o600
+        );
+        let err = SqliteStore::open(&path).await.err().expect("the second open fails");
+        assert!(matches!(err, StoreError::InUse { .. }), "{err}");
+        let msg = err.to_string();
+        assert_eq!(
+            msg,
+            format!(
+                "{} is in use by another suat process (pid {}): stop it, or give this one another --db",
+                path.display(),
+                std::process::id()
+            )
+        );
+        // A clone shares the lock; only when every clone is gone is the file free again.
+        let clone = first.clone();
+        drop(first);
+        assert!(SqliteStore::open(&path).await.is_err());
+        drop(clone);
+        let second = SqliteStore::open(&path).await.expect("free once the first store is dropped");
+        second.close().await;
+        let third = SqliteStore::open(&path).await.expect("free once the store is closed");
+        third.close().await;
         for ext in ["", "-wal", "-shm", ".lock"] {
             let _ = std::fs::remove_file(format!("{}{ext}", path.display()));
         }
