@@ -175,6 +175,18 @@ macro_rules! sql_store {
                 Ok(done.rows_affected() == 1)
             }
 
+            /// Runs `sql`, which inserts or deletes the one row keyed by the ids `$1` and `$2` (`what` they name):
+            /// whether it did.
+            async fn change_pair(tx: &mut Tx, sql: &str, a: u64, b: u64, what: String) -> Result<bool> {
+                let done = sqlx::query(sql)
+                    .bind(to_i64(a)?)
+                    .bind(to_i64(b)?)
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(|e| conflict(e, what))?;
+                Ok(done.rows_affected() == 1)
+            }
+
             /// Runs one write and appends its audit entry, inside `tx`.
             async fn apply(store: &$store, tx: &mut Tx, w: &Write, a: &AuditEntry) -> Result<Written> {
                 use Write as W;
@@ -274,22 +286,12 @@ macro_rules! sql_store {
                         D::Done
                     }
                     W::Install { su, app } => {
-                        let done =
-                            sqlx::query("INSERT INTO installs (user_id, app_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-                                .bind(to_i64(su.0)?)
-                                .bind(to_i64(app.0)?)
-                                .execute(&mut **tx)
-                                .await
-                                .map_err(|e| conflict(e, format!("user {su} or app {app}")))?;
-                        D::Changed(done.rows_affected() == 1)
+                        let sql = "INSERT INTO installs (user_id, app_id) VALUES ($1, $2) ON CONFLICT DO NOTHING";
+                        D::Changed(change_pair(tx, sql, su.0, app.0, format!("user {su} or app {app}")).await?)
                     }
                     W::Uninstall { su, app } => {
-                        let done = sqlx::query("DELETE FROM installs WHERE user_id = $1 AND app_id = $2")
-                            .bind(to_i64(su.0)?)
-                            .bind(to_i64(app.0)?)
-                            .execute(&mut **tx)
-                            .await?;
-                        D::Changed(done.rows_affected() == 1)
+                        let sql = "DELETE FROM installs WHERE user_id = $1 AND app_id = $2";
+                        D::Changed(change_pair(tx, sql, su.0, app.0, format!("user {su} or app {app}")).await?)
                     }
                     W::IssueToken(t) => {
                         insert_tokens(tx, &[t]).await?;
@@ -355,12 +357,8 @@ macro_rules! sql_store {
                         D::Done
                     }
                     W::RemovePageRole { page, user } => {
-                        let done = sqlx::query("DELETE FROM page_roles WHERE page_id = $1 AND user_id = $2")
-                            .bind(to_i64(page.0)?)
-                            .bind(to_i64(user.0)?)
-                            .execute(&mut **tx)
-                            .await?;
-                        D::Changed(done.rows_affected() == 1)
+                        let sql = "DELETE FROM page_roles WHERE page_id = $1 AND user_id = $2";
+                        D::Changed(change_pair(tx, sql, page.0, user.0, format!("page {page} or user {user}")).await?)
                     }
                     W::InsertCode(code) => {
                         sqlx::query(
