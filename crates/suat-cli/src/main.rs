@@ -39,7 +39,11 @@ fn main() -> std::process::ExitCode {
         Command::Serve(args) => match runtime.block_on(suat_server::run(args)) {
             Ok(()) => std::process::ExitCode::SUCCESS,
             Err(e) => {
-                eprintln!("suat serve: {e:#}");
+                // A database held by another process: the store's own line says all (the file and the holder's PID).
+                match e.downcast_ref::<suat_store::StoreError>() {
+                    Some(busy @ suat_store::StoreError::InUse { .. }) => eprintln!("suat serve: {busy}"),
+                    _ => eprintln!("suat serve: {e:#}"),
+                }
                 std::process::ExitCode::FAILURE
             }
         },

@@ -1,10 +1,11 @@
 //! Runs the README's curl walkthrough verbatim against the real `suat serve` binary started with
 //! `examples/seed.toml`, so the documented flow cannot rot.
 
-use std::net::TcpListener;
+mod support;
+
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use support::{free_port, wait_listening, Server};
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -18,18 +19,6 @@ fn block(readme: &str, name: &str) -> String {
         .and_then(|s| s.split(&format!("<!-- {name}:end -->")).next())
         .unwrap_or_else(|| panic!("README has the {name} markers"));
     b.trim().trim_start_matches("```sh").trim_end_matches("```").to_owned()
-}
-
-struct Server(Child);
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 #[test]
@@ -54,11 +43,7 @@ fn readme_walkthrough_runs_as_written() {
         .spawn()
         .unwrap();
     let _server = Server(child);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "server did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_listening(port);
 
     let out = Command::new("bash")
         .args(["-euo", "pipefail", "-c", &script])

@@ -1,7 +1,7 @@
 //! Encoding of domain values into columns, shared by both backends so they store exactly the same thing.
 
 use crate::{Result, StoreError};
-use suat_core::{scope::Scope, App, AppId, PageId, TokenHash, TokenKind, TokenRecord, UserId, UserKind};
+use suat_core::{scope::Scope, AppId, PageId, TokenHash, TokenKind, TokenRecord, UserId};
 
 pub fn to_i64(v: u64) -> Result<i64> {
     i64::try_from(v).map_err(|_| StoreError::Corrupt(format!("id {v} out of range")))
@@ -19,12 +19,17 @@ pub fn from_json<T: serde::de::DeserializeOwned>(s: &str, what: &str) -> Result<
     serde_json::from_str(s).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
 }
 
-pub fn kind_json(k: &UserKind) -> String {
-    json(k)
+/// A unit enum as the text serde gives it (`"standard"` -> `standard`), for a `TEXT` column.
+pub fn enum_text<T: serde::Serialize>(v: &T) -> String {
+    match serde_json::to_value(v).expect("domain values serialise") {
+        serde_json::Value::String(s) => s,
+        other => other.to_string(),
+    }
 }
 
-pub fn app_json(a: &App) -> String {
-    json(a)
+pub fn enum_from<T: serde::de::DeserializeOwned>(s: &str, what: &str) -> Result<T> {
+    serde_json::from_value(serde_json::Value::String(s.to_owned()))
+        .map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
 }
 
 pub fn scopes_json(s: &[Scope]) -> String {
@@ -39,10 +44,6 @@ pub fn scopes_from(s: &str) -> Result<Vec<Scope>> {
 pub fn hash_from(b: &[u8]) -> Result<TokenHash> {
     TokenHash::from_slice(b).ok_or_else(|| StoreError::Corrupt("token hash length".into()))
 }
-
-/// Columns of a token row, in the order both backends select them.
-pub const TOKEN_COLUMNS: &str =
-    "hash, kind, app_id, user_id, page_id, scopes, issued_at, expires_at, revoked_at, parent, session_epoch";
 
 #[allow(clippy::too_many_arguments)]
 pub fn token_from(

@@ -135,8 +135,8 @@ fn app(id: u64, owner: Option<u64>) -> StoredApp {
             capabilities: vec!["cap".into()],
             created_at: 1_500_000_000,
             redirect_uris: vec!["https://x.example/cb".into()],
-            client_businesses: vec![BusinessId(77)],
-            roles: vec![(UserId(5), AppRole::Tester)],
+            client_businesses: vec![BusinessId(CLIENT)],
+            roles: vec![(TESTER, AppRole::Tester)],
         },
         sealed_secret: vec![1, 2, 3, 0, 255],
     }
@@ -158,10 +158,35 @@ fn token(n: u8, user: Option<u64>, parent: Option<u8>) -> TokenRecord {
     }
 }
 
-/// A business, a system user in it, and an app it owns.
+/// The business every [`app`] is shared with.
+const CLIENT: u64 = 77;
+/// The person with a tester role on every [`app`].
+const TESTER: UserId = UserId(7);
+
+fn tester() -> User {
+    User {
+        id: TESTER,
+        name: "tester".into(),
+        business_id: None,
+        kind: UserKind::Person { admin: false },
+        session_epoch: 0,
+    }
+}
+
+/// What an [`app`] refers to (the store checks that both exist): its client business and its tester.
+async fn app_relations(s: &Dyn, audit: impl Fn(&str) -> AuditEntry) {
+    s.create_business(&business(CLIENT), &audit("create_business")).await.unwrap();
+    s.create_user(&tester(), &audit("create_user")).await.unwrap();
+}
+
+/// Audit entries [`world`] appends.
+const WORLD_ENTRIES: i64 = 5;
+
+/// A business, a system user in it, and an app it owns (with the app's client business and tester).
 async fn world(s: &Dyn) {
     s.create_business(&business(1), &audit("b")).await.unwrap();
     s.create_user(&system_user(10, 1), &audit("u")).await.unwrap();
+    app_relations(s, audit).await;
     s.create_app(&app(20, Some(1)), &audit("a")).await.unwrap();
 }
 
@@ -190,7 +215,7 @@ pub async fn duplicate_ids_conflict(s: Dyn) {
     assert!(matches!(s.create_user(&system_user(10, 1), &audit("u")).await, Err(StoreError::Conflict(_))));
     assert!(matches!(s.create_app(&app(20, None), &audit("a")).await, Err(StoreError::Conflict(_))));
     // A failed call appends no audit entry.
-    assert_eq!(s.dump().await.unwrap().audit_len, 3);
+    assert_eq!(s.dump().await.unwrap().audit_len, WORLD_ENTRIES);
 }
 
 pub async fn ids_are_unique_and_increasing(s: Dyn) {
@@ -416,9 +441,9 @@ pub async fn every_write_is_audited_in_order(s: Dyn) {
     s.append_audit(&audit("operator")).await.unwrap();
     let tail = s.audit_tail(100).await.unwrap();
     let actions: Vec<&str> = tail.iter().map(|a| a.action.as_str()).collect();
-    assert_eq!(actions, ["b", "u", "a", "issue", "install", "revoke", "operator"]);
+    assert_eq!(actions, ["b", "u", "create_business", "create_user", "a", "issue", "install", "revoke", "operator"]);
     assert!(tail.windows(2).all(|w| w[0].seq < w[1].seq));
-    let issued = &tail[3];
+    let issued = &tail[5];
     assert_eq!(
         (issued.at, issued.actor.as_str(), issued.subject, issued.app_id),
         (1234, "3001", Some(UserId(10)), Some(AppId(20)))
@@ -448,6 +473,7 @@ pub async fn every_mutating_call_appends_exactly_one_entry(s: Dyn) {
     let e = audit;
     s.create_business(&business(1), &e("create_business")).await.unwrap();
     s.create_user(&system_user(10, 1), &e("create_user")).await.unwrap();
+    app_relations(&s, e).await;
     s.create_app(&app(20, Some(1)), &e("create_app")).await.unwrap();
     s.bump_session_epoch(UserId(10), &e("bump_session_epoch")).await.unwrap();
     s.install_app(UserId(10), AppId(20), &e("install_app")).await.unwrap();
@@ -480,6 +506,8 @@ pub async fn every_mutating_call_appends_exactly_one_entry(s: Dyn) {
     assert_eq!(
         actions,
         [
+            "create_business",
+            "create_user",
             "create_business",
             "create_user",
             "create_app",
@@ -564,8 +592,8 @@ pub async fn dump_is_complete_and_ordered(s: Dyn) {
     s.revoke_token(&TokenHash([2; 32]), 2000, &audit("revoke")).await.unwrap();
     s.set_clock_offset(-30, &audit("clock")).await.unwrap();
     let d = s.dump().await.unwrap();
-    assert_eq!(d.businesses, vec![business(0), business(1)]);
-    assert_eq!(d.users, vec![system_user(5, 0), system_user(10, 1)]);
+    assert_eq!(d.businesses, vec![business(0), business(1), business(CLIENT)]);
+    assert_eq!(d.users, vec![system_user(5, 0), tester(), system_user(10, 1)]);
     assert_eq!(d.apps, vec![app(19, None).app, app(20, Some(1)).app]);
     assert_eq!(d.installs, vec![(UserId(5), AppId(20)), (UserId(10), AppId(19)), (UserId(10), AppId(20))]);
     assert_eq!(d.pages.iter().map(|p| p.id.0).collect::<Vec<_>>(), [30, 31]);
@@ -666,6 +694,38 @@ pub async fn apps_update_and_uninstall(s: Dyn) {
     assert!(s.uninstall_app(UserId(10), AppId(20), &audit("uninstall")).await.unwrap());
     assert!(!s.uninstall_app(UserId(10), AppId(20), &audit("uninstall")).await.unwrap());
     assert!(!s.is_installed(UserId(10), AppId(20)).await.unwrap());
+}
+
+/// Roles and shares are rows of their own: concurrent changes to one app all land, none overwriting another.
+pub async fn concurrent_app_updates_all_land(s: Dyn) {
+    world(&s).await;
+    let users: Vec<UserId> = (100..116).map(UserId).collect();
+    let businesses: Vec<BusinessId> = (200..216).map(BusinessId).collect();
+    for (u, b) in users.iter().zip(&businesses) {
+        s.create_user(&system_user(u.0, 1), &audit("u")).await.unwrap();
+        s.create_business(&business(b.0), &audit("b")).await.unwrap();
+    }
+    let mut handles = Vec::new();
+    for (u, b) in users.iter().zip(&businesses) {
+        for w in [
+            Write::SetAppRole { app: AppId(20), user: *u, role: AppRole::Developer },
+            Write::ShareApp { app: AppId(20), business: *b },
+        ] {
+            let s = s.clone();
+            handles.push(tokio::spawn(async move { s.execute(&w, &audit("app")).await.unwrap() }));
+        }
+    }
+    for h in handles {
+        h.await.unwrap();
+    }
+    let app = s.get_app(AppId(20)).await.unwrap().unwrap().app.clone();
+    for (u, b) in users.iter().zip(&businesses) {
+        assert_eq!(app.role_of(*u), Some(AppRole::Developer), "{u}");
+        assert!(app.client_businesses.contains(b), "{b}");
+    }
+    assert_eq!((app.roles.len(), app.client_businesses.len()), (users.len() + 1, businesses.len() + 1));
+    // The first role and share (the app's own) still come first, as `App` lists them in the order given.
+    assert_eq!((app.roles[0], app.client_businesses[0]), ((TESTER, AppRole::Tester), BusinessId(CLIENT)));
 }
 
 pub async fn app_scoped_ids_are_stable_and_resolvable(s: Dyn) {
@@ -864,7 +924,7 @@ macro_rules! store_contract_tests {
             every_mutating_call_appends_exactly_one_entry,
             clock_offset_persists, session_epoch_bumps, reset_keeps_the_audit_log, dump_is_complete_and_ordered,
             refreshes_of_a_revoked_parent_all_fail, revoke_all_racing_refreshes_leaves_no_live_token,
-            apps_update_and_uninstall, app_scoped_ids_are_stable_and_resolvable, pages_and_roles, codes_redeem_once, password_hashes,
+            apps_update_and_uninstall, concurrent_app_updates_all_land, app_scoped_ids_are_stable_and_resolvable, pages_and_roles, codes_redeem_once, password_hashes,
             concurrent_issuance_is_individually_acknowledged, cancelled_writes_leave_the_store_usable,
             abandoned_invalidating_writes_are_in_force_once_committed);
     };

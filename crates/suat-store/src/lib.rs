@@ -19,7 +19,8 @@ pub mod cache;
 mod codec;
 pub mod contract;
 pub mod postgres;
-mod shim;
+mod rows;
+mod sql;
 pub mod sqlite;
 
 pub use cache::{CachedStore, Invalidation};
@@ -49,6 +50,9 @@ pub enum StoreError {
     /// A write could not be committed (the database refused or went away); nothing was acknowledged.
     #[error("storage unavailable: {0}")]
     Unavailable(String),
+    /// The SQLite file is held by another store, in this process or another (one process per file).
+    #[error("{} is in use by another suat process (pid {pid}): stop it, or give this one another --db", db.display())]
+    InUse { db: std::path::PathBuf, pid: String },
     /// Stored data does not decode (a bug or a tampered database).
     #[error("corrupt row: {0}")]
     Corrupt(String),

@@ -1,0 +1,723 @@
+//! The one SQL implementation of every store trait, for SQLite and PostgreSQL.
+//!
+//! Each statement is written once, with `$n` placeholders (sqlx's SQLite driver binds `$n` by number as PostgreSQL
+//! does), and rows are read through the `FromRow` structs of [`crate::rows`]. What really differs between the two
+//! databases is the [`Backend`] trait: how a write transaction and a snapshot begin, the locks a refresh and a
+//! "revoke all" take, announcing invalidations to other processes, id allocation, the issuance queue and the change
+//! feed. Pools, durability settings and migrations are each backend's own `open`.
+//!
+//! The body is one `macro_rules!` ([`sql_store!`]) instantiated for `Sqlite` and for `Postgres`, not a generic
+//! `SqlStore<B>`: generic sqlx code needs bounds such as `for<'c> &'c mut DB::Connection: Executor<'c>` and
+//! `Encode + Decode + Type` for every column type on every function, which would outweigh the statements; the macro
+//! keeps each statement in one place while every instantiation is type-checked against its concrete database.
+
+use crate::{cache::Invalidation, AuditEntry, Result, StoreError};
+use async_trait::async_trait;
+use suat_core::{TokenRecord, UserId};
+use tokio::sync::mpsc;
+
+/// One pending issuance for a backend that groups them ([`Backend::issuance_queue`]): the row, its audit entry, and
+/// where to report the outcome after commit.
+pub(crate) type Issue = (TokenRecord, AuditEntry, tokio::sync::oneshot::Sender<Result<()>>);
+
+/// What differs between the backends; everything else is [`sql_store!`].
+#[async_trait]
+pub(crate) trait Backend: Send + Sync + 'static {
+    type Db: sqlx::Database;
+    /// Starts a write transaction.
+    const BEGIN_WRITE: &'static str;
+    /// Starts a read-only transaction that sees one snapshot (a dump, an app with its relations).
+    const BEGIN_SNAPSHOT: &'static str;
+    /// Appended to the read of a refresh's parent token, to lock it against a concurrent revocation.
+    const FOR_UPDATE: &'static str;
+    /// The SQL value of `users.created_seq` for a new user.
+    const NEXT_CREATED_SEQ: &'static str;
+
+    fn read_pool(&self) -> &sqlx::Pool<Self::Db>;
+    fn write_pool(&self) -> &sqlx::Pool<Self::Db>;
+    /// Takes the lock on `user`'s token family until the end of `tx`: shared for a refresh, exclusive for "revoke
+    /// all", so that no refresh can slip a child in behind a "revoke all".
+    async fn lock_user_tokens(
+        &self,
+        tx: &mut sqlx::Transaction<'static, Self::Db>,
+        user: UserId,
+        exclusive: bool,
+    ) -> Result<()>;
+    /// Tells the other processes sharing the database, at the commit of `tx`, which cached entries went stale.
+    async fn announce(&self, tx: &mut sqlx::Transaction<'static, Self::Db>, stale: &[Invalidation]) -> Result<()>;
+    /// A fresh Graph id, unique across every process sharing the database.
+    async fn allocate_id(&self) -> Result<u64>;
+    /// Where issuances go to be committed in groups, if the backend groups them.
+    fn issuance_queue(&self) -> Option<&mpsc::Sender<Issue>>;
+    /// Changes made by other processes (see [`crate::Operator::subscribe`]).
+    fn changes(&self) -> Option<mpsc::UnboundedReceiver<Invalidation>>;
+}
+
+pub(crate) fn conflict(e: sqlx::Error, what: String) -> StoreError {
+    match &e {
+        sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Conflict(what),
+        sqlx::Error::Database(d) if d.is_foreign_key_violation() => StoreError::NotFound(what),
+        _ => StoreError::Db(e),
+    }
+}
+
+/// Every table but `audit` and `settings`, children before parents (foreign keys), for [`crate::Write::Reset`].
+pub(crate) const RESET_ORDER: [&str; 12] = [
+    "tokens",
+    "installs",
+    "credentials",
+    "page_roles",
+    "pages",
+    "auth_codes",
+    "app_scoped_ids",
+    "app_roles",
+    "app_clients",
+    "apps",
+    "users",
+    "businesses",
+];
+
+/// Binds each value in turn into one row of a `QueryBuilder::push_values`.
+macro_rules! push_binds {
+    ($b:ident: $($v:expr),+ $(,)?) => {
+        $( $b.push_bind($v); )+
+    };
+}
+pub(crate) use push_binds;
+
+/// Implements every store trait for `$store` (a [`Backend`] whose `Db` is `$db`), in a module `statements` beside it.
+macro_rules! sql_store {
+    ($store:ident, $db:ty) => {
+        /// The statements of the store, from [`crate::sql`]'s one body.
+        pub(crate) mod statements {
+            use super::$store;
+            use std::{collections::BTreeMap, sync::Arc};
+            use suat_core::{
+                oauth::AuthCode,
+                page::{Page, PageRole},
+                AppId, AppRole, Business, BusinessId, PageId, TokenHash, TokenRecord, User, UserId,
+            };
+            use $crate::{
+                codec::*,
+                rows::*,
+                sql::{conflict, push_binds, Backend, RESET_ORDER},
+                AuditEntry, Dump, Invalidation, Result, StoreError, StoredApp, Write, Written,
+            };
+
+            type Tx = sqlx::Transaction<'static, $db>;
+            type Conn = <$db as sqlx::Database>::Connection;
+
+            /// `INSERT INTO {into} VALUES ...` of `rows`, one statement however many rows, each bound by `bind`.
+            async fn insert_rows<T>(
+                tx: &mut Tx,
+                into: &str,
+                rows: Vec<T>,
+                bind: impl FnMut(sqlx::query_builder::Separated<'_, '_, $db, &'static str>, T),
+            ) -> std::result::Result<(), sqlx::Error> {
+                let mut q = sqlx::QueryBuilder::<$db>::new(format!("INSERT INTO {into} "));
+                q.push_values(rows, bind);
+                q.build().execute(&mut **tx).await.map(drop)
+            }
+
+            /// Inserts tokens with one statement: one row, or a whole issuance batch.
+            pub(crate) async fn insert_tokens(tx: &mut Tx, tokens: &[&TokenRecord]) -> Result<()> {
+                let rows = tokens.iter().map(|t| TokenParams::of(t)).collect::<Result<Vec<_>>>()?;
+                let into = format!("tokens ({TOKEN_COLUMNS})");
+                insert_rows(tx, &into, rows, |mut b, t| {
+                    push_binds! { b: t.hash, t.kind, t.app_id, t.user_id, t.page_id, t.scopes, t.issued_at,
+                    t.expires_at, t.revoked_at, t.parent, t.session_epoch }
+                })
+                .await
+                .map_err(|e| conflict(e, "token".into()))
+            }
+
+            /// Appends audit entries with one statement.
+            pub(crate) async fn insert_audits(tx: &mut Tx, entries: &[&AuditEntry]) -> Result<()> {
+                let rows = entries.iter().map(|a| AuditParams::of(a)).collect::<Result<Vec<_>>>()?;
+                let into = format!("audit ({AUDIT_INSERT_COLUMNS})");
+                insert_rows(tx, &into, rows, |mut b, a| {
+                    push_binds! { b: a.at, a.action, a.actor, a.subject, a.app_id, a.token_ref, a.detail }
+                })
+                .await?;
+                Ok(())
+            }
+
+            /// Gives `user` `role` on `app`, after any role given before (a role given again moves to the end, as
+            /// `App::roles` lists them). One statement on the role's own row: concurrent app writes cannot lose
+            /// one another.
+            async fn put_app_role(tx: &mut Tx, app: AppId, user: UserId, role: AppRole) -> Result<()> {
+                sqlx::query(
+                    "INSERT INTO app_roles (app_id, user_id, role, pos)
+                     VALUES ($1, $2, $3, (SELECT COALESCE(MAX(pos), -1) + 1 FROM app_roles WHERE app_id = $1))
+                     ON CONFLICT (app_id, user_id) DO UPDATE SET role = excluded.role, pos = excluded.pos",
+                )
+                .bind(to_i64(app.0)?)
+                .bind(to_i64(user.0)?)
+                .bind(enum_text(&role))
+                .execute(&mut **tx)
+                .await
+                .map_err(|e| conflict(e, format!("app {app} or user {user}")))?;
+                Ok(())
+            }
+
+            /// Shares `app` with `business`; false if it already was.
+            async fn share_app(tx: &mut Tx, app: AppId, business: BusinessId) -> Result<bool> {
+                let done = sqlx::query(
+                    "INSERT INTO app_clients (app_id, business_id, pos)
+                     VALUES ($1, $2, (SELECT COALESCE(MAX(pos), -1) + 1 FROM app_clients WHERE app_id = $1))
+                     ON CONFLICT (app_id, business_id) DO NOTHING",
+                )
+                .bind(to_i64(app.0)?)
+                .bind(to_i64(business.0)?)
+                .execute(&mut **tx)
+                .await
+                .map_err(|e| conflict(e, format!("app {app} or business {business}")))?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            /// Runs `sql`, which inserts or deletes the one row keyed by the ids `$1` and `$2` (`what` they name):
+            /// whether it did.
+            async fn change_pair(tx: &mut Tx, sql: &str, a: u64, b: u64, what: String) -> Result<bool> {
+                let done = sqlx::query(sql)
+                    .bind(to_i64(a)?)
+                    .bind(to_i64(b)?)
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(|e| conflict(e, what))?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            /// Runs one write and appends its audit entry, inside `tx`.
+            async fn apply(store: &$store, tx: &mut Tx, w: &Write, a: &AuditEntry) -> Result<Written> {
+                use Write as W;
+                use Written as D;
+                let done = match w {
+                    W::CreateBusiness(b) => {
+                        sqlx::query("INSERT INTO businesses (id, name, must_use_expiring_tokens) VALUES ($1, $2, $3)")
+                            .bind(to_i64(b.id.0)?)
+                            .bind(&b.name)
+                            .bind(b.must_use_expiring_tokens)
+                            .execute(&mut **tx)
+                            .await
+                            .map_err(|e| conflict(e, format!("object {}", b.id)))?;
+                        D::Done
+                    }
+                    W::CreateUser(u) => {
+                        let (kind, admin, role) = kind_columns(&u.kind);
+                        let sql = format!(
+                            "INSERT INTO users ({USER_COLUMNS}, created_seq) VALUES ($1, $2, $3, $4, $5, $6, $7, {})",
+                            <$store as Backend>::NEXT_CREATED_SEQ
+                        );
+                        sqlx::query(&sql)
+                            .bind(to_i64(u.id.0)?)
+                            .bind(&u.name)
+                            .bind(u.business_id.map(|b| to_i64(b.0)).transpose()?)
+                            .bind(kind)
+                            .bind(admin)
+                            .bind(role)
+                            .bind(u.session_epoch)
+                            .execute(&mut **tx)
+                            .await
+                            .map_err(|e| conflict(e, format!("object {}", u.id)))?;
+                        D::Done
+                    }
+                    W::SetPassword { user, phc } => {
+                        sqlx::query(
+                            "INSERT INTO credentials (user_id, password_hash) VALUES ($1, $2)
+                             ON CONFLICT (user_id) DO UPDATE SET password_hash = excluded.password_hash",
+                        )
+                        .bind(to_i64(user.0)?)
+                        .bind(phc)
+                        .execute(&mut **tx)
+                        .await
+                        .map_err(|e| conflict(e, format!("user {user}")))?;
+                        D::Done
+                    }
+                    W::BumpSessionEpoch(user) => {
+                        let epoch: Option<i64> = sqlx::query_scalar(
+                            "UPDATE users SET session_epoch = session_epoch + 1 WHERE id = $1 RETURNING session_epoch",
+                        )
+                        .bind(to_i64(user.0)?)
+                        .fetch_optional(&mut **tx)
+                        .await?;
+                        D::Epoch(epoch.ok_or_else(|| StoreError::NotFound(format!("user {user}")))?)
+                    }
+                    W::CreateApp(s) => {
+                        let app = &s.app;
+                        sqlx::query(&format!(
+                            "INSERT INTO apps ({APP_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+                        ))
+                        .bind(to_i64(app.id.0)?)
+                        .bind(&app.name)
+                        .bind(app.owner_business.map(|b| to_i64(b.0)).transpose()?)
+                        .bind(enum_text(&app.access_level))
+                        .bind(app.is_test_app)
+                        .bind(app.require_app_secret)
+                        .bind(json(&app.permissions))
+                        .bind(json(&app.capabilities))
+                        .bind(app.created_at)
+                        .bind(json(&app.redirect_uris))
+                        .bind(&s.sealed_secret)
+                        .execute(&mut **tx)
+                        .await
+                        .map_err(|e| conflict(e, format!("object {}", app.id)))?;
+                        for (user, role) in &app.roles {
+                            put_app_role(tx, app.id, *user, *role).await?;
+                        }
+                        for business in &app.client_businesses {
+                            share_app(tx, app.id, *business).await?;
+                        }
+                        D::Done
+                    }
+                    W::SetAppRole { app, user, role } => {
+                        put_app_role(tx, *app, *user, *role).await?;
+                        D::Done
+                    }
+                    W::ShareApp { app, business } => D::Changed(share_app(tx, *app, *business).await?),
+                    W::ResetSecret { app, sealed_secret } => {
+                        let done = sqlx::query("UPDATE apps SET sealed_secret = $1 WHERE id = $2")
+                            .bind(sealed_secret)
+                            .bind(to_i64(app.0)?)
+                            .execute(&mut **tx)
+                            .await?;
+                        if done.rows_affected() == 0 {
+                            return Err(StoreError::NotFound(format!("app {app}")));
+                        }
+                        D::Done
+                    }
+                    W::Install { su, app } => {
+                        let sql = "INSERT INTO installs (user_id, app_id) VALUES ($1, $2) ON CONFLICT DO NOTHING";
+                        D::Changed(change_pair(tx, sql, su.0, app.0, format!("user {su} or app {app}")).await?)
+                    }
+                    W::Uninstall { su, app } => {
+                        let sql = "DELETE FROM installs WHERE user_id = $1 AND app_id = $2";
+                        D::Changed(change_pair(tx, sql, su.0, app.0, format!("user {su} or app {app}")).await?)
+                    }
+                    W::IssueToken(t) => {
+                        insert_tokens(tx, &[t]).await?;
+                        D::Done
+                    }
+                    W::RefreshToken(new) => {
+                        let parent = new.parent.ok_or(StoreError::ParentRevoked)?;
+                        // The family lock first, then the parent row, always in this order (no deadlock).
+                        if let Some(u) = new.user_id {
+                            store.lock_user_tokens(tx, u, false).await?;
+                        }
+                        let sql =
+                            format!("SELECT revoked_at FROM tokens WHERE hash = $1{}", <$store as Backend>::FOR_UPDATE);
+                        let revoked: Option<Option<i64>> =
+                            sqlx::query_scalar(&sql).bind(&parent.0[..]).fetch_optional(&mut **tx).await?;
+                        if !matches!(revoked, Some(None)) {
+                            return Err(StoreError::ParentRevoked);
+                        }
+                        insert_tokens(tx, &[new]).await?;
+                        D::Done
+                    }
+                    W::RevokeToken { hash, at } => {
+                        let done = sqlx::query("UPDATE tokens SET revoked_at = $1 WHERE hash = $2 AND revoked_at IS NULL")
+                            .bind(at)
+                            .bind(&hash.0[..])
+                            .execute(&mut **tx)
+                            .await?;
+                        D::Changed(done.rows_affected() == 1)
+                    }
+                    W::RevokeAllForUser { user, at } => {
+                        // Waits for in-flight refreshes of this user's tokens and holds off new ones, so the update
+                        // sees every child committed so far.
+                        store.lock_user_tokens(tx, *user, true).await?;
+                        let done =
+                            sqlx::query("UPDATE tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
+                                .bind(at)
+                                .bind(to_i64(user.0)?)
+                                .execute(&mut **tx)
+                                .await?;
+                        D::Count(done.rows_affected())
+                    }
+                    W::CreatePage(page) => {
+                        sqlx::query("INSERT INTO pages (id, name, business_id) VALUES ($1, $2, $3)")
+                            .bind(to_i64(page.id.0)?)
+                            .bind(&page.name)
+                            .bind(to_i64(page.business_id.0)?)
+                            .execute(&mut **tx)
+                            .await
+                            .map_err(|e| conflict(e, format!("object {}", page.id)))?;
+                        D::Done
+                    }
+                    W::SetPageRole(role) => {
+                        sqlx::query(
+                            "INSERT INTO page_roles (page_id, user_id, tasks) VALUES ($1, $2, $3)
+                             ON CONFLICT (page_id, user_id) DO UPDATE SET tasks = excluded.tasks",
+                        )
+                        .bind(to_i64(role.page_id.0)?)
+                        .bind(to_i64(role.user_id.0)?)
+                        .bind(json(&role.tasks))
+                        .execute(&mut **tx)
+                        .await
+                        .map_err(|e| conflict(e, format!("page {} or user {}", role.page_id, role.user_id)))?;
+                        D::Done
+                    }
+                    W::RemovePageRole { page, user } => {
+                        let sql = "DELETE FROM page_roles WHERE page_id = $1 AND user_id = $2";
+                        D::Changed(change_pair(tx, sql, page.0, user.0, format!("page {page} or user {user}")).await?)
+                    }
+                    W::InsertCode(code) => {
+                        sqlx::query(
+                            "INSERT INTO auth_codes
+                             (hash, app_id, user_id, redirect_uri, scopes, created_at, used_at, session_epoch)
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                        )
+                        .bind(&code.hash.0[..])
+                        .bind(to_i64(code.app_id.0)?)
+                        .bind(to_i64(code.user_id.0)?)
+                        .bind(&code.redirect_uri)
+                        .bind(scopes_json(&code.scopes))
+                        .bind(code.created_at)
+                        .bind(code.used_at)
+                        .bind(code.session_epoch)
+                        .execute(&mut **tx)
+                        .await
+                        .map_err(|e| conflict(e, "code".into()))?;
+                        D::Done
+                    }
+                    W::RedeemCode { hash, at, token } => {
+                        let done = sqlx::query("UPDATE auth_codes SET used_at = $1 WHERE hash = $2 AND used_at IS NULL")
+                            .bind(at)
+                            .bind(&hash.0[..])
+                            .execute(&mut **tx)
+                            .await?;
+                        if done.rows_affected() != 1 {
+                            return Err(StoreError::CodeUsed);
+                        }
+                        insert_tokens(tx, &[token]).await?;
+                        D::Done
+                    }
+                    W::SetClockOffset(offset) => {
+                        sqlx::query("UPDATE settings SET value = $1 WHERE key = 'clock_offset'")
+                            .bind(offset)
+                            .execute(&mut **tx)
+                            .await?;
+                        D::Done
+                    }
+                    W::AuditOnly => D::Done,
+                    W::Reset => {
+                        for t in RESET_ORDER {
+                            sqlx::query(&format!("DELETE FROM {t}")).execute(&mut **tx).await?;
+                        }
+                        sqlx::query("UPDATE settings SET value = 0 WHERE key = 'clock_offset'").execute(&mut **tx).await?;
+                        D::Done
+                    }
+                };
+                // "Revoke all" says in its audit entry how many tokens it revoked, unless the caller said otherwise.
+                let counted;
+                let audit = match (w, done) {
+                    (W::RevokeAllForUser { .. }, D::Count(n)) if a.detail.is_null() => {
+                        counted = a.clone().detail(serde_json::json!({ "revoked": n }));
+                        &counted
+                    }
+                    _ => a,
+                };
+                insert_audits(tx, &[audit]).await?;
+                Ok(done)
+            }
+
+            /// Apps (one, or all by id) with their roles and shares, read in `c`.
+            async fn load_apps(c: &mut Conn, id: Option<i64>) -> Result<Vec<StoredApp>> {
+                let (apps, roles, clients) = match id {
+                    Some(_) => ("WHERE id = $1", "WHERE app_id = $1", "WHERE app_id = $1"),
+                    None => ("", "", ""),
+                };
+                let apps = format!("SELECT {APP_COLUMNS} FROM apps {apps} ORDER BY id");
+                let roles = format!("SELECT app_id, user_id, role FROM app_roles {roles} ORDER BY app_id, pos, user_id");
+                let clients =
+                    format!("SELECT app_id, business_id FROM app_clients {clients} ORDER BY app_id, pos, business_id");
+                let (mut a, mut r, mut s) =
+                    (sqlx::query_as::<_, AppRow>(&apps), sqlx::query_as::<_, AppRoleRow>(&roles), sqlx::query_as::<_, AppClientRow>(&clients));
+                if let Some(id) = id {
+                    (a, r, s) = (a.bind(id), r.bind(id), s.bind(id));
+                }
+                let apps = a.fetch_all(&mut *c).await?;
+                let mut roles_of: BTreeMap<i64, Vec<AppRoleRow>> = BTreeMap::new();
+                for row in r.fetch_all(&mut *c).await? {
+                    roles_of.entry(row.app_id).or_default().push(row);
+                }
+                let mut clients_of: BTreeMap<i64, Vec<AppClientRow>> = BTreeMap::new();
+                for row in s.fetch_all(&mut *c).await? {
+                    clients_of.entry(row.app_id).or_default().push(row);
+                }
+                apps.into_iter()
+                    .map(|app| {
+                        let (roles, clients) = (roles_of.remove(&app.id()), clients_of.remove(&app.id()));
+                        app.domain(roles.unwrap_or_default(), clients.unwrap_or_default())
+                    })
+                    .collect()
+            }
+
+            impl $store {
+                /// Runs raw SQL on the write connection. Only for tests that prove the database itself refuses
+                /// something.
+                #[doc(hidden)]
+                pub async fn raw_execute(&self, sql: &str) -> Result<()> {
+                    sqlx::query(sql).execute(self.write_pool()).await?;
+                    Ok(())
+                }
+            }
+
+            #[async_trait::async_trait]
+            impl $crate::Writes for $store {
+                async fn execute(&self, w: &Write, a: &AuditEntry) -> Result<Written> {
+                    if let (Write::IssueToken(t), Some(queue)) = (w, self.issuance_queue()) {
+                        let stopped = || StoreError::Unavailable("the issuance writer has stopped".into());
+                        let (reply, answer) = tokio::sync::oneshot::channel();
+                        queue.send((t.clone(), a.clone(), reply)).await.map_err(|_| stopped())?;
+                        answer.await.map_err(|_| stopped())??;
+                        return Ok(Written::Done);
+                    }
+                    let mut tx = self.write_pool().begin_with(<$store as Backend>::BEGIN_WRITE).await?;
+                    let done = apply(self, &mut tx, w, a).await?;
+                    self.announce(&mut tx, &w.stale()).await?;
+                    tx.commit().await?;
+                    Ok(done)
+                }
+            }
+
+            #[async_trait::async_trait]
+            impl $crate::Tokens for $store {
+                async fn get_token(&self, hash: &TokenHash) -> Result<Option<Arc<TokenRecord>>> {
+                    let row: Option<TokenRow> =
+                        sqlx::query_as(&format!("SELECT {TOKEN_COLUMNS} FROM tokens WHERE hash = $1"))
+                            .bind(&hash.0[..])
+                            .fetch_optional(self.read_pool())
+                            .await?;
+                    Ok(row.map(TokenRow::domain).transpose()?.map(Arc::new))
+                }
+
+                async fn get_code(&self, hash: &TokenHash) -> Result<Option<AuthCode>> {
+                    let row: Option<CodeRow> = sqlx::query_as(
+                        "SELECT hash, app_id, user_id, redirect_uri, scopes, created_at, used_at, session_epoch
+                         FROM auth_codes WHERE hash = $1",
+                    )
+                    .bind(&hash.0[..])
+                    .fetch_optional(self.read_pool())
+                    .await?;
+                    row.map(CodeRow::domain).transpose()
+                }
+            }
+
+            #[async_trait::async_trait]
+            impl $crate::Directory for $store {
+                async fn next_id(&self) -> Result<u64> {
+                    self.allocate_id().await
+                }
+
+                async fn get_business(&self, id: BusinessId) -> Result<Option<Business>> {
+                    let row: Option<BusinessRow> =
+                        sqlx::query_as("SELECT id, name, must_use_expiring_tokens FROM businesses WHERE id = $1")
+                            .bind(to_i64(id.0)?)
+                            .fetch_optional(self.read_pool())
+                            .await?;
+                    row.map(BusinessRow::domain).transpose()
+                }
+
+                async fn get_user(&self, id: UserId) -> Result<Option<User>> {
+                    let row: Option<UserRow> = sqlx::query_as(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1"))
+                        .bind(to_i64(id.0)?)
+                        .fetch_optional(self.read_pool())
+                        .await?;
+                    row.map(UserRow::domain).transpose()
+                }
+
+                async fn list_system_users(&self, business: BusinessId) -> Result<Vec<User>> {
+                    let rows: Vec<UserRow> = sqlx::query_as(&format!(
+                        "SELECT {USER_COLUMNS} FROM users WHERE business_id = $1 AND kind = 'system_user'
+                         ORDER BY created_seq"
+                    ))
+                    .bind(to_i64(business.0)?)
+                    .fetch_all(self.read_pool())
+                    .await?;
+                    rows.into_iter().map(UserRow::domain).collect()
+                }
+
+                async fn get_password_hash(&self, user: UserId) -> Result<Option<String>> {
+                    Ok(sqlx::query_scalar("SELECT password_hash FROM credentials WHERE user_id = $1")
+                        .bind(to_i64(user.0)?)
+                        .fetch_optional(self.read_pool())
+                        .await?)
+                }
+
+                async fn get_app(&self, id: AppId) -> Result<Option<Arc<StoredApp>>> {
+                    let mut c = self.read_pool().begin_with(<$store as Backend>::BEGIN_SNAPSHOT).await?;
+                    let app = load_apps(&mut *c, Some(to_i64(id.0)?)).await?.pop();
+                    c.commit().await?;
+                    Ok(app.map(Arc::new))
+                }
+
+                async fn is_installed(&self, su: UserId, app: AppId) -> Result<bool> {
+                    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM installs WHERE user_id = $1 AND app_id = $2")
+                        .bind(to_i64(su.0)?)
+                        .bind(to_i64(app.0)?)
+                        .fetch_one(self.read_pool())
+                        .await?;
+                    Ok(n > 0)
+                }
+
+                async fn app_scoped_id(&self, app: AppId, su: UserId) -> Result<UserId> {
+                    let find = || async {
+                        sqlx::query_scalar::<_, i64>("SELECT id FROM app_scoped_ids WHERE app_id = $1 AND user_id = $2")
+                            .bind(to_i64(app.0)?)
+                            .bind(to_i64(su.0)?)
+                            .fetch_optional(self.write_pool())
+                            .await
+                            .map_err(StoreError::from)
+                    };
+                    if let Some(id) = find().await? {
+                        return Ok(UserId(to_u64(id)));
+                    }
+                    let fresh = to_i64(self.allocate_id().await?)?;
+                    // A concurrent allocation for the same pair wins through the unique constraint; re-read either way.
+                    sqlx::query(
+                        "INSERT INTO app_scoped_ids (id, app_id, user_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                    )
+                    .bind(fresh)
+                    .bind(to_i64(app.0)?)
+                    .bind(to_i64(su.0)?)
+                    .execute(self.write_pool())
+                    .await
+                    .map_err(|e| conflict(e, format!("user {su}")))?;
+                    find().await?.map(|id| UserId(to_u64(id))).ok_or_else(|| StoreError::NotFound(format!("user {su}")))
+                }
+
+                async fn resolve_app_scoped_id(&self, id: UserId) -> Result<Option<(AppId, UserId)>> {
+                    let row: Option<PairRow> = sqlx::query_as("SELECT app_id, user_id FROM app_scoped_ids WHERE id = $1")
+                        .bind(to_i64(id.0)?)
+                        .fetch_optional(self.read_pool())
+                        .await?;
+                    Ok(row.map(|r| {
+                        let (user, app) = r.domain();
+                        (app, user)
+                    }))
+                }
+
+                async fn get_page(&self, id: PageId) -> Result<Option<Page>> {
+                    let row: Option<PageRow> = sqlx::query_as("SELECT id, name, business_id FROM pages WHERE id = $1")
+                        .bind(to_i64(id.0)?)
+                        .fetch_optional(self.read_pool())
+                        .await?;
+                    row.map(PageRow::domain).transpose()
+                }
+
+                async fn list_business_pages(&self, business: BusinessId) -> Result<Vec<Page>> {
+                    let rows: Vec<PageRow> =
+                        sqlx::query_as("SELECT id, name, business_id FROM pages WHERE business_id = $1 ORDER BY id")
+                            .bind(to_i64(business.0)?)
+                            .fetch_all(self.read_pool())
+                            .await?;
+                    rows.into_iter().map(PageRow::domain).collect()
+                }
+
+                async fn get_page_role(&self, page: PageId, user: UserId) -> Result<Option<PageRole>> {
+                    let row: Option<PageRoleRow> = sqlx::query_as(
+                        "SELECT page_id, user_id, tasks FROM page_roles WHERE page_id = $1 AND user_id = $2",
+                    )
+                    .bind(to_i64(page.0)?)
+                    .bind(to_i64(user.0)?)
+                    .fetch_optional(self.read_pool())
+                    .await?;
+                    row.map(PageRoleRow::domain).transpose()
+                }
+
+                async fn list_page_roles(&self, page: PageId) -> Result<Vec<PageRole>> {
+                    let rows: Vec<PageRoleRow> = sqlx::query_as(
+                        "SELECT page_id, user_id, tasks FROM page_roles WHERE page_id = $1 ORDER BY user_id",
+                    )
+                    .bind(to_i64(page.0)?)
+                    .fetch_all(self.read_pool())
+                    .await?;
+                    rows.into_iter().map(PageRoleRow::domain).collect()
+                }
+
+                async fn list_user_pages(&self, user: UserId) -> Result<Vec<(Page, PageRole)>> {
+                    let rows: Vec<UserPageRow> = sqlx::query_as(
+                        "SELECT p.id, p.name, p.business_id, r.page_id, r.user_id, r.tasks
+                         FROM page_roles r JOIN pages p ON p.id = r.page_id WHERE r.user_id = $1 ORDER BY p.id",
+                    )
+                    .bind(to_i64(user.0)?)
+                    .fetch_all(self.read_pool())
+                    .await?;
+                    rows.into_iter().map(UserPageRow::domain).collect()
+                }
+            }
+
+            #[async_trait::async_trait]
+            impl $crate::AuditLog for $store {
+                async fn audit_tail(&self, limit: i64) -> Result<Vec<AuditEntry>> {
+                    let rows: Vec<AuditRow> = sqlx::query_as(
+                        "SELECT * FROM (SELECT seq, at, action, actor, subject, app_id, token_ref, detail FROM audit
+                         ORDER BY seq DESC LIMIT $1) AS t ORDER BY seq",
+                    )
+                    .bind(limit)
+                    .fetch_all(self.read_pool())
+                    .await?;
+                    rows.into_iter().map(AuditRow::domain).collect()
+                }
+            }
+
+            #[async_trait::async_trait]
+            impl $crate::Operator for $store {
+                async fn clock_offset(&self) -> Result<i64> {
+                    Ok(sqlx::query_scalar("SELECT value FROM settings WHERE key = 'clock_offset'")
+                        .fetch_one(self.read_pool())
+                        .await?)
+                }
+
+                async fn dump(&self) -> Result<Dump> {
+                    // One snapshot for every part of the dump, even while others write.
+                    let mut c = self.read_pool().begin_with(<$store as Backend>::BEGIN_SNAPSHOT).await?;
+                    let businesses: Vec<BusinessRow> =
+                        sqlx::query_as("SELECT id, name, must_use_expiring_tokens FROM businesses ORDER BY id")
+                            .fetch_all(&mut *c)
+                            .await?;
+                    let users: Vec<UserRow> = sqlx::query_as(&format!("SELECT {USER_COLUMNS} FROM users ORDER BY id"))
+                        .fetch_all(&mut *c)
+                        .await?;
+                    let apps = load_apps(&mut *c, None).await?;
+                    let installs: Vec<PairRow> =
+                        sqlx::query_as("SELECT user_id, app_id FROM installs ORDER BY user_id, app_id")
+                            .fetch_all(&mut *c)
+                            .await?;
+                    let pages: Vec<PageRow> = sqlx::query_as("SELECT id, name, business_id FROM pages ORDER BY id")
+                        .fetch_all(&mut *c)
+                        .await?;
+                    let page_roles: Vec<PageRoleRow> =
+                        sqlx::query_as("SELECT page_id, user_id, tasks FROM page_roles ORDER BY page_id, user_id")
+                            .fetch_all(&mut *c)
+                            .await?;
+                    let tokens: Vec<TokenRow> =
+                        sqlx::query_as(&format!("SELECT {TOKEN_COLUMNS} FROM tokens ORDER BY issued_at, hash"))
+                            .fetch_all(&mut *c)
+                            .await?;
+                    let audit_len: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit").fetch_one(&mut *c).await?;
+                    let clock_offset: i64 = sqlx::query_scalar("SELECT value FROM settings WHERE key = 'clock_offset'")
+                        .fetch_one(&mut *c)
+                        .await?;
+                    c.commit().await?;
+                    Ok(Dump {
+                        businesses: businesses.into_iter().map(BusinessRow::domain).collect::<Result<_>>()?,
+                        users: users.into_iter().map(UserRow::domain).collect::<Result<_>>()?,
+                        apps: apps.into_iter().map(|s| s.app).collect(),
+                        installs: installs.into_iter().map(PairRow::domain).collect(),
+                        pages: pages.into_iter().map(PageRow::domain).collect::<Result<_>>()?,
+                        page_roles: page_roles.into_iter().map(PageRoleRow::domain).collect::<Result<_>>()?,
+                        tokens: tokens.into_iter().map(|t| t.domain().map(|t| summary(&t))).collect::<Result<_>>()?,
+                        audit_len,
+                        clock_offset,
+                    })
+                }
+
+                fn subscribe(&self) -> Option<tokio::sync::mpsc::UnboundedReceiver<Invalidation>> {
+                    self.changes()
+                }
+            }
+        }
+    };
+}
+pub(crate) use sql_store;
