@@ -126,7 +126,7 @@ impl TestServer {
 impl Drop for TestServer {
     fn drop(&mut self) {
         self.task.abort();
-        for suffix in ["", "-wal", "-shm"] {
+        for suffix in ["", "-wal", "-shm", ".lock"] {
             let mut p = self.db_path.clone().into_os_string();
             p.push(suffix);
             let _ = std::fs::remove_file(p);
