@@ -103,4 +103,9 @@ pub mod code_messages {
     pub const FORMAT: &str = "Invalid verification code format.";
     pub const EXPIRED: &str = "This authorization code has expired.";
     pub const REDIRECT_MISMATCH: &str = "Error validating verification code. Please make sure your redirect_uri is identical to the one you used in the OAuth dialog request";
+
+    /// The error_subcode Graph sends with a code-exchange message: only a used code has one (GRAPH-WIRE r2, 36009).
+    pub fn subcode(message: &str) -> Option<u32> {
+        (message == USED).then_some(36009)
+    }
 }

@@ -125,13 +125,17 @@ impl fmt::Display for Scope {
     }
 }
 
-/// Parses a raw scope parameter (any list encoding) into distinct scopes, order kept.
+/// Parses a raw scope parameter (any list encoding) into distinct scopes, order kept. Besides the Graph encodings,
+/// items may be separated by spaces: RFC 6749 3.3 joins scopes with spaces, and the general-purpose OAuth2 clients
+/// (oauthlib, Authlib, simple-oauth2) send them so. A permission name never contains a space.
 pub fn parse_scopes(raw: &str) -> Result<Vec<Scope>, crate::CoreError> {
     let mut out: Vec<Scope> = Vec::new();
     for item in crate::wire::parse_list("scope", raw)? {
-        let s = Scope::parse(&item)?;
-        if !out.contains(&s) {
-            out.push(s);
+        for word in item.split_whitespace() {
+            let s = Scope::parse(word)?;
+            if !out.contains(&s) {
+                out.push(s);
+            }
         }
     }
     Ok(out)
@@ -157,5 +161,18 @@ mod tests {
     fn parses_and_dedups_lists() {
         let v = parse_scopes("['ads_read', 'ads_read', 'ads_management']").unwrap();
         assert_eq!(v.iter().map(Scope::as_str).collect::<Vec<_>>(), ["ads_read", "ads_management"]);
+    }
+
+    #[test]
+    fn space_separated_scopes_as_rfc_6749_clients_send_them() {
+        let names = |raw: &str| parse_scopes(raw).unwrap().iter().map(|s| s.as_str().to_owned()).collect::<Vec<_>>();
+        let want = ["email", "public_profile", "ads_read"];
+        assert_eq!(names("email public_profile ads_read"), want);
+        assert_eq!(names("email,public_profile ads_read"), want);
+        assert_eq!(names(" email  public_profile\tads_read "), want);
+        assert_eq!(names("email, public_profile, ads_read"), want);
+        assert_eq!(names(r#"["email","public_profile","ads_read"]"#), want);
+        assert_eq!(names("['email', 'public_profile', 'ads_read']"), want);
+        assert_eq!(parse_scopes("email nonsense"), Err(crate::CoreError::InvalidScope("nonsense".into())));
     }
 }

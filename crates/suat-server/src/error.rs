@@ -84,9 +84,11 @@ impl From<CoreError> for GraphError {
             CoreError::UnknownApp => GraphError::new(101, OAUTH, message),
             CoreError::Deprecated(_) => GraphError::new(12, OAUTH, message),
             CoreError::UnknownPath(_) | CoreError::NoCurrentUser => GraphError::new(2500, OAUTH, message),
-            CoreError::InvalidCode(_) => {
-                GraphError { www_authenticate: Some("invalid_code"), ..GraphError::new(100, OAUTH, message) }
-            }
+            CoreError::InvalidCode(m) => GraphError {
+                www_authenticate: Some("invalid_code"),
+                subcode: suat_core::error::code_messages::subcode(m),
+                ..GraphError::new(100, OAUTH, message)
+            },
         }
     }
 }
@@ -178,6 +180,10 @@ mod tests {
         let e: GraphError = CoreError::Permission { code: 200, message: "x".into() }.into();
         assert_eq!(e.message, "(#200) x");
         assert_eq!(GraphError::new(4, OAUTH, "slow").status, StatusCode::FORBIDDEN);
+        let e: GraphError = CoreError::InvalidCode(suat_core::error::code_messages::USED).into();
+        assert_eq!((e.code, e.subcode, e.www_authenticate), (100, Some(36009), Some("invalid_code")));
+        let e: GraphError = CoreError::InvalidCode(suat_core::error::code_messages::EXPIRED).into();
+        assert_eq!((e.code, e.subcode), (100, None));
         assert_eq!(GraphError::internal().status, StatusCode::INTERNAL_SERVER_ERROR);
     }
 

@@ -21,6 +21,8 @@ pub const MAX_PARAMS: usize = 64;
 pub struct Params {
     map: Vec<(String, String)>,
     bearer: Option<String>,
+    /// `Authorization: Basic` client credentials (id, secret), decoded.
+    basic: Option<(String, String)>,
 }
 
 impl Params {
@@ -40,6 +42,7 @@ impl Params {
             }
         }
         p.bearer = bearer(headers);
+        p.basic = basic(headers)?;
         Ok(p)
     }
 
@@ -162,6 +165,40 @@ impl Params {
     pub fn caller_token(&self) -> Option<&str> {
         self.get("access_token").or(self.bearer.as_deref())
     }
+
+    /// The OAuth client's `client_id` and `client_secret`, each from its parameter if present, else from
+    /// `Authorization: Basic` (RFC 6749 2.3.1). The RFC forbids a client to use both methods at once, but
+    /// requests-oauthlib sends `client_id` in the body beside its Basic header: suat reads them leniently, a parameter
+    /// winning over the header part by part. Mixing cannot widen access: the secret is always checked against the id.
+    pub fn client_credential(&self, k: &'static str) -> Option<&str> {
+        let from_header = match (k, &self.basic) {
+            ("client_id", Some((id, _))) => Some(id.as_str()),
+            ("client_secret", Some((_, secret))) => Some(secret.as_str()),
+            _ => None,
+        };
+        self.get(k).or(from_header.filter(|v| !v.is_empty()))
+    }
+}
+
+/// `Authorization: Basic base64(urlencode(id) ":" urlencode(secret))`: the parts are form-urlencoded before base64
+/// (RFC 6749 2.3.1), so they are decoded after. A Basic header that does not decode is a parameter error, not an
+/// anonymous request. Other schemes are not client credentials.
+fn basic(headers: &HeaderMap) -> Result<Option<(String, String)>, GraphError> {
+    use base64::Engine;
+    let Some(v) = headers.get(header::AUTHORIZATION) else { return Ok(None) };
+    let Some((scheme, rest)) = v.to_str().ok().and_then(|v| v.trim().split_once(' ')) else { return Ok(None) };
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return Ok(None);
+    }
+    let bad =
+        || GraphError::param("Malformed Authorization: Basic header (expected base64 of client_id:client_secret)");
+    let raw = base64::engine::general_purpose::STANDARD.decode(rest.trim()).map_err(|_| bad())?;
+    let pair = raw.iter().position(|b| *b == b':').ok_or_else(bad)?;
+    let (id, secret) = (decode(&raw[..pair])?, decode(&raw[pair + 1..])?);
+    if id.len() > 256 || secret.len() > 256 {
+        return Err(bad());
+    }
+    Ok(Some((id, secret)))
 }
 
 fn bearer(headers: &HeaderMap) -> Option<String> {
@@ -249,5 +286,36 @@ mod tests {
         assert_eq!(p.caller_token(), Some("EAAtok"));
         let p = Params::parse(Some("access_token=EAAq"), &h, &Bytes::new()).unwrap();
         assert_eq!(p.caller_token(), Some("EAAq"));
+    }
+
+    fn basic_header(v: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(header::AUTHORIZATION, HeaderValue::from_str(v).unwrap());
+        h
+    }
+
+    #[test]
+    fn basic_client_credentials_are_decoded_and_never_a_caller_token() {
+        use base64::Engine;
+        let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+        // The parts are form-urlencoded before base64 (RFC 6749 2.3.1): `a+b%3Ac` is `a b:c`.
+        let h = basic_header(&format!("Basic {}", b64("2001:a+b%3Ac%25")));
+        let p = Params::parse(None, &h, &Bytes::new()).unwrap();
+        assert_eq!(p.client_credential("client_id"), Some("2001"));
+        assert_eq!(p.client_credential("client_secret"), Some("a b:c%"));
+        assert_eq!(p.caller_token(), None, "Basic credentials are not an access token");
+        // Parameters win, part by part.
+        let p = Params::parse(Some("client_id=9&client_secret=s"), &h, &Bytes::new()).unwrap();
+        assert_eq!((p.client_credential("client_id"), p.client_credential("client_secret")), (Some("9"), Some("s")));
+        let p = Params::parse(Some("client_id=2001"), &h, &Bytes::new()).unwrap();
+        assert_eq!(p.client_credential("client_secret"), Some("a b:c%"));
+        // Without Basic, only parameters; a Bearer header gives no client credentials.
+        let p = Params::parse(None, &basic_header("Bearer EAAx"), &Bytes::new()).unwrap();
+        assert_eq!(p.client_credential("client_id"), None);
+        assert_eq!(p.caller_token(), Some("EAAx"));
+        // Malformed Basic headers are refused.
+        for bad in ["Basic !!!", &format!("Basic {}", b64("no-colon")), &format!("Basic {}", b64("a:%FF"))] {
+            assert!(Params::parse(None, &basic_header(bad), &Bytes::new()).is_err(), "{bad}");
+        }
     }
 }

@@ -77,7 +77,7 @@ async fn chromium_signs_in_allows_and_the_code_is_exchanged() {
     )
     .await;
     let token = t.ok()["access_token"].as_str().unwrap().to_owned();
-    assert_eq!(t.body["expires_in"], 7200);
+    assert_eq!(t.body["expires_in"], 5_184_000);
     assert_eq!(get(&s, "/me", &[("access_token", &token)]).await.ok(), &json!({"id": w.person, "name": "Pat"}));
 }
 

@@ -121,7 +121,7 @@ async fn dialog_allow_exchange_and_extend() {
     assert_eq!(bad.err(), (100, None));
     assert_eq!(bad.msg(), "Error validating verification code. Please make sure your redirect_uri is identical to the one you used in the OAuth dialog request");
     assert!(bad.headers["www-authenticate"].to_str().unwrap().contains("\"invalid_code\""));
-    // Exchange: a 2-hour user token.
+    // Exchange: a long-lived (60-day) user token (GRAPH-WIRE r2).
     let ok = get(
         &s,
         "/v25.0/oauth/access_token",
@@ -130,37 +130,27 @@ async fn dialog_allow_exchange_and_extend() {
     .await;
     let body = ok.ok().clone();
     assert_eq!(body["token_type"], "bearer");
-    assert_eq!(body["expires_in"], 7200);
-    let short = body["access_token"].as_str().unwrap().to_owned();
-    assert_eq!(get(&s, "/me", &[("access_token", &short)]).await.ok(), &json!({"id": person, "name": "Pat"}));
-    let d = get(&s, "/debug_token", &[("input_token", &short), ("access_token", &format!("{app}|{secret}"))]).await;
+    assert_eq!(body["expires_in"], 5_184_000);
+    let user_t = body["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(get(&s, "/me", &[("access_token", &user_t)]).await.ok(), &json!({"id": person, "name": "Pat"}));
+    let d = get(&s, "/debug_token", &[("input_token", &user_t), ("access_token", &format!("{app}|{secret}"))]).await;
     assert_eq!(d.ok()["data"]["type"], "USER");
     assert_eq!(d.body["data"]["scopes"], json!(["email", "public_profile"]));
-    // Single use.
+    // Single use: 100/36009, no prefix, invalid_code.
     let again = get(
         &s,
         "/oauth/access_token",
         &[("client_id", &app), ("client_secret", &secret), ("redirect_uri", REDIRECT), ("code", &code)],
     )
     .await;
+    assert_eq!(again.err(), (100, Some(36009)));
     assert_eq!(again.msg(), "This authorization code has been used.");
-    // Short-lived -> long-lived (60 days) through fb_exchange_token.
-    let long = get(
-        &s,
-        "/oauth/access_token",
-        &[
-            ("grant_type", "fb_exchange_token"),
-            ("client_id", &app),
-            ("client_secret", &secret),
-            ("fb_exchange_token", &short),
-        ],
-    )
-    .await;
-    assert_eq!(long.ok()["expires_in"], 5_184_000);
-    let long_t = long.body["access_token"].as_str().unwrap().to_owned();
-    s.advance_clock(3 * 3600).await;
-    assert_eq!(get(&s, "/me", &[("access_token", &short)]).await.err(), (190, Some(463)));
-    get(&s, "/me", &[("access_token", &long_t)]).await.ok();
+    assert!(again.headers["www-authenticate"].to_str().unwrap().contains("\"invalid_code\""));
+    // Still valid after a day, expired after 60.
+    s.advance_clock(86_400).await;
+    get(&s, "/me", &[("access_token", &user_t)]).await.ok();
+    s.advance_clock(60 * 86_400).await;
+    assert_eq!(get(&s, "/me", &[("access_token", &user_t)]).await.err(), (190, Some(463)));
 }
 
 #[tokio::test]

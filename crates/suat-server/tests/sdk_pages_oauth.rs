@@ -87,7 +87,7 @@ fn check_common(v: &Value, w: &World) {
     assert_eq!(v["debug"]["is_valid"], true);
     assert_eq!(v["debug"]["expires_at"], 0);
     assert_eq!(v["exchange"]["token_type"], "bearer");
-    assert_eq!(v["exchange"]["expires_in"], 7200);
+    assert_eq!(v["exchange"]["expires_in"], 5_184_000);
     assert_eq!(v["exchange"]["has_token"], true);
 }
 

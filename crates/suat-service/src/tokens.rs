@@ -9,10 +9,8 @@ use crate::{
 use serde_json::json;
 use std::sync::Arc;
 use suat_core::{
-    error::code_messages,
-    oauth, rules,
-    time::{SHORT_LIVED, SIXTY_DAYS},
-    AccessToken, AppId, CoreError, TokenKind, TokenProblem, TokenRecord,
+    error::code_messages, oauth, rules, time::SIXTY_DAYS, AccessToken, AppId, CoreError, TokenKind, TokenProblem,
+    TokenRecord,
 };
 use suat_store::{prelude::*, StoreError};
 
@@ -84,8 +82,8 @@ impl Service {
         Ok(Issued { token, expires_in: None })
     }
 
-    /// The authorization-code exchange: a short-lived (2-hour) user token; single use, 10 minutes, exact
-    /// redirect_uri.
+    /// The authorization-code exchange: a long-lived (60-day) user token, as Graph's server-side login gives
+    /// (GRAPH-WIRE r2); single use, 10 minutes, exact redirect_uri.
     pub async fn exchange_code(&self, client: &Client<'_>, code: &str, redirect_uri: &str, now: i64) -> Result<Issued> {
         let app = self.client_app(client).await?;
         let hash = self.hash(code);
@@ -96,15 +94,14 @@ impl Service {
         let user = self.store.get_user(code.user_id).await?.ok_or(CoreError::InvalidCode(code_messages::USED))?;
         oauth::check_code_session(&code, user.session_epoch)?;
         let token = AccessToken::mint(&mut rand::rngs::OsRng);
-        let rec =
-            TokenRecord::user(self.hash(token.expose()), app.app.id, &user, code.scopes.clone(), now, SHORT_LIVED);
+        let rec = TokenRecord::user(self.hash(token.expose()), app.app.id, &user, code.scopes.clone(), now, SIXTY_DAYS);
         let audit = AuditEntry::new(now, "issue", format!("app:{}", app.app.id))
             .subject(user.id)
             .app(app.app.id)
             .token(&rec.hash)
             .detail(json!({"kind": "USER", "via": "code", "expires_at": rec.expires_at}));
         match self.write(Write::RedeemCode { hash, at: now, token: rec }, audit).await {
-            Ok(_) => Ok(Issued { token, expires_in: Some(SHORT_LIVED) }),
+            Ok(_) => Ok(Issued { token, expires_in: Some(SIXTY_DAYS) }),
             Err(Error::Store(StoreError::CodeUsed)) => Err(CoreError::InvalidCode(code_messages::USED).into()),
             Err(e) => Err(e),
         }

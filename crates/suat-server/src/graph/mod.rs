@@ -32,7 +32,15 @@ use suat_core::CoreError;
 use suat_service::caller::{Presented, ProofPolicy};
 
 /// The Graph routes, with the per-request parsing and the Graph headers. Mounted behind [`versioned`].
+///
+/// [`parse_request`] wraps the whole route table rather than each route (`Router::layer` runs after routing): it
+/// must run before routing, because a `method` parameter changes which handler the request reaches.
 pub fn router(state: AppState) -> Router<AppState> {
+    let routes = routes().with_state(state.clone());
+    Router::new().fallback_service(tower::Layer::layer(&middleware::from_fn_with_state(state, parse_request), routes))
+}
+
+fn routes() -> Router<AppState> {
     Router::new()
         .route("/oauth/access_token", get(oauth::access_token).post(oauth::access_token).fallback(unknown_path))
         .route("/oauth/revoke", get(oauth::revoke).post(oauth::revoke).fallback(unknown_path))
@@ -44,7 +52,6 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/{id}", get(objects::object).fallback(unknown_path))
         .route("/{id}/{edge}", any(edge))
         .fallback(unknown_path)
-        .layer(middleware::from_fn_with_state(state, parse_request))
 }
 
 /// The API version a request asked for (its path prefix), or the server default.
@@ -199,6 +206,9 @@ async fn parse(state: &AppState, req: Request, version: Option<String>) -> Resul
         .await
         .map_err(|_| GraphError::param(format!("Request body too large (max {MAX_BODY} bytes)")))?;
     let params = Params::parse(parts.uri.query(), &parts.headers, &body)?;
+    if let Some(m) = method_override(&params)? {
+        parts.method = m;
+    }
     let host = parts
         .headers
         .get(header::HOST)
@@ -216,6 +226,19 @@ async fn parse(state: &AppState, req: Request, version: Option<String>) -> Resul
     };
     parts.extensions.insert(Req(Arc::new(graph)));
     Ok(Request::from_parts(parts, axum::body::Body::empty()))
+}
+
+/// GRAPH-WIRE 1 (r2): `method=GET|POST|DELETE`, in the query or the body, is the request's method (fbgraph and
+/// the old JS SDK send `POST ...?method=delete`). It is applied here, once, before routing, so every handler sees
+/// the method the client meant: a DELETE sent as a POST can never reach a POST handler (e.g. mint a token).
+fn method_override(params: &Params) -> Result<Option<Method>, GraphError> {
+    let Some(m) = params.get("method") else { return Ok(None) };
+    match m.to_ascii_uppercase().as_str() {
+        "GET" => Ok(Some(Method::GET)),
+        "POST" => Ok(Some(Method::POST)),
+        "DELETE" => Ok(Some(Method::DELETE)),
+        _ => Err(GraphError::param("Param method must be one of {GET, POST, DELETE}")),
+    }
 }
 
 /// `/{id}/{edge}`: the edge (and the method) decide the handler; the handlers load the object they need.

@@ -1,5 +1,6 @@
 //! `/oauth/access_token` (token exchange/refresh, app tokens, and the authorization-code exchange) and
-//! `/oauth/revoke`. Both accept GET and POST with parameters in query or body.
+//! `/oauth/revoke`. Both accept GET and POST with parameters in query or body, and the client's credentials as
+//! parameters or `Authorization: Basic` (general-purpose OAuth2 clients send the latter).
 
 use super::{success, Req};
 use crate::{
@@ -12,7 +13,8 @@ use suat_core::CoreError;
 use suat_service::tokens::{Client, Issued};
 
 fn client(req: &Req) -> Result<Client<'_>, GraphError> {
-    Ok(Client { id: req.params.require("client_id")?, secret: req.params.require("client_secret")? })
+    let part = |k: &'static str| req.params.client_credential(k).ok_or(CoreError::MissingParameter(k));
+    Ok(Client { id: part("client_id")?, secret: part("client_secret")? })
 }
 
 fn issued(i: Issued) -> Response {
@@ -35,17 +37,23 @@ pub async fn access_token(State(s): State<AppState>, req: Req) -> Result<Respons
             Ok(issued(s.svc.refresh(&c, old, req.now).await?))
         }
         Some("client_credentials") => Ok(issued(s.svc.app_token(&client(&req)?, req.now).await?)),
-        None if p.get("code").is_some() => {
-            let c = client(&req)?;
-            let code = p.require("code")?;
-            Ok(issued(s.svc.exchange_code(&c, code, p.get("redirect_uri").unwrap_or(""), req.now).await?))
-        }
+        // Graph's own clients send no grant_type with a code; RFC 6749 clients send authorization_code.
+        Some("authorization_code") => exchange(&s, &req).await,
+        None if p.get("code").is_some() => exchange(&s, &req).await,
         None => Err(CoreError::MissingParameter("grant_type").into()),
         Some(other) => Err(GraphError::param(format!(
-            "Unsupported grant_type {}: use fb_exchange_token or client_credentials",
+            "Unsupported grant_type {}: use authorization_code, fb_exchange_token or client_credentials",
             other.chars().take(64).collect::<String>()
         ))),
     }
+}
+
+/// The authorization-code exchange.
+async fn exchange(s: &AppState, req: &Req) -> Result<Response, GraphError> {
+    let p = &req.params;
+    let c = client(req)?;
+    let code = p.require("code")?;
+    Ok(issued(s.svc.exchange_code(&c, code, p.get("redirect_uri").unwrap_or(""), req.now).await?))
 }
 
 /// GET|POST /oauth/revoke `client_id`, `client_secret`, `revoke_token`, `access_token`.
