@@ -441,6 +441,9 @@ impl Directory for CachedStore {
     async fn resolve_app_scoped_id(&self, id: UserId) -> Result<Option<(AppId, UserId)>> {
         self.0.inner.resolve_app_scoped_id(id).await
     }
+    async fn get_authorization(&self, user: UserId, app: AppId) -> Result<suat_core::oauth::Authorization> {
+        self.0.inner.get_authorization(user, app).await
+    }
     async fn get_page(&self, id: PageId) -> Result<Option<Page>> {
         self.0.inner.get_page(id).await
     }

@@ -790,6 +790,83 @@ pub async fn codes_redeem_once(s: Dyn) {
     assert_eq!(tokens.iter().filter(|t| t.is_some()).count(), 1);
 }
 
+/// A person's answers per permission: recorded with the code or token of the consent, replaced by later answers
+/// (new permissions after the ones asked before), one taken back, all forgotten on removal; and nothing of a
+/// consent is written when any part of it fails.
+pub async fn consent_answers_and_deauthorization(s: Dyn) {
+    use suat_core::oauth::{Authorization, PermissionStatus::*};
+    world(&s).await;
+    let sc = |n: &str| Scope::from_stored(n.into());
+    let (tester, app) = (TESTER, AppId(20));
+    assert_eq!(s.get_authorization(tester, app).await.unwrap(), Authorization::default());
+    let code = AuthCode {
+        hash: TokenHash([8; 32]),
+        app_id: app,
+        user_id: tester,
+        redirect_uri: "https://x.example/cb".into(),
+        scopes: vec![sc("email")],
+        created_at: 100,
+        used_at: None,
+        session_epoch: 0,
+    };
+    let first = Write::Consent {
+        user: tester,
+        app,
+        answers: vec![(sc("email"), Granted), (sc("user_posts"), Declined)],
+        code: Some(code.clone()),
+        token: None,
+    };
+    s.execute(&first, &audit("authorize")).await.unwrap();
+    assert_eq!(s.get_code(&code.hash).await.unwrap(), Some(code.clone()));
+    let mut t = token(4, Some(TESTER.0), None);
+    (t.kind, t.page_id) = (TokenKind::User, None);
+    let second = Write::Consent {
+        user: tester,
+        app,
+        answers: vec![(sc("public_profile"), Granted), (sc("user_posts"), Granted)],
+        code: None,
+        token: Some(t.clone()),
+    };
+    s.execute(&second, &audit("authorize")).await.unwrap();
+    assert_eq!(s.get_token(&t.hash).await.unwrap().as_deref(), Some(&t));
+    let auth = s.get_authorization(tester, app).await.unwrap();
+    assert_eq!(
+        auth.answers,
+        vec![(sc("email"), Granted), (sc("user_posts"), Granted), (sc("public_profile"), Granted)],
+        "answers keep the order first asked, later answers replace earlier ones"
+    );
+    let decline = Write::DeclinePermission { user: tester, app, permission: sc("email") };
+    assert_eq!(s.execute(&decline, &audit("decline")).await.unwrap(), Written::Changed(true));
+    assert_eq!(s.execute(&decline, &audit("decline")).await.unwrap(), Written::Changed(false));
+    assert_eq!(s.get_authorization(tester, app).await.unwrap().answers[0], (sc("email"), Declined));
+    // A consent whose code already exists fails whole: no answer of it is recorded.
+    let clash = Write::Consent {
+        user: tester,
+        app,
+        answers: vec![(sc("ads_read"), Granted)],
+        code: Some(code.clone()),
+        token: None,
+    };
+    assert!(s.execute(&clash, &audit("authorize")).await.is_err());
+    assert_eq!(s.get_authorization(tester, app).await.unwrap().answers.len(), 3);
+    // Removal forgets the answers and remembers when; a later removal moves the time.
+    s.execute(&Write::Deauthorize { user: tester, app, at: 500 }, &audit("deauthorize")).await.unwrap();
+    assert_eq!(
+        s.get_authorization(tester, app).await.unwrap(),
+        Authorization { answers: vec![], deauthorized_at: Some(500) }
+    );
+    s.execute(&Write::Deauthorize { user: tester, app, at: 600 }, &audit("deauthorize")).await.unwrap();
+    assert_eq!(s.get_authorization(tester, app).await.unwrap().deauthorized_at, Some(600));
+    // Answers for an unknown app are refused by the database.
+    let ghost =
+        Write::Consent { user: tester, app: AppId(21), answers: vec![(sc("email"), Granted)], code: None, token: None };
+    assert!(matches!(s.execute(&ghost, &audit("authorize")).await, Err(StoreError::NotFound(_))), "unknown app");
+    // Reset forgets it all.
+    s.reset(&audit("reset")).await.unwrap();
+    world(&s).await;
+    assert_eq!(s.get_authorization(tester, app).await.unwrap(), Authorization::default());
+}
+
 /// Writes abandoned after their first poll (a client that went away) still complete, and the store keeps working.
 pub async fn cancelled_writes_leave_the_store_usable(s: Dyn) {
     world(&s).await;
@@ -924,7 +1001,7 @@ macro_rules! store_contract_tests {
             every_mutating_call_appends_exactly_one_entry,
             clock_offset_persists, session_epoch_bumps, reset_keeps_the_audit_log, dump_is_complete_and_ordered,
             refreshes_of_a_revoked_parent_all_fail, revoke_all_racing_refreshes_leaves_no_live_token,
-            apps_update_and_uninstall, concurrent_app_updates_all_land, app_scoped_ids_are_stable_and_resolvable, pages_and_roles, codes_redeem_once, password_hashes,
+            apps_update_and_uninstall, concurrent_app_updates_all_land, app_scoped_ids_are_stable_and_resolvable, pages_and_roles, codes_redeem_once, password_hashes, consent_answers_and_deauthorization,
             concurrent_issuance_is_individually_acknowledged, cancelled_writes_leave_the_store_usable,
             abandoned_invalidating_writes_are_in_force_once_committed);
     };

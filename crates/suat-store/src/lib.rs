@@ -10,8 +10,9 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use suat_core::{
-    oauth::AuthCode,
+    oauth::{AuthCode, Authorization, PermissionStatus},
     page::{Page, PageRole},
+    scope::Scope,
     App, AppId, AppRole, Business, BusinessId, PageId, TokenHash, TokenRecord, User, UserId,
 };
 
@@ -232,6 +233,30 @@ pub enum Write {
         at: i64,
         token: TokenRecord,
     },
+    /// A person's answer on the consent page, with what the dialog hands back, in one transaction: each answer
+    /// replaces the person's earlier answer to that permission (a new permission goes after those asked before),
+    /// then the code and the token, if any, are recorded.
+    Consent {
+        user: UserId,
+        app: AppId,
+        answers: Vec<(Scope, PermissionStatus)>,
+        code: Option<AuthCode>,
+        token: Option<TokenRecord>,
+    },
+    /// The person removes the app (`DELETE /me/permissions`): forgets their answers and records `at`, which voids
+    /// their tokens of the app issued until then (190/458).
+    Deauthorize {
+        user: UserId,
+        app: AppId,
+        at: i64,
+    },
+    /// The person takes back one permission (`DELETE /me/permissions/{permission}`): it is `declined` from now on.
+    /// [`Written::Changed`] is false if it already was.
+    DeclinePermission {
+        user: UserId,
+        app: AppId,
+        permission: Scope,
+    },
     /// Seconds added to the wall clock by the control plane; shared by every replica.
     SetClockOffset(i64),
     /// Nothing but the audit entry (operator actions, etc.).
@@ -266,6 +291,10 @@ impl Write {
             | Write::CreatePage(_)
             | Write::InsertCode(_)
             | Write::RedeemCode { .. }
+            // Answers and removals are never cached: every use of a person's token reads them.
+            | Write::Consent { .. }
+            | Write::Deauthorize { .. }
+            | Write::DeclinePermission { .. }
             | Write::AuditOnly => vec![],
         }
     }
@@ -326,6 +355,9 @@ pub trait Directory: Send + Sync {
     async fn list_page_roles(&self, page: PageId) -> Result<Vec<PageRole>>;
     /// The pages a user has a role on, with the role, by page id.
     async fn list_user_pages(&self, user: UserId) -> Result<Vec<(Page, PageRole)>>;
+    /// What `user` has told `app` on the consent page (empty if nothing). Not cached: a removal must be in force
+    /// at once on every replica.
+    async fn get_authorization(&self, user: UserId, app: AppId) -> Result<Authorization>;
 }
 
 /// The append-only audit log, read side (entries are written by [`Writes::execute`], with their write).

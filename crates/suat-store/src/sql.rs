@@ -62,7 +62,9 @@ pub(crate) fn conflict(e: sqlx::Error, what: String) -> StoreError {
 }
 
 /// Every table but `audit` and `settings`, children before parents (foreign keys), for [`crate::Write::Reset`].
-pub(crate) const RESET_ORDER: [&str; 12] = [
+pub(crate) const RESET_ORDER: [&str; 14] = [
+    "app_permissions",
+    "app_deauthorizations",
     "tokens",
     "installs",
     "credentials",
@@ -93,8 +95,9 @@ macro_rules! sql_store {
             use super::$store;
             use std::{collections::BTreeMap, sync::Arc};
             use suat_core::{
-                oauth::AuthCode,
+                oauth::{AuthCode, Authorization, PermissionStatus},
                 page::{Page, PageRole},
+                scope::Scope,
                 AppId, AppRole, Business, BusinessId, PageId, TokenHash, TokenRecord, User, UserId,
             };
             use $crate::{
@@ -185,6 +188,53 @@ macro_rules! sql_store {
                     .await
                     .map_err(|e| conflict(e, what))?;
                 Ok(done.rows_affected() == 1)
+            }
+
+            /// Records `user`'s answer to `permission` of `app`, replacing an earlier one; a permission never asked
+            /// before goes last. Whether the row changed.
+            async fn put_answer(
+                tx: &mut Tx,
+                user: UserId,
+                app: AppId,
+                permission: &Scope,
+                status: PermissionStatus,
+            ) -> Result<bool> {
+                let done = sqlx::query(
+                    "INSERT INTO app_permissions (user_id, app_id, permission, status, pos)
+                     VALUES ($1, $2, $3, $4,
+                             (SELECT COALESCE(MAX(pos), -1) + 1 FROM app_permissions WHERE user_id = $1 AND app_id = $2))
+                     ON CONFLICT (user_id, app_id, permission) DO UPDATE SET status = excluded.status
+                     WHERE app_permissions.status <> excluded.status",
+                )
+                .bind(to_i64(user.0)?)
+                .bind(to_i64(app.0)?)
+                .bind(permission.as_str())
+                .bind(status.as_str())
+                .execute(&mut **tx)
+                .await
+                .map_err(|e| conflict(e, format!("user {user} or app {app}")))?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            /// Inserts an authorization code.
+            async fn insert_code(tx: &mut Tx, code: &AuthCode) -> Result<()> {
+                sqlx::query(
+                    "INSERT INTO auth_codes
+                     (hash, app_id, user_id, redirect_uri, scopes, created_at, used_at, session_epoch)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                )
+                .bind(&code.hash.0[..])
+                .bind(to_i64(code.app_id.0)?)
+                .bind(to_i64(code.user_id.0)?)
+                .bind(&code.redirect_uri)
+                .bind(scopes_json(&code.scopes))
+                .bind(code.created_at)
+                .bind(code.used_at)
+                .bind(code.session_epoch)
+                .execute(&mut **tx)
+                .await
+                .map_err(|e| conflict(e, "code".into()))?;
+                Ok(())
             }
 
             /// Runs one write and appends its audit entry, inside `tx`.
@@ -361,23 +411,38 @@ macro_rules! sql_store {
                         D::Changed(change_pair(tx, sql, page.0, user.0, format!("page {page} or user {user}")).await?)
                     }
                     W::InsertCode(code) => {
+                        insert_code(tx, code).await?;
+                        D::Done
+                    }
+                    W::Consent { user, app, answers, code, token } => {
+                        for (permission, status) in answers {
+                            put_answer(tx, *user, *app, permission, *status).await?;
+                        }
+                        if let Some(code) = code {
+                            insert_code(tx, code).await?;
+                        }
+                        if let Some(token) = token {
+                            insert_tokens(tx, &[token]).await?;
+                        }
+                        D::Done
+                    }
+                    W::Deauthorize { user, app, at } => {
+                        let sql = "DELETE FROM app_permissions WHERE user_id = $1 AND app_id = $2";
+                        change_pair(tx, sql, user.0, app.0, format!("user {user} or app {app}")).await?;
                         sqlx::query(
-                            "INSERT INTO auth_codes
-                             (hash, app_id, user_id, redirect_uri, scopes, created_at, used_at, session_epoch)
-                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                            "INSERT INTO app_deauthorizations (user_id, app_id, at) VALUES ($1, $2, $3)
+                             ON CONFLICT (user_id, app_id) DO UPDATE SET at = excluded.at",
                         )
-                        .bind(&code.hash.0[..])
-                        .bind(to_i64(code.app_id.0)?)
-                        .bind(to_i64(code.user_id.0)?)
-                        .bind(&code.redirect_uri)
-                        .bind(scopes_json(&code.scopes))
-                        .bind(code.created_at)
-                        .bind(code.used_at)
-                        .bind(code.session_epoch)
+                        .bind(to_i64(user.0)?)
+                        .bind(to_i64(app.0)?)
+                        .bind(at)
                         .execute(&mut **tx)
                         .await
-                        .map_err(|e| conflict(e, "code".into()))?;
+                        .map_err(|e| conflict(e, format!("user {user} or app {app}")))?;
                         D::Done
+                    }
+                    W::DeclinePermission { user, app, permission } => {
+                        D::Changed(put_answer(tx, *user, *app, permission, PermissionStatus::Declined).await?)
                     }
                     W::RedeemCode { hash, at, token } => {
                         let done = sqlx::query("UPDATE auth_codes SET used_at = $1 WHERE hash = $2 AND used_at IS NULL")
@@ -644,6 +709,34 @@ macro_rules! sql_store {
                     .fetch_all(self.read_pool())
                     .await?;
                     rows.into_iter().map(UserPageRow::domain).collect()
+                }
+
+                async fn get_authorization(&self, user: UserId, app: AppId) -> Result<Authorization> {
+                    let mut c = self.read_pool().begin_with(<$store as Backend>::BEGIN_SNAPSHOT).await?;
+                    let rows: Vec<(String, String)> = sqlx::query_as(
+                        "SELECT permission, status FROM app_permissions WHERE user_id = $1 AND app_id = $2
+                         ORDER BY pos, permission",
+                    )
+                    .bind(to_i64(user.0)?)
+                    .bind(to_i64(app.0)?)
+                    .fetch_all(&mut *c)
+                    .await?;
+                    let deauthorized_at: Option<i64> =
+                        sqlx::query_scalar("SELECT at FROM app_deauthorizations WHERE user_id = $1 AND app_id = $2")
+                            .bind(to_i64(user.0)?)
+                            .bind(to_i64(app.0)?)
+                            .fetch_optional(&mut *c)
+                            .await?;
+                    c.commit().await?;
+                    let answers = rows
+                        .into_iter()
+                        .map(|(p, st)| {
+                            let st = PermissionStatus::parse(&st)
+                                .ok_or_else(|| StoreError::Corrupt(format!("permission status {st}")))?;
+                            Ok((Scope::from_stored(p), st))
+                        })
+                        .collect::<Result<Vec<_>>>()?;
+                    Ok(Authorization { answers, deauthorized_at })
                 }
             }
 
