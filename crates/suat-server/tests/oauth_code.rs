@@ -22,7 +22,7 @@ fn no_redirects() -> reqwest::Client {
     reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
 }
 
-/// Fetches the dialog and returns its hidden form fields.
+/// Fetches the dialog and returns what a browser would submit of its form (hidden fields, ticked boxes).
 async fn form(
     s: &TestServer,
     app: &str,
@@ -41,23 +41,7 @@ async fn form(
     let ct = r.headers()["content-type"].to_str().unwrap().to_owned();
     assert_eq!(ct, "text/html; charset=utf-8");
     let html = r.text().await.unwrap();
-    let mut fields = Vec::new();
-    for part in html.split("<input type=\"hidden\" ").skip(1) {
-        let name = part.split("name=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
-        let value = part
-            .split("value=\"")
-            .nth(1)
-            .unwrap()
-            .split('"')
-            .next()
-            .unwrap()
-            .replace("&lt;", "<")
-            .replace("&gt;", ">")
-            .replace("&quot;", "\"")
-            .replace("&#39;", "'")
-            .replace("&amp;", "&");
-        fields.push((name, value));
-    }
+    let fields = form_fields(&html);
     (status, html, fields)
 }
 

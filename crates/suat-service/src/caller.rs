@@ -3,7 +3,7 @@
 
 use crate::{Error, Result, Service};
 use std::sync::Arc;
-use suat_core::{page, rules, AppId, AppSecretProof, CoreError, TokenKind, TokenProblem, TokenRecord, User};
+use suat_core::{oauth, page, rules, AppId, AppSecretProof, CoreError, TokenKind, TokenProblem, TokenRecord, User};
 use suat_store::prelude::*;
 
 /// What a request presented to prove who it is: the token and, optionally, its appsecret_proof.
@@ -103,6 +103,17 @@ impl Service {
         let mut problem = rec.check(now, user.as_ref().map(|u| u.session_epoch)).err();
         if problem.is_none() {
             problem = self.dependency_problem(&rec, now).await?;
+        }
+        let mut rec = rec;
+        if let (None, TokenKind::User, Some(u)) = (&problem, rec.kind, rec.user_id) {
+            // A person's token answers to what they have told the app since: removed (458), or permissions taken
+            // back (gone from the token's scopes).
+            let auth = self.store.get_authorization(u, rec.app_id).await?;
+            problem = oauth::check_authorized(&rec, &auth).err();
+            let scopes = oauth::effective_scopes(&rec.scopes, &auth);
+            if scopes.len() != rec.scopes.len() {
+                rec = Arc::new(TokenRecord { scopes, ..(*rec).clone() });
+            }
         }
         if app.is_none() || (rec.user_id.is_some() && user.is_none()) {
             problem = Some(TokenProblem::Unparseable);

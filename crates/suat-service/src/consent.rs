@@ -1,13 +1,14 @@
-//! The OAuth dialog's use cases: validate what an app asks for, sign a person in, and issue the authorization code
-//! the app will exchange.
+//! The OAuth dialog's use cases: validate what an app asks for, sign a person in, record their answer per
+//! permission, and issue what the app asked for: the authorization code it will exchange, a token, or both.
 
-use crate::{Error, Result, Service};
+use crate::{tokens::Issued, Error, Result, Service};
 use argon2::{password_hash::PasswordHash, Argon2, PasswordVerifier};
 use std::sync::Arc;
 use suat_core::{
-    oauth::{check_redirect_registered, AuthCode},
+    oauth::{check_redirect_registered, consent_answers, AuthCode, PermissionStatus, ResponseType},
     scope::{parse_scopes, Scope},
-    AccessToken, AppId, User, UserId, UserKind,
+    time::SHORT_LIVED,
+    AccessToken, AppId, TokenRecord, User, UserId, UserKind,
 };
 use suat_store::prelude::*;
 
@@ -21,6 +22,7 @@ pub struct Dialog {
     pub scope_raw: String,
     pub scopes: Vec<Scope>,
     pub state: String,
+    pub response_type: ResponseType,
 }
 
 /// What the dialog was asked for, as the browser sent it.
@@ -29,6 +31,14 @@ pub struct DialogRequest<'a> {
     pub redirect_uri: &'a str,
     pub scope: &'a str,
     pub state: &'a str,
+    pub response_type: &'a str,
+}
+
+/// What "Allow" hands back to the app.
+pub struct Authorized {
+    pub code: Option<AccessToken>,
+    /// The token of a `token` flow: short-lived (2 hours), like the tokens of Facebook's client-side login.
+    pub token: Option<Issued>,
 }
 
 impl Service {
@@ -45,18 +55,27 @@ impl Service {
             .ok_or_else(|| Error::param("Invalid App ID: no app has this client_id."))?;
         check_redirect_registered(&app.app.redirect_uris, r.redirect_uri)?;
         let scopes = parse_scopes(r.scope).map_err(|e| Error::param(format!("Invalid Scopes: {e}")))?;
+        let response_type = ResponseType::parse(r.response_type)?;
         Ok(Dialog {
             app,
             redirect_uri: r.redirect_uri.to_owned(),
             scope_raw: r.scope.to_owned(),
             scopes,
             state: r.state.to_owned(),
+            response_type,
         })
     }
 
     /// Binds a rendered form to its inputs and time, so the confirm step only accepts forms this server rendered.
     pub fn form_signature(&self, d: &Dialog, issued: i64) -> String {
-        let msg = format!("dialog|{}|{}|{}|{}|{issued}", d.app.app.id, d.redirect_uri, d.scope_raw, d.state);
+        let msg = format!(
+            "dialog|{}|{}|{}|{}|{}|{issued}",
+            d.app.app.id,
+            d.redirect_uri,
+            d.scope_raw,
+            d.state,
+            d.response_type.as_str()
+        );
         self.keys.token.hash(&msg).to_hex()
     }
 
@@ -101,25 +120,50 @@ impl Service {
         }
     }
 
-    /// "Allow": records an authorization code for `user` and returns it (shown once, in the redirect).
-    pub async fn authorize(&self, d: &Dialog, user: &User, now: i64) -> Result<AccessToken> {
-        let code = AccessToken::mint_code(&mut rand::rngs::OsRng);
-        let rec = AuthCode {
-            hash: self.hash(code.expose()),
+    /// "Allow": records the person's answer per permission (`ticked` says which boxes were left ticked) and, in
+    /// the same write, the authorization code and/or token the dialog hands back; both carry only the granted
+    /// permissions. Returned once, for the redirect.
+    pub async fn authorize(
+        &self,
+        d: &Dialog,
+        user: &User,
+        ticked: impl Fn(&Scope) -> bool,
+        now: i64,
+    ) -> Result<Authorized> {
+        let answers = consent_answers(&d.scopes, ticked);
+        let pick = |want: PermissionStatus| -> Vec<Scope> {
+            answers.iter().filter(|(_, st)| *st == want).map(|(s, _)| s.clone()).collect()
+        };
+        let (granted, declined) = (pick(PermissionStatus::Granted), pick(PermissionStatus::Declined));
+        let mut audit = AuditEntry::new(now, "authorize", user.id.to_string()).subject(user.id).app(d.app.app.id);
+        let code = d.response_type.code.then(|| AccessToken::mint_code(&mut rand::rngs::OsRng));
+        let code_rec = code.as_ref().map(|c| AuthCode {
+            hash: self.hash(c.expose()),
             app_id: d.app.app.id,
             user_id: user.id,
             redirect_uri: d.redirect_uri.clone(),
-            scopes: d.scopes.clone(),
+            scopes: granted.clone(),
             created_at: now,
             used_at: None,
             session_epoch: user.session_epoch,
-        };
-        let audit = AuditEntry::new(now, "authorize", user.id.to_string())
-            .subject(user.id)
-            .app(d.app.app.id)
-            .detail(serde_json::json!({"scopes": d.scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>()}));
-        self.write(Write::InsertCode(rec), audit).await?;
-        Ok(code)
+        });
+        let token = d.response_type.token.then(|| AccessToken::mint(&mut rand::rngs::OsRng));
+        let token_rec = token
+            .as_ref()
+            .map(|t| TokenRecord::user(self.hash(t.expose()), d.app.app.id, user, granted.clone(), now, SHORT_LIVED));
+        let mut detail = serde_json::json!({
+            "scopes": granted.iter().map(Scope::as_str).collect::<Vec<_>>(),
+            "declined": declined.iter().map(Scope::as_str).collect::<Vec<_>>(),
+            "response_type": d.response_type.as_str(),
+        });
+        if let Some(rec) = &token_rec {
+            // The token issued here is audited by this entry: its reference, kind and expiry.
+            audit = audit.token(&rec.hash);
+            detail["issued"] = serde_json::json!({"kind": "USER", "via": "dialog", "expires_at": rec.expires_at});
+        }
+        let write = Write::Consent { user: user.id, app: d.app.app.id, answers, code: code_rec, token: token_rec };
+        self.write(write, audit.detail(detail)).await?;
+        Ok(Authorized { code, token: token.map(|token| Issued { token, expires_in: Some(SHORT_LIVED) }) })
     }
 }
 

@@ -11,6 +11,7 @@ pub mod consent;
 pub mod objects;
 pub mod operator;
 pub mod pages;
+pub mod permissions;
 pub mod seed;
 pub mod system_users;
 pub mod tokens;

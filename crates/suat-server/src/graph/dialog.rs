@@ -1,6 +1,8 @@
 //! The OAuth dialog: `GET /dialog/oauth` serves a real consent page (sign in as a person, see the app and the
-//! permissions it asks for, Allow or Cancel); `POST /dialog/oauth/confirm` redirects back to the app's registered
-//! redirect_uri with `code` and `state`, or with `error=access_denied`.
+//! permissions it asks for, each with a box to untick, Allow or Cancel); `POST /dialog/oauth/confirm` redirects back
+//! to the app's registered redirect_uri with `code` and `state` in the query (`response_type=code`, the default),
+//! or with `access_token`, `expires_in` (and `code`) and `state` in the fragment (`token`, `code token`), or with
+//! `error=access_denied`. `auth_type=rerequest` is accepted: the page always asks for every permission requested.
 
 use super::Req;
 use crate::{error::GraphError, state::AppState};
@@ -61,6 +63,7 @@ async fn validate(s: &AppState, req: &Req) -> Result<Dialog, Response> {
         redirect_uri: p.get("redirect_uri").unwrap_or(""),
         scope: p.get("scope").unwrap_or(""),
         state: p.get("state").unwrap_or(""),
+        response_type: p.get("response_type").unwrap_or(""),
     };
     s.svc.dialog(r).await.map_err(|e| match e {
         Error::Rule(e) => error_page(StatusCode::BAD_REQUEST, e.to_string().trim_start_matches("(#100) ")),
@@ -72,7 +75,13 @@ fn render(s: &AppState, req: &Req, d: &Dialog, error: Option<&str>, user_value: 
     let perms: String = if d.scopes.is_empty() {
         "<li>your public profile</li>".into()
     } else {
-        d.scopes.iter().map(|s| format!("<li><code>{}</code></li>", esc(s.as_str()))).collect()
+        d.scopes
+            .iter()
+            .map(|s| {
+                let s = esc(s.as_str());
+                format!("<li><label><input type=\"checkbox\" name=\"{GRANT}{s}\" value=\"1\" checked> <code>{s}</code></label></li>")
+            })
+            .collect()
     };
     let issued = req.now;
     let hidden = [
@@ -80,6 +89,7 @@ fn render(s: &AppState, req: &Req, d: &Dialog, error: Option<&str>, user_value: 
         ("redirect_uri", d.redirect_uri.clone()),
         ("scope", d.scope_raw.clone()),
         ("state", d.state.clone()),
+        ("response_type", d.response_type.as_str().to_owned()),
         ("issued", issued.to_string()),
         ("sig", s.svc.form_signature(d, issued)),
     ]
@@ -112,7 +122,19 @@ pub async fn show(State(s): State<AppState>, req: Req) -> Response {
     }
 }
 
-fn redirect(to: &str, params: &[(&str, &str)], fragment: bool) -> Response {
+/// The name of a permission's box on the form: `grant:<permission>`, present when the box is ticked. One name per
+/// permission, since a repeated name would keep only its last value.
+const GRANT: &str = "grant:";
+
+/// Where the answer goes: the query (then `#_=_`, as Facebook appends), or the fragment, for flows that return a
+/// token (which must never reach the app's server logs).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum In {
+    Query,
+    Fragment,
+}
+
+fn redirect(to: &str, params: &[(&str, &str)], place: In) -> Response {
     let mut url = to.to_owned();
     let mut ser = url::form_urlencoded::Serializer::new(String::new());
     for (k, v) in params {
@@ -120,10 +142,16 @@ fn redirect(to: &str, params: &[(&str, &str)], fragment: bool) -> Response {
             ser.append_pair(k, v);
         }
     }
-    url.push(if url.contains('?') { '&' } else { '?' });
-    url.push_str(&ser.finish());
-    if fragment {
-        url.push_str("#_=_");
+    match place {
+        In::Query => {
+            url.push(if url.contains('?') { '&' } else { '?' });
+            url.push_str(&ser.finish());
+            url.push_str("#_=_");
+        }
+        In::Fragment => {
+            url.push('#');
+            url.push_str(&ser.finish());
+        }
     }
     let mut r = StatusCode::FOUND.into_response();
     if let Ok(v) = HeaderValue::from_str(&url) {
@@ -156,7 +184,7 @@ pub async fn confirm(State(s): State<AppState>, req: Req) -> Result<Response, Gr
                 ("error_reason", "user_denied"),
                 ("state", &d.state),
             ],
-            true,
+            In::Query,
         ));
     }
     let user_raw = p.get("user").unwrap_or("");
@@ -166,6 +194,18 @@ pub async fn confirm(State(s): State<AppState>, req: Req) -> Result<Response, Gr
             render(&s, &req, &d, Some("Incorrect user ID or password."), user_raw),
         ));
     };
-    let code = s.svc.authorize(&d, &user, req.now).await?;
-    Ok(redirect(&d.redirect_uri, &[("code", code.expose()), ("state", &d.state)], true))
+    let ticked = |scope: &suat_core::Scope| p.get(&format!("{GRANT}{scope}")).is_some();
+    let done = s.svc.authorize(&d, &user, ticked, req.now).await?;
+    let code = done.code.as_ref().map(|c| c.expose()).unwrap_or("");
+    Ok(match &done.token {
+        None => redirect(&d.redirect_uri, &[("code", code), ("state", &d.state)], In::Query),
+        Some(t) => {
+            let expires_in = t.expires_in.map(|e| e.to_string()).unwrap_or_default();
+            redirect(
+                &d.redirect_uri,
+                &[("access_token", t.token.expose()), ("expires_in", &expires_in), ("code", code), ("state", &d.state)],
+                In::Fragment,
+            )
+        }
+    })
 }

@@ -11,6 +11,7 @@ mod dialog;
 mod oauth;
 mod objects;
 mod pages;
+mod permissions;
 mod system_users;
 
 use crate::{
@@ -24,7 +25,7 @@ use axum::{
     http::{header, request::Parts, HeaderValue, Method, Uri},
     middleware::{self, Next},
     response::{IntoResponse, Response},
-    routing::{any, get, post},
+    routing::{any, delete, get, post},
     Router,
 };
 use std::sync::Arc;
@@ -49,6 +50,8 @@ fn routes() -> Router<AppState> {
         .route("/debug_token", get(debug_token::debug_token).fallback(unknown_path))
         .route("/me", get(objects::me).fallback(unknown_path))
         .route("/me/accounts", get(pages::my_accounts).fallback(unknown_path))
+        .route("/me/permissions", get(permissions::list).delete(permissions::remove_all).fallback(unknown_path))
+        .route("/me/permissions/{permission}", delete(permissions::remove_one).fallback(unknown_path))
         .route("/{id}", get(objects::object).fallback(unknown_path))
         .route("/{id}/{edge}", any(edge))
         .fallback(unknown_path)

@@ -139,6 +139,33 @@ pub async fn run_json(
     serde_json::from_str(stdout.trim()).unwrap_or_else(|_| panic!("not JSON: {stdout}"))
 }
 
+/// What a browser submits of the consent page's form before the person types anything: the hidden fields and the
+/// ticked boxes (every permission starts ticked), unescaped.
+pub fn form_fields(html: &str) -> Vec<(String, String)> {
+    let attr = |tag: &str, name: &str| -> Option<String> {
+        let v = tag.split(&format!(" {name}=\"")).nth(1)?.split('"').next()?;
+        Some(
+            v.replace("&lt;", "<")
+                .replace("&gt;", ">")
+                .replace("&quot;", "\"")
+                .replace("&#39;", "'")
+                .replace("&amp;", "&"),
+        )
+    };
+    html.split("<input ")
+        .skip(1)
+        .filter_map(|rest| {
+            let tag = format!(" {}", rest.split('>').next()?);
+            let submitted = match attr(&tag, "type").as_deref() {
+                Some("hidden") => true,
+                Some("checkbox") => tag.ends_with(" checked"),
+                _ => false,
+            };
+            submitted.then(|| Some((attr(&tag, "name")?, attr(&tag, "value").unwrap_or_default()))).flatten()
+        })
+        .collect()
+}
+
 /// Signs `person` (password "correct horse") in on the consent page over plain HTTP, clicks Allow, returns the code.
 pub async fn obtain_code(s: &TestServer, app: &str, person: &str, redirect: &str, scope: &str) -> String {
     let html = s
@@ -151,15 +178,7 @@ pub async fn obtain_code(s: &TestServer, app: &str, person: &str, redirect: &str
         .text()
         .await
         .unwrap();
-    let mut form: Vec<(String, String)> = html
-        .split("<input type=\"hidden\" ")
-        .skip(1)
-        .map(|p| {
-            let name = p.split("name=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
-            let value = p.split("value=\"").nth(1).unwrap().split('"').next().unwrap().replace("&amp;", "&");
-            (name, value)
-        })
-        .collect();
+    let mut form = form_fields(&html);
     form.extend([
         ("user".into(), person.into()),
         ("password".into(), "correct horse".into()),
