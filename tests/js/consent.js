@@ -1,10 +1,10 @@
 // Drives suat's OAuth consent page in headless Debian Chromium (playwright-core, no downloaded browser):
-// opens the dialog, checks what a person sees, signs in and clicks Allow (or Cancel), and prints where the browser
-// was sent. Called by crates/suat-server/tests/browser_consent.rs.
+// opens the dialog, checks what a person sees, unticks the permissions named in UNTICK (comma-separated), signs in
+// and clicks Allow (or Cancel), and prints where the browser was sent. Called by crates/suat-server/tests/browser_consent.rs.
 const { chromium } = require('playwright-core');
 
 (async () => {
-  const { DIALOG_URL, REDIRECT_PREFIX, USER_ID, PASSWORD, ACTION, SCREENSHOT } = process.env;
+  const { DIALOG_URL, REDIRECT_PREFIX, USER_ID, PASSWORD, ACTION, SCREENSHOT, UNTICK } = process.env;
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
@@ -15,6 +15,9 @@ const { chromium } = require('playwright-core');
     await page.goto(DIALOG_URL);
     const appName = await page.textContent('#app-name');
     const permissions = await page.$$eval('#permissions li', (lis) => lis.map((li) => li.textContent.trim()));
+    for (const permission of (UNTICK || '').split(',').filter(Boolean)) {
+      await page.uncheck(`#permissions input[name="grant:${permission}"]`);
+    }
     await page.fill('#user', USER_ID || '');
     await page.fill('#password', PASSWORD || '');
     if (SCREENSHOT) await page.screenshot({ path: SCREENSHOT });

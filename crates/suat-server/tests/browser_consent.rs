@@ -33,6 +33,11 @@ async fn world(s: &TestServer) -> World {
 }
 
 async fn drive(s: &TestServer, w: &World, action: &str, screenshot: Option<&Path>) -> Value {
+    drive_unticking(s, w, action, screenshot, "").await
+}
+
+/// Drives the dialog, unticking the comma-separated permissions of `untick` before Allow or Cancel.
+async fn drive_unticking(s: &TestServer, w: &World, action: &str, screenshot: Option<&Path>, untick: &str) -> Value {
     let dir = js_dir();
     let dialog = format!(
         "{}/v25.0/dialog/oauth?client_id={}&redirect_uri={}&scope=email,public_profile&state=st-42",
@@ -52,6 +57,7 @@ async fn drive(s: &TestServer, w: &World, action: &str, screenshot: Option<&Path
             ("PASSWORD", "correct horse"),
             ("ACTION", action),
             ("SCREENSHOT", &shot),
+            ("UNTICK", untick),
         ],
     )
     .await
@@ -91,4 +97,27 @@ async fn chromium_cancel_redirects_with_access_denied() {
     assert_eq!(q["error"], "access_denied");
     assert_eq!(q["state"], "st-42");
     assert!(!q.contains_key("code"));
+}
+
+#[tokio::test]
+async fn chromium_unticked_permission_is_declined() {
+    let s = TestServer::start().await;
+    let w = world(&s).await;
+    let out = drive_unticking(&s, &w, "allow", None, "email").await;
+    let landed = url::Url::parse(out["url"].as_str().unwrap()).unwrap();
+    let code = landed.query_pairs().find(|(k, _)| k == "code").unwrap().1.into_owned();
+    let t = get(
+        &s,
+        "/v25.0/oauth/access_token",
+        &[("client_id", &w.app), ("client_secret", &w.secret), ("redirect_uri", &w.redirect), ("code", &code)],
+    )
+    .await;
+    let token = t.ok()["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(
+        get(&s, "/me/permissions", &[("access_token", &token)]).await.ok(),
+        &json!({"data": [
+            {"permission": "email", "status": "declined"},
+            {"permission": "public_profile", "status": "granted"},
+        ]})
+    );
 }

@@ -46,6 +46,12 @@ fn login_env<'a>(s: &'a TestServer, w: &'a World) -> Vec<(&'a str, &'a str)> {
     ]
 }
 
+/// The scopes of every person's token in the store, oldest first: what the consent granted.
+async fn user_token_scopes(s: &TestServer) -> Vec<Value> {
+    let d = dump(s).await;
+    d["tokens"].as_array().unwrap().iter().filter(|t| t["kind"] == "USER").map(|t| t["scopes"].clone()).collect()
+}
+
 /// The audit log's actions, oldest first.
 async fn audit_actions(s: &TestServer) -> Vec<String> {
     let tail = s.admin("GET", "/audit?limit=1000", Value::Null).await;
@@ -74,6 +80,7 @@ async fn passport_facebook_full_login_in_chromium() {
     assert_eq!(out["user"], json!({"id": w.person, "displayName": "Pat", "provider": "facebook", "hasToken": true}));
     let actions = audit_actions(&s).await;
     assert!(actions.ends_with(&["authorize".into(), "issue".into()]), "{actions:?}");
+    assert_eq!(user_token_scopes(&s).await, [json!(["email"])]);
 }
 
 #[tokio::test]
@@ -88,6 +95,7 @@ async fn simple_oauth2_authorization_code_with_basic_auth() {
     assert_eq!(out["token"], json!({"token_type": "bearer", "expires_in": 5_184_000, "has_token": true}));
     assert_eq!(out["expired"], false);
     assert_eq!(out["me"], json!({"name": "Pat", "id": w.person}));
+    assert_eq!(user_token_scopes(&s).await, [json!(["email", "public_profile"])]);
 }
 
 #[tokio::test]
@@ -107,6 +115,7 @@ async fn requests_oauthlib_with_facebook_compliance_fix() {
     assert_eq!(out["revoke"], json!({"success": true}));
     assert_eq!(out["after_revoke"], json!({"status": 400, "error": 466}));
     assert_eq!(out["new_token_me"], json!({"name": "Pat", "id": w.person}));
+    assert_eq!(user_token_scopes(&s).await, [json!(["email", "public_profile"]), json!(["email", "public_profile"])]);
 }
 
 #[tokio::test]
@@ -123,6 +132,7 @@ async fn authlib_oauth2_session() {
     assert_eq!(out["refresh"], json!({"expires_in": 5_184_000, "new": true}));
     assert_eq!(out["revoke"], json!({"status": 200, "body": {"success": true}}));
     assert_eq!(out["after_revoke"], json!({"status": 400, "error": 466}));
+    assert_eq!(user_token_scopes(&s).await, [json!(["email", "public_profile"]), json!(["email", "public_profile"])]);
 }
 
 #[tokio::test]

@@ -101,8 +101,8 @@ fn render(s: &AppState, req: &Req, d: &Dialog, error: Option<&str>, user_value: 
         &format!("Log in to {}", d.app.app.name),
         &format!(
             "<h1 id=\"app-name\">{app} wants to access your account</h1>{err}\
-             <p>{app} will receive:</p><ul id=\"permissions\">{perms}</ul>\
              <form method=\"post\" action=\"/{ver}/dialog/oauth/confirm\">{hidden}\
+             <p>{app} will receive:</p><ul id=\"permissions\">{perms}</ul>\
              <label for=\"user\">User ID</label><input type=\"text\" id=\"user\" name=\"user\" value=\"{user}\" autocomplete=\"username\">\
              <label for=\"password\">Password</label><input type=\"password\" id=\"password\" name=\"password\" autocomplete=\"current-password\">\
              <div class=\"row\"><button type=\"submit\" id=\"cancel\" name=\"action\" value=\"cancel\">Cancel</button>\

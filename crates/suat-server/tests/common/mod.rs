@@ -140,8 +140,9 @@ pub async fn run_json(
 }
 
 /// What a browser submits of the consent page's form before the person types anything: the hidden fields and the
-/// ticked boxes (every permission starts ticked), unescaped.
+/// ticked boxes (every permission starts ticked) inside the `<form>`, unescaped.
 pub fn form_fields(html: &str) -> Vec<(String, String)> {
+    let html = html.split("<form ").nth(1).and_then(|f| f.split("</form>").next()).unwrap_or("");
     let attr = |tag: &str, name: &str| -> Option<String> {
         let v = tag.split(&format!(" {name}=\"")).nth(1)?.split('"').next()?;
         Some(
