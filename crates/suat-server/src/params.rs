@@ -167,9 +167,10 @@ impl Params {
     }
 
     /// The OAuth client's `client_id` and `client_secret`, each from its parameter if present, else from
-    /// `Authorization: Basic` (RFC 6749 2.3.1). The RFC forbids a client to use both methods at once, but
-    /// requests-oauthlib sends `client_id` in the body beside its Basic header: suat reads them leniently, a parameter
-    /// winning over the header part by part. Mixing cannot widen access: the secret is always checked against the id.
+    /// `Authorization: Basic` (RFC 6749 2.3.1). The RFC forbids a client to use both methods at once, but clients
+    /// can be told to (requests-oauthlib's `include_client_id=True` puts `client_id` in the body beside its Basic
+    /// header): suat reads them leniently, a parameter winning over the header part by part. Mixing cannot widen
+    /// access: the secret is always checked against the id.
     pub fn client_credential(&self, k: &'static str) -> Option<&str> {
         let from_header = match (k, &self.basic) {
             ("client_id", Some((id, _))) => Some(id.as_str()),
