@@ -119,6 +119,25 @@ async fn the_default_stays_a_code_in_the_query_and_auth_type_rerequest_is_accept
     assert_eq!(u.fragment(), Some("_=_"));
     let code = u.query_pairs().find(|(k, _)| k == "code").unwrap().1.into_owned();
     exchange(&s, &app, &secret, &code).await;
+    // The response_type is signed into the form: turning a code flow into a token flow after rendering is refused.
+    let r = s
+        .http
+        .get(format!("{}/dialog/oauth", s.url))
+        .query(&[("client_id", app.as_str()), ("redirect_uri", REDIRECT), ("scope", "email")])
+        .send()
+        .await
+        .unwrap();
+    let mut form = form_fields(&r.text().await.unwrap());
+    for f in form.iter_mut().filter(|f| f.0 == "response_type") {
+        f.1 = "token".into();
+    }
+    form.extend([("user".into(), person.clone()), ("password".into(), "correct horse".into())]);
+    form.push(("action".into(), "allow".into()));
+    let before = dump(&s).await;
+    let r = s.http.post(format!("{}/dialog/oauth/confirm", s.url)).form(&form).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 400);
+    assert!(r.text().await.unwrap().contains("expired"));
+    assert_eq!(dump(&s).await, before);
 }
 
 #[tokio::test]

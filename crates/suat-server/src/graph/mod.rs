@@ -301,6 +301,22 @@ pub fn success() -> Result<Response, GraphError> {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    #[test]
+    fn the_method_parameter_overrides() {
+        let over = |q: &str| {
+            let p = Params::parse(Some(q), &Default::default(), &Default::default()).unwrap();
+            method_override(&p)
+        };
+        assert_eq!(over("method=delete").unwrap(), Some(Method::DELETE));
+        assert_eq!(over("method=GET").unwrap(), Some(Method::GET));
+        assert_eq!(over("method=Post").unwrap(), Some(Method::POST));
+        assert_eq!(over("a=1").unwrap(), None);
+        assert_eq!(over("method=").unwrap(), None);
+        assert!(over("method=patch").is_err());
+    }
+
     #[test]
     fn versions() {
         for v in ["v25.0", "v2.8", "v26.0", "v3.10"] {
