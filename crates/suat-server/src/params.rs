@@ -21,8 +21,9 @@ pub const MAX_PARAMS: usize = 64;
 pub struct Params {
     map: Vec<(String, String)>,
     bearer: Option<String>,
-    /// `Authorization: Basic` client credentials (id, secret), decoded.
-    basic: Option<(String, String)>,
+    /// `Authorization: Basic` client credentials (id, secret), decoded; a header that does not decode is an error
+    /// only where client credentials are read, so it cannot break calls that never look at it.
+    basic: Option<Result<(String, String), GraphError>>,
 }
 
 impl Params {
@@ -42,7 +43,7 @@ impl Params {
             }
         }
         p.bearer = bearer(headers);
-        p.basic = basic(headers)?;
+        p.basic = basic(headers);
         Ok(p)
     }
 
@@ -171,35 +172,42 @@ impl Params {
     /// can be told to (requests-oauthlib's `include_client_id=True` puts `client_id` in the body beside its Basic
     /// header): suat reads them leniently, a parameter winning over the header part by part. Mixing cannot widen
     /// access: the secret is always checked against the id.
-    pub fn client_credential(&self, k: &'static str) -> Option<&str> {
+    pub fn client_credential(&self, k: &'static str) -> Result<Option<&str>, GraphError> {
+        if let Some(v) = self.get(k) {
+            return Ok(Some(v));
+        }
         let from_header = match (k, &self.basic) {
-            ("client_id", Some((id, _))) => Some(id.as_str()),
-            ("client_secret", Some((_, secret))) => Some(secret.as_str()),
+            (_, None) => None,
+            (_, Some(Err(e))) => return Err(e.clone()),
+            ("client_id", Some(Ok((id, _)))) => Some(id.as_str()),
+            ("client_secret", Some(Ok((_, secret)))) => Some(secret.as_str()),
             _ => None,
         };
-        self.get(k).or(from_header.filter(|v| !v.is_empty()))
+        Ok(from_header.filter(|v| !v.is_empty()))
     }
 }
 
 /// `Authorization: Basic base64(urlencode(id) ":" urlencode(secret))`: the parts are form-urlencoded before base64
 /// (RFC 6749 2.3.1), so they are decoded after. A Basic header that does not decode is a parameter error, not an
 /// anonymous request. Other schemes are not client credentials.
-fn basic(headers: &HeaderMap) -> Result<Option<(String, String)>, GraphError> {
+fn basic(headers: &HeaderMap) -> Option<Result<(String, String), GraphError>> {
     use base64::Engine;
-    let Some(v) = headers.get(header::AUTHORIZATION) else { return Ok(None) };
-    let Some((scheme, rest)) = v.to_str().ok().and_then(|v| v.trim().split_once(' ')) else { return Ok(None) };
+    let (scheme, rest) = headers.get(header::AUTHORIZATION)?.to_str().ok()?.trim().split_once(' ')?;
     if !scheme.eq_ignore_ascii_case("basic") {
-        return Ok(None);
+        return None;
     }
     let bad =
         || GraphError::param("Malformed Authorization: Basic header (expected base64 of client_id:client_secret)");
-    let raw = base64::engine::general_purpose::STANDARD.decode(rest.trim()).map_err(|_| bad())?;
-    let pair = raw.iter().position(|b| *b == b':').ok_or_else(bad)?;
-    let (id, secret) = (decode(&raw[..pair])?, decode(&raw[pair + 1..])?);
-    if id.len() > 256 || secret.len() > 256 {
-        return Err(bad());
-    }
-    Ok(Some((id, secret)))
+    let pair = || {
+        let raw = base64::engine::general_purpose::STANDARD.decode(rest.trim()).map_err(|_| bad())?;
+        let colon = raw.iter().position(|b| *b == b':').ok_or_else(bad)?;
+        let (id, secret) = (decode(&raw[..colon])?, decode(&raw[colon + 1..])?);
+        if id.len() > 256 || secret.len() > 256 {
+            return Err(bad());
+        }
+        Ok((id, secret))
+    };
+    Some(pair())
 }
 
 fn bearer(headers: &HeaderMap) -> Option<String> {
@@ -302,21 +310,24 @@ mod tests {
         // The parts are form-urlencoded before base64 (RFC 6749 2.3.1): `a+b%3Ac` is `a b:c`.
         let h = basic_header(&format!("Basic {}", b64("2001:a+b%3Ac%25")));
         let p = Params::parse(None, &h, &Bytes::new()).unwrap();
-        assert_eq!(p.client_credential("client_id"), Some("2001"));
-        assert_eq!(p.client_credential("client_secret"), Some("a b:c%"));
+        let cred = |p: &Params, k| p.client_credential(k).unwrap().map(str::to_owned);
+        assert_eq!(cred(&p, "client_id").as_deref(), Some("2001"));
+        assert_eq!(cred(&p, "client_secret").as_deref(), Some("a b:c%"));
         assert_eq!(p.caller_token(), None, "Basic credentials are not an access token");
         // Parameters win, part by part.
         let p = Params::parse(Some("client_id=9&client_secret=s"), &h, &Bytes::new()).unwrap();
-        assert_eq!((p.client_credential("client_id"), p.client_credential("client_secret")), (Some("9"), Some("s")));
+        assert_eq!((cred(&p, "client_id").as_deref(), cred(&p, "client_secret").as_deref()), (Some("9"), Some("s")));
         let p = Params::parse(Some("client_id=2001"), &h, &Bytes::new()).unwrap();
-        assert_eq!(p.client_credential("client_secret"), Some("a b:c%"));
+        assert_eq!(cred(&p, "client_secret").as_deref(), Some("a b:c%"));
         // Without Basic, only parameters; a Bearer header gives no client credentials.
         let p = Params::parse(None, &basic_header("Bearer EAAx"), &Bytes::new()).unwrap();
-        assert_eq!(p.client_credential("client_id"), None);
+        assert_eq!(cred(&p, "client_id"), None);
         assert_eq!(p.caller_token(), Some("EAAx"));
-        // Malformed Basic headers are refused.
+        // Malformed Basic headers are refused where client credentials are read, and only there.
         for bad in ["Basic !!!", &format!("Basic {}", b64("no-colon")), &format!("Basic {}", b64("a:%FF"))] {
-            assert!(Params::parse(None, &basic_header(bad), &Bytes::new()).is_err(), "{bad}");
+            let p = Params::parse(Some("access_token=EAAq"), &basic_header(bad), &Bytes::new()).unwrap();
+            assert!(p.client_credential("client_id").is_err(), "{bad}");
+            assert_eq!(p.caller_token(), Some("EAAq"));
         }
     }
 }

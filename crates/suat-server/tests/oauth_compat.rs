@@ -66,7 +66,7 @@ async fn authorization_code_grant_with_basic_credentials_and_space_separated_sco
 #[tokio::test]
 async fn basic_credentials_are_checked_like_parameters() {
     let s = TestServer::start().await;
-    let (app, secret, _) = oauth_world(&s).await;
+    let (app, secret, person) = oauth_world(&s).await;
     let before = dump(&s).await;
     let with = |auth: String| {
         s.http
@@ -99,6 +99,20 @@ async fn basic_credentials_are_checked_like_parameters() {
     // A Basic header is never taken for the caller's token.
     let r = s.http.get(format!("{}/me", s.url)).header("authorization", basic(&app, &secret)).send().await.unwrap();
     assert_eq!(answer(r).await.err(), (104, None));
+    // Nor does a malformed one break a call that reads no client credentials.
+    let person_t = s.admin("POST", &format!("/users/{person}/tokens"), json!({"app_id": app})).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = s
+        .http
+        .get(format!("{}/me", s.url))
+        .header("authorization", "Basic %%%")
+        .query(&[("access_token", &person_t)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer(r).await.ok()["id"], json!(person));
 }
 
 #[tokio::test]

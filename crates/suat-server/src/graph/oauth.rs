@@ -13,7 +13,10 @@ use suat_core::CoreError;
 use suat_service::tokens::{Client, Issued};
 
 fn client(req: &Req) -> Result<Client<'_>, GraphError> {
-    let part = |k: &'static str| req.params.client_credential(k).ok_or(CoreError::MissingParameter(k));
+    let part = |k: &'static str| match req.params.client_credential(k)? {
+        Some(v) => Ok(v),
+        None => Err(GraphError::from(CoreError::MissingParameter(k))),
+    };
     Ok(Client { id: part("client_id")?, secret: part("client_secret")? })
 }
 
