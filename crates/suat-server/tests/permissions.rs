@@ -167,6 +167,31 @@ async fn declined_permissions_are_not_granted_and_listed_as_declined() {
 }
 
 #[tokio::test]
+async fn a_failed_sign_in_keeps_the_boxes_as_the_person_left_them() {
+    let s = TestServer::start().await;
+    let (app, _, person) = oauth_world(&s).await;
+    let r = s
+        .http
+        .get(format!("{}/dialog/oauth", s.url))
+        .query(&[("client_id", app.as_str()), ("redirect_uri", REDIRECT), ("scope", "email,public_profile")])
+        .send()
+        .await
+        .unwrap();
+    let mut form: Vec<(String, String)> =
+        form_fields(&r.text().await.unwrap()).into_iter().filter(|(k, _)| k != "grant:email").collect();
+    form.extend([
+        ("user".into(), person.clone()),
+        ("password".into(), "wrong".into()),
+        ("action".into(), "allow".into()),
+    ]);
+    let r = s.http.post(format!("{}/dialog/oauth/confirm", s.url)).form(&form).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 401);
+    let again = form_fields(&r.text().await.unwrap());
+    assert!(!again.iter().any(|(k, _)| k == "grant:email"), "{again:?}");
+    assert!(again.iter().any(|(k, _)| k == "grant:public_profile"), "{again:?}");
+}
+
+#[tokio::test]
 async fn taking_one_permission_back() {
     let s = TestServer::start().await;
     let (app, secret, person) = oauth_world(&s).await;

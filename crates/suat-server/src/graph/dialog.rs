@@ -71,15 +71,24 @@ async fn validate(s: &AppState, req: &Req) -> Result<Dialog, Response> {
     })
 }
 
-fn render(s: &AppState, req: &Req, d: &Dialog, error: Option<&str>, user_value: &str) -> String {
+/// The consent page; `ticked` says which permission boxes start ticked (all, unless the person is back after a
+/// failed sign-in: then as they left them).
+fn render(
+    s: &AppState,
+    req: &Req,
+    d: &Dialog,
+    error: Option<&str>,
+    user_value: &str,
+    ticked: &dyn Fn(&suat_core::Scope) -> bool,
+) -> String {
     let perms: String = if d.scopes.is_empty() {
         "<li>your public profile</li>".into()
     } else {
         d.scopes
             .iter()
-            .map(|s| {
-                let s = esc(s.as_str());
-                format!("<li><label><input type=\"checkbox\" name=\"{GRANT}{s}\" value=\"1\" checked> <code>{s}</code></label></li>")
+            .map(|scope| {
+                let (s, checked) = (esc(scope.as_str()), if ticked(scope) { " checked" } else { "" });
+                format!("<li><label><input type=\"checkbox\" name=\"{GRANT}{s}\" value=\"1\"{checked}> <code>{s}</code></label></li>")
             })
             .collect()
     };
@@ -117,7 +126,7 @@ fn render(s: &AppState, req: &Req, d: &Dialog, error: Option<&str>, user_value: 
 /// GET /dialog/oauth.
 pub async fn show(State(s): State<AppState>, req: Req) -> Response {
     match validate(&s, &req).await {
-        Ok(d) => html(StatusCode::OK, render(&s, &req, &d, None, "")),
+        Ok(d) => html(StatusCode::OK, render(&s, &req, &d, None, "", &|_| true)),
         Err(r) => r,
     }
 }
@@ -187,14 +196,14 @@ pub async fn confirm(State(s): State<AppState>, req: Req) -> Result<Response, Gr
             In::Query,
         ));
     }
+    let ticked = |scope: &suat_core::Scope| p.get(&format!("{GRANT}{scope}")).is_some();
     let user_raw = p.get("user").unwrap_or("");
     let Some(user) = s.svc.sign_in(user_raw, p.get("password").unwrap_or("")).await else {
         return Ok(html(
             StatusCode::UNAUTHORIZED,
-            render(&s, &req, &d, Some("Incorrect user ID or password."), user_raw),
+            render(&s, &req, &d, Some("Incorrect user ID or password."), user_raw, &ticked),
         ));
     };
-    let ticked = |scope: &suat_core::Scope| p.get(&format!("{GRANT}{scope}")).is_some();
     let done = s.svc.authorize(&d, &user, ticked, req.now).await?;
     let code = done.code.as_ref().map(|c| c.expose()).unwrap_or("");
     Ok(match &done.token {
