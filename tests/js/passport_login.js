@@ -1,8 +1,9 @@
 // A full login with passport-facebook (npm), unmodified and pointed at suat only by its documented
-// authorizationURL, tokenURL and profileURL options: a tiny express app; headless Debian Chromium (playwright-core,
-// never a downloaded browser) visits its /login, lands on suat's consent page, signs in and Allows; the callback
-// exchanges the code (grant_type=authorization_code) and fetches the profile from /me. Prints one JSON object: the
-// app's answer to the browser. Called by crates/suat-server/tests/clients_oauth2.rs.
+// authorizationURL, tokenURL and profileURL options (plus profileFields and enableProof, as its users set them): a
+// tiny express app; headless Debian Chromium (playwright-core, never a downloaded browser) visits its /login, lands
+// on suat's consent page, signs in and Allows; the callback exchanges the code (grant_type=authorization_code) and
+// fetches the profile from /me. Prints one JSON object: the app's answer to the browser. Called by
+// crates/suat-server/tests/clients_oauth2.rs.
 //
 // Harness, not client: the app is registered on suat through the control plane once the express app knows its port
 // (its callback URL must be registered before the dialog accepts it).
@@ -31,6 +32,9 @@ const { chromium } = require('playwright-core');
     tokenURL: `${SUAT_URL}/v25.0/oauth/access_token`,
     profileURL: `${SUAT_URL}/v25.0/me`,
     graphAPIVersion: 'v25.0',
+    // As its README shows: the profile asked by fields (`/me?fields=id,name`), with appsecret_proof.
+    profileFields: ['id', 'displayName'],
+    enableProof: true,
   }, (accessToken, refreshToken, profile, done) => done(null, {
     id: profile.id, displayName: profile.displayName, provider: profile.provider, hasToken: !!accessToken,
   })));
