@@ -200,6 +200,15 @@ fn is_version(s: &str) -> bool {
     digits(a) && digits(b)
 }
 
+/// Reads a success answer as its wire type (shared with the server), or says which endpoint broke its contract.
+pub(crate) fn wire<T: serde::de::DeserializeOwned>(body: Value, endpoint: &str) -> Result<T, ClientError> {
+    serde_json::from_value(body).map_err(|e| ClientError::UnexpectedResponse {
+        endpoint: endpoint.to_owned(),
+        status: 200,
+        detail: e.to_string(),
+    })
+}
+
 /// Reads a string field of a success answer, or says which endpoint broke its contract.
 pub(crate) fn str_field(body: &Value, field: &str, endpoint: &str) -> Result<String, ClientError> {
     body.get(field).and_then(Value::as_str).map(str::to_owned).ok_or_else(|| ClientError::UnexpectedResponse {

@@ -7,62 +7,26 @@ use crate::{
     error::{ClientError, GraphApiError},
 };
 use reqwest::Method;
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use suat_core::{AccessToken, AppId, AppSecret, UserId};
+use suat_wire::TokenData;
 
-/// `data.granular_scopes[]`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct GranularScope {
-    pub scope: String,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub target_ids: Vec<String>,
-}
+pub use suat_wire::{GranularScope, TokenError};
 
-/// `data.error` of an invalid token.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TokenError {
-    pub code: i64,
-    #[serde(default)]
-    pub message: String,
-    #[serde(default)]
-    pub subcode: Option<i64>,
-}
-
-/// What debug_token says about a token. Never holds the token itself.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// What debug_token says about a token: the shared wire type (read through `Deref`), plus the answer exactly as
+/// sent. Never holds the token itself.
+#[derive(Debug, Clone)]
 pub struct TokenInfo {
-    #[serde(default)]
-    pub app_id: Option<String>,
-    /// `SYSTEM_USER`, `USER`, `PAGE` or `APP`.
-    #[serde(default, rename = "type")]
-    pub kind: Option<String>,
-    /// The app's name.
-    #[serde(default)]
-    pub application: Option<String>,
-    #[serde(default)]
-    pub data_access_expires_at: Option<i64>,
-    /// Unix seconds; 0 means never.
-    #[serde(default)]
-    pub expires_at: Option<i64>,
-    #[serde(default)]
-    pub is_valid: bool,
-    #[serde(default)]
-    pub issued_at: Option<i64>,
-    #[serde(default)]
-    pub scopes: Vec<String>,
-    #[serde(default)]
-    pub granular_scopes: Vec<GranularScope>,
-    #[serde(default)]
-    pub user_id: Option<String>,
-    /// The page, for page tokens.
-    #[serde(default)]
-    pub profile_id: Option<String>,
-    #[serde(default)]
-    pub error: Option<TokenError>,
+    data: TokenData,
     /// `data` exactly as the Graph sent it, for `--json`.
-    #[serde(skip)]
     pub raw: Value,
+}
+
+impl std::ops::Deref for TokenInfo {
+    type Target = TokenData;
+    fn deref(&self) -> &TokenData {
+        &self.data
+    }
 }
 
 impl TokenInfo {
@@ -73,11 +37,12 @@ impl TokenInfo {
             status: 200,
             detail: "no data object in the answer".into(),
         })?;
-        let mut info: TokenInfo = serde_json::from_value(data.clone()).map_err(|e| {
-            ClientError::UnexpectedResponse { endpoint: "GET /debug_token".into(), status: 200, detail: e.to_string() }
+        let parsed: TokenData = serde_json::from_value(data.clone()).map_err(|e| ClientError::UnexpectedResponse {
+            endpoint: "GET /debug_token".into(),
+            status: 200,
+            detail: e.to_string(),
         })?;
-        info.raw = data.clone();
-        Ok(info)
+        Ok(TokenInfo { data: parsed, raw: data.clone() })
     }
 
     /// Expiry in unix seconds; `None` for a token that never expires.

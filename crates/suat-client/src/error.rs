@@ -6,6 +6,7 @@
 
 use serde::Deserialize;
 use std::fmt;
+use suat_wire::{ErrorBody, ErrorEnvelope};
 use thiserror::Error;
 
 /// An error answer of the Graph API: `{"error":{"message","type","code","error_subcode",...,"fbtrace_id"}}`.
@@ -24,54 +25,27 @@ pub struct GraphApiError {
     pub fbtrace_id: Option<String>,
 }
 
-/// The envelope as sent; everything optional so a sparse error still parses.
-#[derive(Deserialize)]
-pub(crate) struct Envelope {
-    pub error: RawError,
-}
-
-#[derive(Deserialize)]
-pub(crate) struct RawError {
-    #[serde(default)]
-    message: Option<String>,
-    #[serde(default, rename = "type")]
-    kind: Option<String>,
-    #[serde(default)]
-    code: Option<i64>,
-    /// `error_subcode` in envelopes, `subcode` inside debug_token's `data.error`.
-    #[serde(default, alias = "subcode")]
-    error_subcode: Option<i64>,
-    #[serde(default)]
-    error_user_title: Option<String>,
-    #[serde(default)]
-    error_user_msg: Option<String>,
-    #[serde(default)]
-    is_transient: Option<bool>,
-    #[serde(default)]
-    fbtrace_id: Option<String>,
-}
-
-impl RawError {
-    pub(crate) fn into_error(self, status: u16) -> GraphApiError {
-        GraphApiError {
-            status,
-            code: self.code.unwrap_or(1),
-            subcode: self.error_subcode,
-            kind: self.kind,
-            message: self.message.unwrap_or_else(|| "(no message)".into()),
-            user_title: self.error_user_title,
-            user_msg: self.error_user_msg,
-            is_transient: self.is_transient.unwrap_or(false),
-            fbtrace_id: self.fbtrace_id,
-        }
+/// Reads the shared wire type: every field is optional there, so a sparse error still parses.
+pub(crate) fn from_wire(e: ErrorBody, status: u16) -> GraphApiError {
+    let some = |s: String| (!s.is_empty()).then_some(s);
+    GraphApiError {
+        status,
+        code: e.code,
+        subcode: e.error_subcode,
+        kind: some(e.kind),
+        message: some(e.message).unwrap_or_else(|| "(no message)".into()),
+        user_title: e.error_user_title,
+        user_msg: e.error_user_msg,
+        is_transient: e.is_transient.unwrap_or(false),
+        fbtrace_id: e.fbtrace_id,
     }
 }
 
 impl GraphApiError {
     /// Parses an error envelope; `None` when the body is not one.
     pub fn from_body(status: u16, body: &serde_json::Value) -> Option<GraphApiError> {
-        let env = Envelope::deserialize(body).ok()?;
-        Some(env.error.into_error(status))
+        let env = ErrorEnvelope::deserialize(body).ok()?;
+        Some(from_wire(env.error, status))
     }
 
     /// Transient failures (service errors, rate limits) are worth retrying later; the rest are not.

@@ -2,12 +2,12 @@
 //! POST with a form body, which the Graph accepts like GET, so the app secret never appears in a URL.
 
 use crate::{
-    client::{expect_success, str_field, Caller, GraphClient},
+    client::{expect_success, wire, Caller, GraphClient},
     error::ClientError,
 };
 use reqwest::Method;
-use serde_json::Value;
 use suat_core::{AccessToken, AppId, AppSecret};
+use suat_wire::TokenAnswer;
 
 /// A refreshed token: new, valid 60 days from now; the old one keeps working until its own expiry.
 #[derive(Debug, Clone)]
@@ -34,13 +34,8 @@ impl GraphClient {
         ];
         let path = "oauth/access_token";
         let body = self.call(Method::POST, path, params, None).await?;
-        let token = AccessToken::from_presented(str_field(&body, "access_token", path)?);
-        let expires_in = match body.get("expires_in") {
-            Some(Value::Number(n)) => n.as_i64(),
-            Some(Value::String(s)) => s.parse().ok(),
-            _ => None,
-        };
-        Ok(Refreshed { token, expires_in })
+        let answer: TokenAnswer = wire(body, path)?;
+        Ok(Refreshed { token: AccessToken::from_presented(answer.access_token), expires_in: answer.expires_in })
     }
 
     /// `oauth/revoke`: invalidates `revoke_token` at once. `caller` identifies who asks (a token of the same app,

@@ -2,7 +2,7 @@
 //! expiring), and invalidate every token it holds.
 
 use crate::{
-    client::{expect_success, str_field, Caller, GraphClient},
+    client::{expect_success, wire, Caller, GraphClient},
     error::ClientError,
 };
 use reqwest::Method;
@@ -46,7 +46,8 @@ impl GraphClient {
         }
         let path = format!("{}/access_tokens", req.system_user);
         let body = self.call(Method::POST, &path, params, Some(caller)).await?;
-        Ok(AccessToken::from_presented(str_field(&body, "access_token", &path)?))
+        let answer: suat_wire::AccessTokenAnswer = wire(body, &path)?;
+        Ok(AccessToken::from_presented(answer.access_token))
     }
 
     /// `DELETE /{su}/access_tokens`: invalidates every token of the system user at once (a compromised system user).

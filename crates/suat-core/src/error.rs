@@ -6,9 +6,18 @@ use thiserror::Error;
 /// Why a presented access token is not usable; maps to Graph code 190 and the given subcode.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum TokenProblem {
-    /// Not a token this authority issued (or malformed). Code 190, no subcode.
+    /// Not shaped like a token at all. Code 190, no subcode.
     #[error("Invalid OAuth access token - Cannot parse access token")]
     Unparseable,
+    /// Shaped like a token (`EAA...`) but not one this authority issued. Code 190, no subcode.
+    #[error("The access token could not be decrypted")]
+    Undecryptable,
+    /// `APPID|...` of a known app, but neither its secret nor an app token minted for it. Code 190, no subcode.
+    #[error("Invalid OAuth access token signature.")]
+    BadSignature,
+    /// `APPID|...` of an app that does not exist. Code 190, no subcode.
+    #[error("Error validating application. Cannot get application info due to a system error.")]
+    UnknownApp,
     /// Past its expiry. Subcode 463.
     #[error("Error validating access token: Session has expired on {expired_on}. The current time is {now}.")]
     Expired { expired_on: String, now: String },
@@ -27,10 +36,23 @@ pub enum TokenProblem {
 }
 
 impl TokenProblem {
+    /// Why an unknown string is not a token: the messages differ by what it looks like (GRAPH-WIRE §4).
+    pub fn unknown(token: &str) -> TokenProblem {
+        let shaped = token.len() >= 32 && token.starts_with("EAA") && token.bytes().all(|b| b.is_ascii_alphanumeric());
+        if shaped {
+            TokenProblem::Undecryptable
+        } else {
+            TokenProblem::Unparseable
+        }
+    }
+
     /// The Graph error_subcode for this problem, if it has one.
     pub fn subcode(&self) -> Option<u32> {
         match self {
-            TokenProblem::Unparseable => None,
+            TokenProblem::Unparseable
+            | TokenProblem::Undecryptable
+            | TokenProblem::BadSignature
+            | TokenProblem::UnknownApp => None,
             TokenProblem::Expired { .. } => Some(463),
             TokenProblem::Revoked => Some(466),
             TokenProblem::SessionInvalidated => Some(460),
@@ -50,8 +72,11 @@ pub enum CoreError {
     #[error("(#100) {0}")]
     InvalidParameter(String),
     /// The object does not exist or may not be seen by the caller (code 100, subcode 33).
-    #[error("Unsupported {method} request. Object with ID '{id}' does not exist, cannot be loaded due to missing permissions, or does not support this operation.")]
+    #[error("Unsupported {method} request. Object with ID '{id}' does not exist, cannot be loaded due to missing permissions, or does not support this operation. Please read the Graph API documentation at https://developers.facebook.com/docs/graph-api")]
     UnknownObject { method: &'static str, id: String },
+    /// A known path that does not take this HTTP method (code 100, subcode 33).
+    #[error("Unsupported {0} request. Please read the Graph API documentation at https://developers.facebook.com/docs/graph-api")]
+    UnsupportedMethod(&'static str),
     /// The presented access token is unusable (code 190).
     #[error("{0}")]
     Token(TokenProblem),

@@ -13,12 +13,18 @@ macro_rules! graph_id {
 
         impl FromStr for $name {
             type Err = ();
-            /// Decimal digits only, no sign, no leading `+`, at most 20 characters.
+            /// Decimal digits only, no sign, no leading `+`, and within a signed 64-bit integer: Graph ids are, and
+            /// so are the database columns that hold them (2^64-1 is no object, not a storage fault).
             fn from_str(s: &str) -> Result<Self, ()> {
                 if s.is_empty() || s.len() > 20 || !s.bytes().all(|b| b.is_ascii_digit()) {
                     return Err(());
                 }
-                s.parse::<u64>().map($name).map_err(|_| ())
+                s.parse::<u64>().ok().filter(|v| *v <= i64::MAX as u64).map($name).ok_or(())
+            }
+        }
+        impl From<u64> for $name {
+            fn from(v: u64) -> $name {
+                $name(v)
             }
         }
         impl fmt::Display for $name {
@@ -64,7 +70,18 @@ mod tests {
     #[test]
     fn parses_only_decimal_ids() {
         assert_eq!("123".parse::<AppId>(), Ok(AppId(123)));
-        for bad in ["", "-1", "+1", "12a", " 1", "123456789012345678901", "99999999999999999999"] {
+        assert_eq!("9223372036854775807".parse::<AppId>(), Ok(AppId(i64::MAX as u64)));
+        for bad in [
+            "",
+            "-1",
+            "+1",
+            "12a",
+            " 1",
+            "123456789012345678901",
+            "99999999999999999999",
+            "18446744073709551615",
+            "9223372036854775808",
+        ] {
             assert!(bad.parse::<AppId>().is_err(), "{bad:?} must not parse");
         }
     }

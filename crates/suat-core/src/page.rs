@@ -97,13 +97,14 @@ pub fn check_assign(caller: &User, page: &Page, assignee: &User) -> Result<(), C
     Ok(())
 }
 
-/// GET /{page}?fields=access_token: the source must be a system-user token with at least one page permission, and
-/// the system user must hold a task on the page.
+/// GET /{page}?fields=access_token: the source must be a system user's or a person's token with at least one page
+/// permission, and its user must hold a task on the page. (From a person's token the page token never expires
+/// either, but dies with its source: GRAPH-WIRE §5, inferred.)
 pub fn check_page_token(source: &TokenRecord, role: Option<&PageRole>) -> Result<(), CoreError> {
-    if source.kind != TokenKind::SystemUser {
+    if !matches!(source.kind, TokenKind::SystemUser | TokenKind::User) {
         return Err(CoreError::Permission {
             code: 200,
-            message: "A stable page access token can only be derived from a system user access token".into(),
+            message: "A page access token can only be derived from a user or system user access token".into(),
         });
     }
     if !source.scopes.iter().any(|s| crate::scope::is_page_scope(s.as_str())) {
@@ -117,7 +118,7 @@ pub fn check_page_token(source: &TokenRecord, role: Option<&PageRole>) -> Result
     if role.is_none_or(|r| r.tasks.is_empty()) {
         return Err(CoreError::Permission {
             code: 10,
-            message: "The system user has no task on this page: assign it with POST /{page-id}/assigned_users".into(),
+            message: "The user has no task on this page: assign it with POST /{page-id}/assigned_users".into(),
         });
     }
     Ok(())
@@ -196,8 +197,10 @@ mod tests {
         assert!(check_page_token(&su(), None).unwrap_err().to_string().starts_with("(#10)"));
         let no_scope = TokenRecord { scopes: vec![Scope::parse("ads_read").unwrap()], ..su() };
         assert!(check_page_token(&no_scope, Some(&role)).is_err());
-        let user_tok = TokenRecord { kind: TokenKind::User, ..su() };
-        assert!(check_page_token(&user_tok, Some(&role)).is_err());
+        let person = TokenRecord { kind: TokenKind::User, ..su() };
+        assert_eq!(check_page_token(&person, Some(&role)), Ok(()));
+        let page = TokenRecord { kind: TokenKind::Page, ..su() };
+        assert!(check_page_token(&page, Some(&role)).is_err());
     }
 
     #[test]

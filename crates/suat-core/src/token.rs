@@ -394,8 +394,8 @@ mod tests {
         let err = rec().check(200, None).unwrap_err().to_string();
         assert_eq!(
             err,
-            "Error validating access token: Session has expired on Thursday, 01-Jan-70 00:03:20 UTC. \
-             The current time is Thursday, 01-Jan-70 00:03:20 UTC."
+            "Error validating access token: Session has expired on Wednesday, 31-Dec-69 16:03:20 PST. \
+             The current time is Wednesday, 31-Dec-69 16:03:20 PST."
         );
     }
 }

@@ -31,6 +31,10 @@ pub struct ServeArgs {
     /// Print the seeded app secrets and user tokens (off by default: they are secrets).
     #[arg(long)]
     pub print_secrets: bool,
+    /// Where clients reach this server, e.g. `https://graph.test.example` behind a proxy. Paging `next`/`previous`
+    /// URLs are built from it. Default: `http://` and the listening address.
+    #[arg(long, env = "SUAT_PUBLIC_URL")]
+    pub public_url: Option<String>,
     /// Version reported in `facebook-api-version` when the request path has none.
     #[arg(long, default_value = "v25.0")]
     pub api_version: String,

@@ -36,7 +36,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/audit", get(audit))
         .route("/reset", post(reset))
         .route_layer(middleware::from_fn_with_state(state, require_admin))
-        .route("/health", get(|| async { graph_json(json!({"ok": true})) }))
+        .route("/health", get(|| async { graph_json(&json!({"ok": true})) }))
 }
 
 async fn require_admin(State(state): State<AppState>, req: Request, next: Next) -> Response {
@@ -65,28 +65,28 @@ fn spec<T: DeserializeOwned>(body: &Bytes) -> Result<T, GraphError> {
 
 async fn create_business(State(s): State<AppState>, body: Bytes) -> Result<Response, GraphError> {
     let id = ops::create_business(&s.svc, spec(&body)?).await?;
-    Ok(graph_json(json!({"id": id})))
+    Ok(graph_json(&json!({"id": id})))
 }
 
 async fn create_app(State(s): State<AppState>, body: Bytes) -> Result<Response, GraphError> {
     let (id, secret) = ops::create_app(&s.svc, spec(&body)?).await?;
     // The operator created the app and needs its secret once; it is never retrievable again.
-    Ok(graph_json(json!({"id": id, "secret": secret.expose()})))
+    Ok(graph_json(&json!({"id": id, "secret": secret.expose()})))
 }
 
 async fn create_person(State(s): State<AppState>, body: Bytes) -> Result<Response, GraphError> {
     let id = ops::create_person(&s.svc, spec(&body)?).await?;
-    Ok(graph_json(json!({"id": id})))
+    Ok(graph_json(&json!({"id": id})))
 }
 
 async fn create_system_user(State(s): State<AppState>, body: Bytes) -> Result<Response, GraphError> {
     let id = ops::create_system_user(&s.svc, spec(&body)?).await?;
-    Ok(graph_json(json!({"id": id})))
+    Ok(graph_json(&json!({"id": id})))
 }
 
 async fn create_page(State(s): State<AppState>, body: Bytes) -> Result<Response, GraphError> {
     let id = ops::create_page(&s.svc, spec(&body)?).await?;
-    Ok(graph_json(json!({"id": id})))
+    Ok(graph_json(&json!({"id": id})))
 }
 
 fn app_id(raw: &str) -> Result<suat_core::AppId, GraphError> {
@@ -95,12 +95,12 @@ fn app_id(raw: &str) -> Result<suat_core::AppId, GraphError> {
 
 async fn app_role(State(s): State<AppState>, Path(id): Path<String>, body: Bytes) -> Result<Response, GraphError> {
     ops::add_app_role(&s.svc, app_id(&id)?, spec(&body)?).await?;
-    Ok(graph_json(json!({"success": true})))
+    Ok(graph_json(&json!({"success": true})))
 }
 
 async fn reset_secret(State(s): State<AppState>, Path(id): Path<String>) -> Result<Response, GraphError> {
     let secret = ops::reset_app_secret(&s.svc, app_id(&id)?).await?;
-    Ok(graph_json(json!({"id": id, "secret": secret.expose()})))
+    Ok(graph_json(&json!({"id": id, "secret": secret.expose()})))
 }
 
 fn user_id(raw: &str) -> Result<UserId, GraphError> {
@@ -109,14 +109,14 @@ fn user_id(raw: &str) -> Result<UserId, GraphError> {
 
 async fn user_token(State(s): State<AppState>, Path(id): Path<String>, body: Bytes) -> Result<Response, GraphError> {
     let token = ops::issue_user_token(&s.svc, user_id(&id)?, spec(&body)?).await?;
-    Ok(graph_json(json!({"access_token": token.expose()})))
+    Ok(graph_json(&json!({"access_token": token.expose()})))
 }
 
 /// A user's "password change": every token issued to them before now fails with 190/460.
 async fn password_change(State(s): State<AppState>, Path(id): Path<String>) -> Result<Response, GraphError> {
     let id = user_id(&id)?;
     let epoch = ops::password_change(&s.svc, id).await?;
-    Ok(graph_json(json!({"id": id, "session_epoch": epoch})))
+    Ok(graph_json(&json!({"id": id, "session_epoch": epoch})))
 }
 
 fn clock_json(s: &AppState) -> serde_json::Value {
@@ -124,7 +124,7 @@ fn clock_json(s: &AppState) -> serde_json::Value {
 }
 
 async fn get_clock(State(s): State<AppState>) -> Response {
-    graph_json(clock_json(&s))
+    graph_json(&clock_json(&s))
 }
 
 #[derive(Deserialize)]
@@ -139,12 +139,12 @@ struct ClockSpec {
 async fn set_clock(State(s): State<AppState>, body: Bytes) -> Result<Response, GraphError> {
     let c: ClockSpec = spec(&body)?;
     ops::set_clock(&s.svc, c.set, c.advance).await?;
-    Ok(graph_json(clock_json(&s)))
+    Ok(graph_json(&clock_json(&s)))
 }
 
 async fn dump(State(s): State<AppState>) -> Result<Response, GraphError> {
     let d = ops::dump(&s.svc).await?;
-    Ok(graph_json(serde_json::to_value(d).map_err(|_| GraphError::internal())?))
+    Ok(graph_json(&d))
 }
 
 #[derive(Deserialize)]
@@ -154,10 +154,10 @@ struct AuditQuery {
 
 async fn audit(State(s): State<AppState>, Query(q): Query<AuditQuery>) -> Result<Response, GraphError> {
     let entries = ops::audit(&s.svc, q.limit.unwrap_or(100)).await?;
-    Ok(graph_json(json!({"data": entries})))
+    Ok(graph_json(&json!({"data": entries})))
 }
 
 async fn reset(State(s): State<AppState>) -> Result<Response, GraphError> {
     ops::reset(&s.svc).await?;
-    Ok(graph_json(json!({"success": true})))
+    Ok(graph_json(&json!({"success": true})))
 }

@@ -5,11 +5,12 @@ use axum::{
     http::{header, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
 };
-use serde_json::json;
+use serde::Serialize;
 use suat_core::CoreError;
 use suat_store::StoreError;
+use suat_wire::{ErrorBody, ErrorEnvelope};
 
-/// A Graph API error, ready to be serialised as `{"error":{...}}`.
+/// A Graph API error, ready to be serialised as the [`suat_wire::ErrorEnvelope`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GraphError {
     pub status: StatusCode,
@@ -18,8 +19,9 @@ pub struct GraphError {
     pub kind: &'static str,
     pub message: String,
     pub is_transient: bool,
-    /// The WWW-Authenticate error keyword for OAuth errors (`invalid_request`, or `invalid_code` for code exchanges).
-    pub www_authenticate: Option<&'static str>,
+    /// The `WWW-Authenticate` error keyword every error answer carries (GRAPH-WIRE §3): `invalid_token` for code
+    /// 190, `invalid_code` for code-exchange errors, `invalid_request` for everything else.
+    pub www_authenticate: &'static str,
 }
 
 const OAUTH: &str = "OAuthException";
@@ -27,8 +29,10 @@ const METHOD: &str = "GraphMethodException";
 
 impl GraphError {
     pub fn new(code: u32, kind: &'static str, message: impl Into<String>) -> GraphError {
+        // GRAPH-WIRE §4: 403 for the app rate limit only; 500 for service failures (transient code 2); 400 for the
+        // rest, the per-person limit (17) and a bad client secret (1) included.
         let status = match code {
-            4 | 17 => StatusCode::FORBIDDEN,
+            4 => StatusCode::FORBIDDEN,
             2 => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::BAD_REQUEST,
         };
@@ -38,8 +42,8 @@ impl GraphError {
             subcode: None,
             kind,
             message: message.into(),
-            is_transient: matches!(code, 2 | 4 | 17),
-            www_authenticate: (kind == OAUTH).then_some("invalid_request"),
+            is_transient: matches!(code, 2 | 4 | 17 | 32 | 613) || (80000..=80014).contains(&code),
+            www_authenticate: if code == 190 { "invalid_token" } else { "invalid_request" },
         }
     }
 
@@ -53,16 +57,25 @@ impl GraphError {
         GraphError::new(2, OAUTH, "An unexpected error has occurred. Please retry your request later.")
     }
 
+    /// The envelope, with the request's trace id.
+    pub fn envelope(&self, fbtrace_id: &str) -> ErrorEnvelope {
+        ErrorEnvelope {
+            error: ErrorBody {
+                message: self.message.clone(),
+                kind: self.kind.to_owned(),
+                is_transient: self.is_transient.then_some(true),
+                code: self.code.into(),
+                error_subcode: self.subcode.map(Into::into),
+                error_user_title: None,
+                error_user_msg: None,
+                fbtrace_id: Some(fbtrace_id.to_owned()),
+            },
+        }
+    }
+
+    /// The envelope as JSON (for answers embedded in other answers, such as a batch operation's).
     pub fn body(&self, fbtrace_id: &str) -> serde_json::Value {
-        let mut e = json!({"message": self.message, "type": self.kind, "code": self.code});
-        if let Some(s) = self.subcode {
-            e["error_subcode"] = json!(s);
-        }
-        if self.is_transient {
-            e["is_transient"] = json!(true);
-        }
-        e["fbtrace_id"] = json!(fbtrace_id);
-        json!({ "error": e })
+        serde_json::to_value(self.envelope(fbtrace_id)).expect("wire types serialise")
     }
 }
 
@@ -71,7 +84,7 @@ impl From<CoreError> for GraphError {
         let message = e.to_string();
         match e {
             CoreError::MissingParameter(_) | CoreError::InvalidParameter(_) => GraphError::new(100, OAUTH, message),
-            CoreError::UnknownObject { .. } => {
+            CoreError::UnknownObject { .. } | CoreError::UnsupportedMethod(_) => {
                 GraphError { subcode: Some(33), ..GraphError::new(100, METHOD, message) }
             }
             // GRAPH-WIRE.md: OAuth errors, token errors included, say "invalid_request" in WWW-Authenticate.
@@ -85,7 +98,7 @@ impl From<CoreError> for GraphError {
             CoreError::Deprecated(_) => GraphError::new(12, OAUTH, message),
             CoreError::UnknownPath(_) | CoreError::NoCurrentUser => GraphError::new(2500, OAUTH, message),
             CoreError::InvalidCode(m) => GraphError {
-                www_authenticate: Some("invalid_code"),
+                www_authenticate: "invalid_code",
                 subcode: suat_core::error::code_messages::subcode(m),
                 ..GraphError::new(100, OAUTH, message)
             },
@@ -121,26 +134,19 @@ impl From<StoreError> for GraphError {
     }
 }
 
-/// A fresh fbtrace_id: 11 base62 characters, as Graph's are.
-pub fn fbtrace_id() -> String {
-    use rand::Rng;
-    const A: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-    let mut rng = rand::thread_rng();
-    (0..11).map(|_| A[rng.gen_range(0..A.len())] as char).collect()
-}
-
 /// The JSON content type facebook-sdk insists on.
 pub const JSON_UTF8: &str = "application/json; charset=UTF-8";
 
-/// A 2xx JSON answer with the Graph headers.
-pub fn graph_json(value: serde_json::Value) -> Response {
-    json_response(StatusCode::OK, &value)
+/// A 200 answer of a wire type (the Graph headers are added by [`crate::headers`]).
+pub fn graph_json<T: Serialize>(value: &T) -> Response {
+    json_response(StatusCode::OK, value)
 }
 
 /// Every JSON answer, Graph or control plane: the content type facebook-sdk insists on, and never cached (answers
 /// carry tokens and, on the control plane, secrets).
-pub fn json_response(status: StatusCode, value: &serde_json::Value) -> Response {
-    let mut r = (status, value.to_string()).into_response();
+pub fn json_response<T: Serialize>(status: StatusCode, value: &T) -> Response {
+    let text = serde_json::to_string(value).expect("wire types serialise");
+    let mut r = (status, text).into_response();
     r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(JSON_UTF8));
     r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     r
@@ -148,13 +154,11 @@ pub fn json_response(status: StatusCode, value: &serde_json::Value) -> Response 
 
 impl IntoResponse for GraphError {
     fn into_response(self) -> Response {
-        let mut r = json_response(self.status, &self.body(&fbtrace_id()));
-        if let Some(kw) = self.www_authenticate {
-            let msg = self.message.replace(['"', '\r', '\n'], "'");
-            let v = format!("OAuth \"Facebook Platform\" \"{kw}\" \"{msg}\"");
-            if let Ok(v) = HeaderValue::from_str(&v) {
-                r.headers_mut().insert(header::WWW_AUTHENTICATE, v);
-            }
+        let mut r = json_response(self.status, &self.envelope(&crate::headers::request_id()));
+        let msg = self.message.replace(['"', '\r', '\n'], "'");
+        let v = format!("OAuth \"Facebook Platform\" \"{}\" \"{msg}\"", self.www_authenticate);
+        if let Ok(v) = HeaderValue::from_str(&v) {
+            r.headers_mut().insert(header::WWW_AUTHENTICATE, v);
         }
         r
     }
@@ -180,8 +184,13 @@ mod tests {
         let e: GraphError = CoreError::Permission { code: 200, message: "x".into() }.into();
         assert_eq!(e.message, "(#200) x");
         assert_eq!(GraphError::new(4, OAUTH, "slow").status, StatusCode::FORBIDDEN);
+        assert_eq!(GraphError::new(17, OAUTH, "slow").status, StatusCode::BAD_REQUEST);
+        let e: GraphError = CoreError::Token(TokenProblem::Revoked).into();
+        assert_eq!(e.www_authenticate, "invalid_token");
+        let e: GraphError = CoreError::ProofMissing.into();
+        assert_eq!(e.www_authenticate, "invalid_request");
         let e: GraphError = CoreError::InvalidCode(suat_core::error::code_messages::USED).into();
-        assert_eq!((e.code, e.subcode, e.www_authenticate), (100, Some(36009), Some("invalid_code")));
+        assert_eq!((e.code, e.subcode, e.www_authenticate), (100, Some(36009), "invalid_code"));
         let e: GraphError = CoreError::InvalidCode(suat_core::error::code_messages::EXPIRED).into();
         assert_eq!((e.code, e.subcode), (100, None));
         assert_eq!(GraphError::internal().status, StatusCode::INTERNAL_SERVER_ERROR);
@@ -190,10 +199,12 @@ mod tests {
     #[test]
     fn envelope_shape() {
         let e: GraphError = CoreError::Token(TokenProblem::Expired { expired_on: "a".into(), now: "b".into() }).into();
-        let b = e.body("T");
-        assert_eq!(b["error"]["code"], 190);
-        assert_eq!(b["error"]["error_subcode"], 463);
-        assert_eq!(b["error"]["fbtrace_id"], "T");
-        assert!(b["error"].get("is_transient").is_none());
+        let b = e.body("T").to_string();
+        assert_eq!(
+            b,
+            r#"{"error":{"message":"Error validating access token: Session has expired on a. The current time is b.","type":"OAuthException","code":190,"error_subcode":463,"fbtrace_id":"T"}}"#
+        );
+        let b = GraphError::internal().body("T").to_string();
+        assert!(b.contains(r#""type":"OAuthException","is_transient":true,"code":2,"#), "{b}");
     }
 }

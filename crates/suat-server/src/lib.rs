@@ -9,6 +9,7 @@ pub mod config;
 pub mod control;
 pub mod error;
 pub mod graph;
+pub mod headers;
 pub mod params;
 pub mod state;
 pub mod test_support;
@@ -25,19 +26,28 @@ use suat_store::{PgStore, SqliteStore, Store};
 /// plane.
 pub type App = tower::util::MapRequest<Router, fn(axum::extract::Request) -> axum::extract::Request>;
 
+/// What the HTTP application is configured with, besides its store and keys.
+pub struct Settings {
+    pub admin_key: String,
+    /// Reported in `facebook-api-version` when a path names none.
+    pub api_version: String,
+    /// Where clients reach the server (`--public-url`), for absolute paging URLs.
+    pub public_url: String,
+}
+
 /// Builds the HTTP application over a store.
-pub async fn app(
-    store: Arc<dyn Store>,
-    keys: Keys,
-    admin_key: String,
-    api_version: String,
-) -> anyhow::Result<(App, AppState)> {
+pub async fn app(store: Arc<dyn Store>, keys: Keys, settings: Settings) -> anyhow::Result<(App, AppState)> {
+    let Settings { admin_key, api_version, public_url } = settings;
     let svc = Service::new(store, keys).await.context("starting the store cache")?;
     let api_version_header = axum::http::HeaderValue::from_str(&api_version).context("--api-version")?;
-    let state = AppState(Arc::new(Inner { svc, admin_key, api_version, api_version_header }));
+    let public_url = public_url.trim_end_matches('/').to_owned();
+    url::Url::parse(&public_url).with_context(|| format!("--public-url {public_url:?} is not a URL"))?;
+    let state = AppState(Arc::new(Inner { svc, admin_key, api_version, api_version_header, public_url }));
+    let inner = graph::batch::Inner(graph::router(state.clone(), false).with_state(state.clone()));
     let router = Router::new()
         .nest("/_suat", control::router(state.clone()))
-        .merge(graph::router(state.clone()))
+        .merge(graph::router(state.clone(), true))
+        .layer(axum::Extension(inner))
         .layer(axum::middleware::from_fn(graph::run_whole))
         .with_state(state.clone());
     let strip: fn(axum::extract::Request) -> axum::extract::Request = graph::versioned;
@@ -74,7 +84,14 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let keys = Keys::from_master(&config::load_master_key(&args.key_file)?);
     let admin_key = config::load_admin_key(&args)?;
     let store = open_store(&args).await?;
-    let (router, state) = app(store, keys, admin_key, args.api_version.clone()).await?;
+    let listener =
+        tokio::net::TcpListener::bind(args.listen).await.with_context(|| format!("binding {}", args.listen))?;
+    let public_url = match &args.public_url {
+        Some(u) => u.clone(),
+        None => format!("http://{}", listener.local_addr()?),
+    };
+    let settings = Settings { admin_key, api_version: args.api_version.clone(), public_url };
+    let (router, state) = app(store, keys, settings).await?;
     if let Some(path) = &args.seed {
         let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
         let report = suat_service::seed::apply(&state.svc, &text, args.print_secrets).await?;
@@ -82,8 +99,6 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             println!("{line}");
         }
     }
-    let listener =
-        tokio::net::TcpListener::bind(args.listen).await.with_context(|| format!("binding {}", args.listen))?;
     let where_ = match &args.database_url {
         Some(_) => "PostgreSQL".to_owned(),
         None => args.db.display().to_string(),

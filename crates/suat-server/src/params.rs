@@ -152,6 +152,14 @@ impl Params {
         }
     }
 
+    /// A boolean parameter with a default for when it is absent.
+    pub fn flag_or(&self, k: &'static str, default: bool) -> Result<bool, GraphError> {
+        match self.get(k) {
+            None => Ok(default),
+            Some(v) => Ok(wire::parse_bool(k, v)?),
+        }
+    }
+
     /// A required id-typed parameter.
     pub fn id<T: std::str::FromStr>(&self, k: &'static str) -> Result<T, GraphError> {
         self.require(k)?.parse().map_err(|_| GraphError::param(format!("Param {k} must be a valid ID")))

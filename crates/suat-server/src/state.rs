@@ -13,6 +13,9 @@ pub struct Inner {
     pub api_version: String,
     /// `facebook-api-version` for requests without a version in the path, built once.
     pub api_version_header: axum::http::HeaderValue,
+    /// `http(s)://host[:port]` clients reach this server at, no trailing slash: paging URLs are built from it,
+    /// never from a request's Host header (which a client controls).
+    pub public_url: String,
 }
 
 impl std::ops::Deref for AppState {

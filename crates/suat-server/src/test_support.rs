@@ -50,9 +50,11 @@ impl TestServer {
     }
 
     pub async fn start_with_keys(store: Arc<dyn Store>, db_path: PathBuf, keys: Keys, admin_key: String) -> TestServer {
-        let (router, _state) = app(store.clone(), keys, admin_key.clone(), "v25.0".into()).await.expect("build app");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let url = format!("http://{}", listener.local_addr().expect("addr"));
+        let settings =
+            crate::Settings { admin_key: admin_key.clone(), api_version: "v25.0".into(), public_url: url.clone() };
+        let (router, _state) = app(store.clone(), keys, settings).await.expect("build app");
         let task = tokio::spawn(async move {
             let _ = crate::serve(listener, router, std::future::pending()).await;
         });

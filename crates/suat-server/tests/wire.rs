@@ -12,7 +12,7 @@ async fn headers_on_success_and_error() {
         a.ok();
         assert_eq!(a.headers["facebook-api-version"], want);
         assert_eq!(a.headers["content-type"], "application/json; charset=UTF-8");
-        assert_eq!(a.headers["cache-control"], "no-store");
+        assert_eq!(a.headers["cache-control"], "private, no-cache, no-store, must-revalidate");
     }
     let e = get(&s, "/v25.0/me", &[("access_token", "EAAbogus")]).await;
     assert_eq!(e.err(), (190, None));
@@ -22,7 +22,7 @@ async fn headers_on_success_and_error() {
     let www = e.headers["www-authenticate"].to_str().unwrap();
     assert_eq!(
         www,
-        "OAuth \"Facebook Platform\" \"invalid_request\" \"Invalid OAuth access token - Cannot parse access token\""
+        "OAuth \"Facebook Platform\" \"invalid_token\" \"Invalid OAuth access token - Cannot parse access token\""
     );
     let e = get(
         &s,
@@ -48,7 +48,7 @@ async fn unknown_paths_and_objects() {
     assert_eq!(a.body["error"]["type"], "GraphMethodException");
     assert_eq!(
         a.msg(),
-        "Unsupported get request. Object with ID '123456789' does not exist, cannot be loaded due to missing permissions, or does not support this operation."
+        "Unsupported get request. Object with ID '123456789' does not exist, cannot be loaded due to missing permissions, or does not support this operation. Please read the Graph API documentation at https://developers.facebook.com/docs/graph-api"
     );
     // Objects of the caller's own business are visible.
     get(&s, &format!("/{}", f.system_user_id), &[("access_token", &f.admin_token)]).await.ok();
@@ -201,7 +201,14 @@ async fn bad_input_gets_a_graph_error_and_changes_nothing() {
         &s,
         h.post(format!("{}/v25.0/not-an-id/applications", s.url))
             .form(&[("business_app", f.app_id.as_str()), ("access_token", f.admin_token.as_str())]),
-        "does not exist",
+        "(#803) Some of the aliases you requested do not exist: not-an-id",
+    )
+    .await;
+    // An id past a signed 64-bit integer is no object, never a server fault.
+    bad(
+        &s,
+        h.get(format!("{}/v25.0/18446744073709551615", s.url)).query(&[("access_token", f.admin_token.as_str())]),
+        "Object with ID '18446744073709551615' does not exist",
     )
     .await;
     bad(&s, h.get(format!("{}/v25.0/oauth/access_token?grant_type=fb_exchange_token&client_id=abc&client_secret=x&fb_exchange_token=y", s.url)), "Invalid application ID").await;

@@ -31,7 +31,10 @@ impl Resolved {
         self.app.as_ref().map(|a| a.app.id)
     }
     fn unparseable() -> Resolved {
-        Resolved { app: None, record: None, user: None, is_app_token: false, problem: Some(TokenProblem::Unparseable) }
+        Resolved::invalid(TokenProblem::Unparseable)
+    }
+    fn invalid(problem: TokenProblem) -> Resolved {
+        Resolved { app: None, record: None, user: None, is_app_token: false, problem: Some(problem) }
     }
 }
 
@@ -77,7 +80,7 @@ impl Service {
                 return Ok(Resolved::unparseable());
             };
             let Some(app) = self.store.get_app(app_id).await? else {
-                return Ok(Resolved::unparseable());
+                return Ok(Resolved::invalid(TokenProblem::UnknownApp));
             };
             // The literal APPID|APPSECRET form.
             let secret = self.app_secret(&app)?;
@@ -89,11 +92,11 @@ impl Service {
                     let problem = rec.check(now, Some(secret.epoch())).err();
                     Resolved { app: Some(app), record: Some(rec), user: None, is_app_token: true, problem }
                 }
-                _ => Resolved::unparseable(),
+                _ => Resolved::invalid(TokenProblem::BadSignature),
             });
         }
         let Some(rec) = self.store.get_token(&self.hash(token)).await? else {
-            return Ok(Resolved::unparseable());
+            return Ok(Resolved::invalid(TokenProblem::unknown(token)));
         };
         let app = self.store.get_app(rec.app_id).await?;
         let user = match rec.user_id {

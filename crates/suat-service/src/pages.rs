@@ -77,12 +77,13 @@ impl Service {
         Ok(out)
     }
 
-    /// The stable page token for the caller's system-user token on `page`, recorded (by hash) on first derivation.
+    /// The stable page token for the caller's system-user (or person's) token on `page`, recorded (by hash) on first
+    /// derivation.
     pub async fn page_token(&self, caller: &Caller, page: &Page, now: i64) -> Result<String> {
         let source = caller.record().ok_or_else(|| -> Error {
             CoreError::Permission {
                 code: 200,
-                message: "A stable page access token needs a system user access token".into(),
+                message: "A page access token needs a user or system user access token".into(),
             }
             .into()
         })?;

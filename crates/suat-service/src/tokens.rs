@@ -116,7 +116,7 @@ impl Service {
         let target = self.resolve(target, now).await?;
         let Some(target_rec) = target.record else {
             // Unknown tokens and the literal APPID|SECRET cannot be revoked.
-            return Err(TokenProblem::Unparseable.into());
+            return Err(target.problem.unwrap_or(TokenProblem::Unparseable).into());
         };
         let caller_app = caller.resolved.app_id().ok_or(TokenProblem::Unparseable)?;
         rules::check_revoke(app.app.id, &target_rec, caller_app)?;
@@ -137,7 +137,12 @@ impl Service {
     /// valid; any other caller must itself be valid. Either way a "Require App Secret" app's token is only usable
     /// with a proof, here as on every other call.
     pub async fn debug(&self, input: &str, presented: Presented<'_>, now: i64) -> Result<Debugged> {
-        let caller_token = presented.token.ok_or(CoreError::TokenRequired)?;
+        let caller_token = presented.token.ok_or_else(|| {
+            CoreError::InvalidParameter(
+                "You must provide an app access token, or a user access token that is an owner or developer of the app"
+                    .into(),
+            )
+        })?;
         let same = caller_token == input;
         let resolved = self.resolve(input, now).await?;
         let caller_app = if same {

@@ -195,7 +195,7 @@ fn print_info(i: &TokenInfo) {
         rows.push(("Expires", expiry(i.expires_at())));
     }
     rows.push(("Scopes", if i.scopes.is_empty() { "-".into() } else { i.scopes.join(", ") }));
-    for g in i.granular_scopes.iter().filter(|g| !g.target_ids.is_empty()) {
+    for g in i.granular_scopes.iter().flatten().filter(|g| !g.target_ids.is_empty()) {
         rows.push(("Granular", format!("{} on {}", g.scope, g.target_ids.join(", "))));
     }
     if let Some(e) = &i.error {

@@ -6,8 +6,10 @@
 //!
 //! `/{id}/{edge}` is routed by its edge first, so no object is read before the edge is known to exist.
 
+pub mod batch;
 mod debug_token;
 mod dialog;
+pub mod nodes;
 mod oauth;
 mod objects;
 mod pages;
@@ -22,7 +24,7 @@ use crate::{
 use axum::{
     extract::{FromRequestParts, Path, Request, State},
     handler::Handler,
-    http::{header, request::Parts, HeaderValue, Method, Uri},
+    http::{request::Parts, HeaderValue, Method, Uri},
     middleware::{self, Next},
     response::{IntoResponse, Response},
     routing::{any, delete, get, post},
@@ -32,26 +34,31 @@ use std::sync::Arc;
 use suat_core::CoreError;
 use suat_service::caller::{Presented, ProofPolicy};
 
-/// The Graph routes, with the per-request parsing and the Graph headers. Mounted behind [`versioned`].
+/// The Graph routes, with the per-request parsing and the Graph headers. Mounted behind [`versioned`]. The root
+/// node (`GET /?ids=`, batch `POST /`) is left out of the router its operations run through ([`batch::Inner`]).
 ///
-/// [`parse_request`] wraps the whole route table rather than each route (`Router::layer` runs after routing): it
-/// must run before routing, because a `method` parameter changes which handler the request reaches.
-pub fn router(state: AppState) -> Router<AppState> {
-    let routes = routes().with_state(state.clone());
-    Router::new().fallback_service(tower::Layer::layer(&middleware::from_fn_with_state(state, parse_request), routes))
+/// [`parse_request`] (and the headers around it) wrap the whole route table rather than each route
+/// (`Router::layer` runs after routing): parsing must come before routing, because a `method` parameter changes
+/// which handler the request reaches.
+pub fn router(state: AppState, with_root: bool) -> Router<AppState> {
+    let routes = routes(with_root).with_state(state.clone());
+    let parsed = tower::Layer::layer(&middleware::from_fn_with_state(state, parse_request), routes);
+    Router::new().fallback_service(tower::Layer::layer(&middleware::from_fn(crate::headers::graph_headers), parsed))
 }
 
-fn routes() -> Router<AppState> {
+fn routes(with_root: bool) -> Router<AppState> {
+    let root = if with_root { get(batch::ids).post(batch::batch) } else { any(unknown_path) };
     Router::new()
+        .route("/", root)
         .route("/oauth/access_token", get(oauth::access_token).post(oauth::access_token).fallback(unknown_path))
         .route("/oauth/revoke", get(oauth::revoke).post(oauth::revoke).fallback(unknown_path))
         .route("/dialog/oauth", get(dialog::show).fallback(unknown_path))
         .route("/dialog/oauth/confirm", post(dialog::confirm).fallback(unknown_path))
-        .route("/debug_token", get(debug_token::debug_token).fallback(unknown_path))
+        .route("/debug_token", get(debug_token::debug_token).fallback(unsupported_method))
         .route("/me", get(objects::me).fallback(unknown_path))
-        .route("/me/accounts", get(pages::my_accounts).fallback(unknown_path))
         .route("/me/permissions", get(permissions::list).delete(permissions::remove_all).fallback(unknown_path))
         .route("/me/permissions/{permission}", delete(permissions::remove_one).fallback(unknown_path))
+        .route("/me/{edge}", get(objects::me_edge).fallback(unknown_path))
         .route("/{id}", get(objects::object).fallback(unknown_path))
         .route("/{id}/{edge}", any(edge))
         .fallback(unknown_path)
@@ -119,8 +126,6 @@ pub struct GraphRequest {
     pub params: Params,
     /// The server clock when the request arrived: every rule of one request sees one instant.
     pub now: i64,
-    /// `http://host:port` as the client addressed us, for absolute paging URLs.
-    pub base_url: String,
     /// The version in the path, or the server default.
     pub version: String,
 }
@@ -197,9 +202,7 @@ async fn parse_request(State(state): State<AppState>, req: Request, next: Next) 
         Ok(req) => next.run(req).await,
         Err(e) => e.into_response(),
     };
-    let h = response.headers_mut();
-    h.insert("facebook-api-version", header);
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response.headers_mut().insert("facebook-api-version", header);
     response
 }
 
@@ -212,19 +215,12 @@ async fn parse(state: &AppState, req: Request, version: Option<String>) -> Resul
     if let Some(m) = method_override(&params)? {
         parts.method = m;
     }
-    let host = parts
-        .headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .filter(|h| h.bytes().all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b)))
-        .unwrap_or("127.0.0.1");
     let segments = parts.uri.path().split('/').filter(|s| !s.is_empty()).map(str::to_owned).collect();
     let graph = GraphRequest {
         method: parts.method.clone(),
         segments,
         params,
         now: state.now(),
-        base_url: format!("http://{host}"),
         version: version.unwrap_or_else(|| state.api_version.clone()),
     };
     parts.extensions.insert(Req(Arc::new(graph)));
@@ -250,17 +246,14 @@ async fn edge(State(state): State<AppState>, Path((_, edge)): Path<(String, Stri
     let m = req.method().clone();
     match (edge.as_str(), m) {
         ("assigned_users", M::POST) => pages::assign.call(req, state).await,
-        ("assigned_users", M::GET) => pages::assigned_users.call(req, state).await,
         ("assigned_users", M::DELETE) => pages::unassign.call(req, state).await,
         ("applications", M::POST) => system_users::install.call(req, state).await,
         ("applications", M::DELETE) => system_users::uninstall.call(req, state).await,
         ("access_tokens", M::POST) => system_users::generate.call(req, state).await,
         ("access_tokens", M::DELETE) => system_users::revoke_all.call(req, state).await,
-        ("assigned_pages", M::GET) => objects::assigned_pages_edge.call(req, state).await,
         ("system_users", M::POST) => system_users::create.call(req, state).await,
-        ("system_users", M::GET) => system_users::list.call(req, state).await,
-        ("owned_apps" | "client_apps" | "owned_pages", M::GET) => objects::business_edge.call(req, state).await,
         ("client_apps", M::POST) => objects::share_app.call(req, state).await,
+        (e, M::GET) if suat_wire::fields::is_edge(e) => objects::edge.call(req, state).await,
         ("ads_access_token", _) => GraphError::from(CoreError::Deprecated(
             "The /{system-user-id}/ads_access_token endpoint no longer exists: use POST /{system-user-id}/access_tokens"
                 .into(),
@@ -268,6 +261,11 @@ async fn edge(State(state): State<AppState>, Path((_, edge)): Path<(String, Stri
         .into_response(),
         _ => unknown_path(Req::from_request_parts(&mut req.into_parts().0, &state).await).await.into_response(),
     }
+}
+
+/// 100/33 for a known path asked with a method it does not take (`POST /debug_token`).
+async fn unsupported_method(method: Method) -> GraphError {
+    CoreError::UnsupportedMethod(method_name(&method)).into()
 }
 
 /// 2500 for paths that do not exist, naming the components after the first one as Graph does.
@@ -280,9 +278,26 @@ async fn unknown_path(req: Result<Req, GraphError>) -> GraphError {
     CoreError::UnknownPath(format!("/{tail}")).into()
 }
 
-/// A path id. Anything that is not a Graph id is an object that does not exist (100/33).
-pub fn parse_id<T: std::str::FromStr>(s: &str, method: &'static str) -> Result<T, GraphError> {
-    s.parse().map_err(|_| CoreError::UnknownObject { method, id: s.chars().take(64).collect() }.into())
+/// A path id (GRAPH-WIRE §4): digits that fit a signed 64-bit integer; other digits are an object that does not
+/// exist (100/33), and anything else is an alias that names nothing (803).
+pub fn path_id(s: &str, method: &'static str) -> Result<u64, GraphError> {
+    let shown: String = s.chars().take(64).collect();
+    if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
+        return match s.parse::<suat_core::AppId>() {
+            Ok(id) => Ok(id.0),
+            Err(()) => Err(CoreError::UnknownObject { method, id: shown }.into()),
+        };
+    }
+    Err(CoreError::Permission {
+        code: 803,
+        message: format!("Some of the aliases you requested do not exist: {shown}"),
+    }
+    .into())
+}
+
+/// A typed path id (see [`path_id`]).
+pub fn parse_id<T: From<u64>>(s: &str, method: &'static str) -> Result<T, GraphError> {
+    path_id(s, method).map(T::from)
 }
 
 /// The method's name in Graph's "Unsupported {method} request" messages.
@@ -296,7 +311,7 @@ pub fn method_name(m: &Method) -> &'static str {
 
 /// `{"success":true}` (a bare `true` crashes the Python SDK).
 pub fn success() -> Result<Response, GraphError> {
-    Ok(graph_json(serde_json::json!({"success": true})))
+    Ok(graph_json(&suat_wire::Success::TRUE))
 }
 
 #[cfg(test)]

@@ -8,7 +8,6 @@ use crate::{
     state::AppState,
 };
 use axum::{extract::State, response::Response};
-use serde_json::json;
 use suat_core::CoreError;
 use suat_service::tokens::{Client, Issued};
 
@@ -21,11 +20,7 @@ fn client(req: &Req) -> Result<Client<'_>, GraphError> {
 }
 
 fn issued(i: Issued) -> Response {
-    let mut body = json!({"access_token": i.token.expose(), "token_type": "bearer"});
-    if let Some(e) = i.expires_in {
-        body["expires_in"] = json!(e);
-    }
-    graph_json(body)
+    graph_json(&suat_wire::TokenAnswer::bearer(i.token.expose().to_owned(), i.expires_in))
 }
 
 /// GET|POST /oauth/access_token.

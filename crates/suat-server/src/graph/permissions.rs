@@ -10,7 +10,7 @@ use axum::{
     extract::{Path, State},
     response::Response,
 };
-use serde_json::json;
+use suat_wire::{List, Permission};
 
 /// GET /me/permissions -> `{"data":[{"permission","status"}]}`.
 pub async fn list(State(s): State<AppState>, Caller(c): Caller) -> Result<Response, GraphError> {
@@ -19,9 +19,9 @@ pub async fn list(State(s): State<AppState>, Caller(c): Caller) -> Result<Respon
         .permissions(&c)
         .await?
         .iter()
-        .map(|(p, st)| json!({"permission": p.as_str(), "status": st.as_str()}))
+        .map(|(p, st)| Permission { permission: p.as_str().to_owned(), status: st.as_str().to_owned() })
         .collect();
-    Ok(graph_json(json!({ "data": data })))
+    Ok(graph_json(&List::of(data)))
 }
 
 /// DELETE /me/permissions -> `{"success":true}`.

@@ -1,5 +1,5 @@
 //! System users: install an app (`/applications`), generate a token (`/access_tokens`), invalidate all of its
-//! tokens (DELETE `/access_tokens`), uninstall; create and list them on a business. Translation only: the rules are
+//! tokens (DELETE `/access_tokens`), uninstall; create them on a business (listing: `super::nodes`). Translation only: the rules are
 //! in `suat_service::system_users` and `suat_core::rules`.
 
 use super::{parse_id, success, Caller, ProofCaller, Req};
@@ -11,7 +11,6 @@ use axum::{
     extract::{Path, State},
     response::Response,
 };
-use serde_json::json;
 use suat_core::{scope::parse_scopes, AppId, SystemUserRole};
 use suat_service::system_users::GenerateRequest;
 
@@ -57,7 +56,7 @@ pub async fn generate(
         proof_time: p.get("appsecret_time"),
     };
     let token = s.svc.generate(&c, parse_id(&su, "post")?, g, req.now).await?;
-    Ok(graph_json(json!({ "access_token": token.expose() })))
+    Ok(graph_json(&suat_wire::AccessTokenAnswer { access_token: token.expose().to_owned() }))
 }
 
 /// DELETE /{su}/access_tokens.
@@ -83,12 +82,5 @@ pub async fn create(
     let role = SystemUserRole::parse(req.params.get("role").unwrap_or("EMPLOYEE"))
         .ok_or_else(|| GraphError::param("Param role must be one of {ADMIN, EMPLOYEE}"))?;
     let id = s.svc.create_system_user(&c, business, name, role, req.now).await?;
-    Ok(graph_json(json!({ "id": id })))
-}
-
-/// GET /{business}/system_users -> `{"data":[{"id","name","role"}]}`.
-pub async fn list(State(s): State<AppState>, Caller(c): Caller, Path((b, _)): IdEdge) -> Result<Response, GraphError> {
-    let listed = s.svc.list_system_users(&c, parse_id(&b, "get")?).await?;
-    let data: Vec<_> = listed.iter().map(|u| json!({"id": u.id, "name": u.name, "role": u.role.as_str()})).collect();
-    Ok(graph_json(json!({ "data": data })))
+    Ok(graph_json(&suat_wire::Created { id: id.to_string() }))
 }

@@ -8,6 +8,8 @@ pub struct Answer {
     pub status: u16,
     pub headers: reqwest::header::HeaderMap,
     pub body: Value,
+    /// The body exactly as sent, for byte-level checks.
+    pub text: String,
 }
 
 impl Answer {
@@ -42,7 +44,7 @@ pub async fn answer(r: reqwest::Response) -> Answer {
     let headers = r.headers().clone();
     let text = r.text().await.unwrap();
     let body = serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON ({status}): {text}"));
-    Answer { status, headers, body }
+    Answer { status, headers, body, text }
 }
 
 pub async fn get(s: &TestServer, path: &str, params: &[(&str, &str)]) -> Answer {

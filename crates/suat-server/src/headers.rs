@@ -1,0 +1,106 @@
+//! The headers of every Graph answer (GRAPH-WIRE §3), put on in one place: trace, request and revision ids, the
+//! cache headers (success and error differ), CORS, and an `ETag` on successful GETs that `If-None-Match` turns into
+//! a bodiless 304. The request id is also the `fbtrace_id` of an error body, as on the Graph, so a client's log
+//! line and the answer's header name the same request.
+
+use axum::{
+    body::Body,
+    extract::Request,
+    http::{header, HeaderMap, HeaderValue, Method, StatusCode},
+    middleware::Next,
+    response::{IntoResponse, Response},
+};
+use rand::Rng;
+use sha2::{Digest, Sha256};
+
+tokio::task_local! {
+    static REQUEST_ID: String;
+}
+
+/// `x-fb-rev`: the "revision" of the server that answered (inferred: Graph's are ten-digit decimals; suat's is fixed).
+pub const REV: &str = "1029385711";
+
+/// The id of the request being answered, or a fresh one outside a request (the control plane).
+pub fn request_id() -> String {
+    REQUEST_ID.try_with(Clone::clone).unwrap_or_else(|_| fresh_request_id())
+}
+
+/// 23 characters starting with `A`, as Graph's `x-fb-request-id` and `fbtrace_id` are.
+fn fresh_request_id() -> String {
+    const A: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_-";
+    let mut rng = rand::thread_rng();
+    std::iter::once('A').chain((0..22).map(|_| A[rng.gen_range(0..A.len())] as char)).collect()
+}
+
+/// 11 characters of the base64 alphabet, as Graph's `x-fb-trace-id` is.
+fn fresh_trace_id() -> String {
+    const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut rng = rand::thread_rng();
+    (0..11).map(|_| A[rng.gen_range(0..A.len())] as char).collect()
+}
+
+/// Largest answer an ETag is computed for; bigger ones (none today) go without one rather than be buffered.
+const MAX_ETAG_BODY: usize = 1 << 20;
+
+/// The middleware: runs the request with its id in scope, then decorates the answer.
+pub async fn graph_headers(req: Request, next: Next) -> Response {
+    let id = fresh_request_id();
+    let is_get = req.method() == Method::GET;
+    let if_none_match = req.headers().get(header::IF_NONE_MATCH).cloned();
+    let response = REQUEST_ID.scope(id.clone(), next.run(req)).await;
+    let (mut parts, body) = response.into_parts();
+    let ok = parts.status.is_success();
+    let json = parts.headers.get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    let mut body = Body::new(body);
+    if is_get && ok && json {
+        let bytes = match axum::body::to_bytes(body, MAX_ETAG_BODY).await {
+            Ok(b) => b,
+            Err(_) => return crate::error::GraphError::internal().into_response(),
+        };
+        let etag = format!("\"{}\"", hex::encode(&Sha256::digest(&bytes)[..20]));
+        if let Ok(v) = HeaderValue::from_str(&etag) {
+            parts.headers.insert(header::ETAG, v);
+        }
+        if if_none_match.is_some_and(|v| v.as_bytes() == etag.as_bytes()) {
+            parts.status = StatusCode::NOT_MODIFIED;
+            parts.headers.remove(header::CONTENT_LENGTH);
+            body = Body::empty();
+        } else {
+            body = Body::from(bytes);
+        }
+    }
+    decorate(&mut parts.headers, &id, ok || parts.status == StatusCode::NOT_MODIFIED);
+    Response::from_parts(parts, body)
+}
+
+fn decorate(h: &mut HeaderMap, request_id: &str, ok: bool) {
+    let set = |h: &mut HeaderMap, k: &'static str, v: &str| {
+        if let Ok(v) = HeaderValue::from_str(v) {
+            h.insert(k, v);
+        }
+    };
+    set(h, "x-fb-trace-id", &fresh_trace_id());
+    set(h, "x-fb-request-id", request_id);
+    h.insert("x-fb-rev", HeaderValue::from_static(REV));
+    h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    h.insert(header::EXPIRES, HeaderValue::from_static("Sat, 01 Jan 2000 00:00:00 GMT"));
+    let cache = if ok { "private, no-cache, no-store, must-revalidate" } else { "no-store" };
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn id_shapes() {
+        let r = fresh_request_id();
+        assert_eq!(r.len(), 23);
+        assert!(r.starts_with('A'));
+        let t = fresh_trace_id();
+        assert_eq!(t.len(), 11);
+        assert!(t.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/'));
+        assert_ne!(fresh_request_id(), r);
+    }
+}

@@ -1,0 +1,389 @@
+//! GRAPH-WIRE.md revision 2, byte for byte: per endpoint family, the status, the headers of section 3 and the exact
+//! body text (key order included) of the success and of each error. `{TRACE}` in an expected body is the answer's
+//! own `x-fb-request-id`: the error's `fbtrace_id` must be the id the headers name.
+
+mod common;
+use common::*;
+
+/// 2023-11-14 22:13:20 UTC: every test here runs on this server clock, so issue and expiry times are exact.
+const T0: i64 = 1_700_000_000;
+
+/// Asserts the headers every answer carries (GRAPH-WIRE §3), for success and error alike.
+fn section3(a: &Answer, version: &str) {
+    let h = |k: &str| a.headers.get(k).map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+    assert_eq!(h("content-type"), "application/json; charset=UTF-8");
+    assert_eq!(h("facebook-api-version"), version);
+    let trace = h("x-fb-trace-id");
+    assert_eq!(trace.len(), 11, "{trace}");
+    assert!(trace.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/'), "{trace}");
+    let req_id = h("x-fb-request-id");
+    assert!(req_id.len() == 23 && req_id.starts_with('A'), "{req_id}");
+    assert!(!h("x-fb-rev").is_empty() && h("x-fb-rev").bytes().all(|b| b.is_ascii_digit()));
+    assert_eq!(h("access-control-allow-origin"), "*");
+    assert_eq!(h("pragma"), "no-cache");
+    assert_eq!(h("expires"), "Sat, 01 Jan 2000 00:00:00 GMT");
+    assert!(a.headers.get("retry-after").is_none());
+    if (200..300).contains(&a.status) {
+        assert_eq!(h("cache-control"), "private, no-cache, no-store, must-revalidate");
+        assert!(a.headers.get("www-authenticate").is_none());
+    } else {
+        assert_eq!(h("cache-control"), "no-store");
+    }
+}
+
+/// Asserts status, section-3 headers and the exact body; for errors, also the `WWW-Authenticate` kind.
+fn exact(a: &Answer, status: u16, body: &str) {
+    assert_eq!(a.status, status, "{}", a.text);
+    section3(a, "v25.0");
+    let id = a.headers["x-fb-request-id"].to_str().unwrap();
+    assert_eq!(a.text, body.replace("{TRACE}", id));
+}
+
+fn www(a: &Answer, kind: &str) {
+    let msg = a.body["error"]["message"].as_str().unwrap();
+    assert_eq!(
+        a.headers["www-authenticate"].to_str().unwrap(),
+        format!("OAuth \"Facebook Platform\" \"{kind}\" \"{msg}\"")
+    );
+}
+
+async fn at_t0() -> (TestServer, Fixture) {
+    let (s, f) = setup().await;
+    s.admin("POST", "/clock", json!({"set": T0})).await;
+    (s, f)
+}
+
+fn err(kind: &str, code: i64, sub: Option<i64>, msg: &str) -> String {
+    let sub = sub.map(|s| format!(",\"error_subcode\":{s}")).unwrap_or_default();
+    format!(r#"{{"error":{{"message":"{msg}","type":"{kind}","code":{code}{sub},"fbtrace_id":"{{TRACE}}"}}}}"#)
+}
+
+#[tokio::test]
+async fn nodes_and_fields() {
+    let (s, f) = at_t0().await;
+    let t = f.admin_token.as_str();
+    let uid = &f.admin_user_id;
+    let a = get(&s, "/v25.0/me", &[("access_token", t)]).await;
+    exact(&a, 200, &format!(r#"{{"name":"Ada Admin","id":"{uid}"}}"#));
+    let etag = a.headers["etag"].to_str().unwrap().to_owned();
+    assert!(etag.len() == 42 && etag.starts_with('"') && etag[1..41].bytes().all(|b| b.is_ascii_hexdigit()), "{etag}");
+
+    let a = get(&s, "/v25.0/me", &[("access_token", t), ("fields", "last_name,id,first_name")]).await;
+    exact(&a, 200, &format!(r#"{{"last_name":"Admin","id":"{uid}","first_name":"Ada"}}"#));
+    let a = get(&s, "/v25.0/me", &[("access_token", t), ("fields", "email,name")]).await;
+    exact(&a, 200, &format!(r#"{{"name":"Ada Admin","id":"{uid}"}}"#));
+
+    let a = get(&s, "/v25.0/me", &[("access_token", t), ("fields", "nonsense")]).await;
+    exact(
+        &a,
+        400,
+        &err("OAuthException", 100, None, "(#100) Tried accessing nonexisting field (nonsense) on node type (User)"),
+    );
+    www(&a, "invalid_request");
+
+    let su = &f.system_user_id;
+    let a = get(&s, &format!("/v25.0/{su}"), &[("access_token", t), ("fields", "role,name")]).await;
+    exact(&a, 200, &format!(r#"{{"role":"ADMIN","name":"ci-bot","id":"{su}"}}"#));
+
+    let b = &f.business_id;
+    let a = get(&s, &format!("/v25.0/{b}"), &[("access_token", t), ("fields", "name,system_users{name,role}")]).await;
+    exact(
+        &a,
+        200,
+        &format!(
+            r#"{{"name":"Acme","system_users":{{"data":[{{"name":"ci-bot","role":"ADMIN","id":"{su}"}}],"paging":{{"cursors":{{"before":"{c}","after":"{c}"}}}}}},"id":"{b}"}}"#,
+            c = hex::encode(su)
+        ),
+    );
+    let a = get(&s, &format!("/v25.0/{b}"), &[("access_token", t), ("fields", "owned_pages{nope}")]).await;
+    exact(
+        &a,
+        400,
+        &err("OAuthException", 100, None, "(#100) Tried accessing nonexisting field (nope) on node type (Page)"),
+    );
+}
+
+#[tokio::test]
+async fn etag_answers_304_without_a_body() {
+    let (s, f) = at_t0().await;
+    let url = format!("{}/v25.0/me?access_token={}", s.url, f.admin_token);
+    let first = s.http.get(&url).send().await.unwrap();
+    let etag = first.headers()["etag"].clone();
+    let again = s.http.get(&url).header("if-none-match", etag.clone()).send().await.unwrap();
+    assert_eq!(again.status(), 304);
+    assert_eq!(again.headers()["etag"], etag);
+    assert_eq!(again.text().await.unwrap(), "");
+    let other = s.http.get(&url).header("if-none-match", "\"0000\"").send().await.unwrap();
+    assert_eq!(other.status(), 200);
+}
+
+#[tokio::test]
+async fn unknown_objects_aliases_and_paths() {
+    let (s, f) = at_t0().await;
+    let t = f.admin_token.as_str();
+    let graph_docs = "Please read the Graph API documentation at https://developers.facebook.com/docs/graph-api";
+    for id in ["999999", "18446744073709551615", "9223372036854775808"] {
+        let a = get(&s, &format!("/v25.0/{id}"), &[("access_token", t)]).await;
+        let msg = format!("Unsupported get request. Object with ID '{id}' does not exist, cannot be loaded due to missing permissions, or does not support this operation. {graph_docs}");
+        exact(&a, 400, &err("GraphMethodException", 100, Some(33), &msg));
+        www(&a, "invalid_request");
+    }
+    let a = get(&s, "/v25.0/nobody", &[("access_token", t)]).await;
+    exact(&a, 400, &err("OAuthException", 803, None, "(#803) Some of the aliases you requested do not exist: nobody"));
+    let a = get(&s, &format!("/v25.0/{}/nonsense", f.admin_user_id), &[("access_token", t)]).await;
+    exact(&a, 400, &err("OAuthException", 2500, None, "Unknown path components: /nonsense"));
+    let a = post(&s, "/v25.0/debug_token", &[("input_token", t), ("access_token", t)]).await;
+    exact(&a, 400, &err("GraphMethodException", 100, Some(33), &format!("Unsupported post request. {graph_docs}")));
+}
+
+#[tokio::test]
+async fn token_errors() {
+    let (s, f) = at_t0().await;
+    let cases = [
+        ("not a token", "Invalid OAuth access token - Cannot parse access token".to_owned()),
+        ("EAAB0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJ", "The access token could not be decrypted".to_owned()),
+        (&*format!("{}|wrong-secret", f.app_id), "Invalid OAuth access token signature.".to_owned()),
+        ("123456789|x", "Error validating application. Cannot get application info due to a system error.".to_owned()),
+    ];
+    for (token, msg) in cases {
+        let a = get(&s, "/v25.0/me", &[("access_token", token)]).await;
+        exact(&a, 400, &err("OAuthException", 190, None, &msg));
+        www(&a, "invalid_token");
+    }
+    let a = get(&s, "/v25.0/me", &[]).await;
+    exact(&a, 400, &err("OAuthException", 104, None, "An access token is required to request this resource."));
+    let a = get(&s, "/v25.0/me", &[("access_token", &app_token(&f))]).await;
+    exact(
+        &a,
+        400,
+        &err(
+            "OAuthException",
+            2500,
+            None,
+            "An active access token must be used to query information about the current user.",
+        ),
+    );
+
+    // Expired: the message names both instants in US Pacific time.
+    install(&s, &f).await;
+    let tok = generate(&s, &f, "ads_read", true).await;
+    s.admin("POST", "/clock", json!({"set": T0 + 60 * 86400 + 5})).await;
+    let a = get(&s, "/v25.0/me", &[("access_token", &tok)]).await;
+    exact(
+        &a,
+        400,
+        &err(
+            "OAuthException",
+            190,
+            Some(463),
+            "Error validating access token: Session has expired on Saturday, 13-Jan-24 14:13:20 PST. The current time is Saturday, 13-Jan-24 14:13:25 PST.",
+        ),
+    );
+    www(&a, "invalid_token");
+}
+
+#[tokio::test]
+async fn proofs_and_system_user_tokens() {
+    let (s, f) = at_t0().await;
+    install(&s, &f).await;
+    let path = format!("/v25.0/{}/access_tokens", f.system_user_id);
+    let base = [("business_app", f.app_id.as_str()), ("scope", "ads_read"), ("access_token", f.admin_token.as_str())];
+    let a = post(&s, &path, &base).await;
+    exact(
+        &a,
+        400,
+        &err("GraphMethodException", 100, None, "API calls from the server require an appsecret_proof argument"),
+    );
+    www(&a, "invalid_request");
+    let wrong = proof("another-apps-secret", &f.admin_token);
+    let a = post(&s, &path, &[base.as_slice(), &[("appsecret_proof", wrong.as_str())]].concat()).await;
+    exact(&a, 400, &err("GraphMethodException", 100, None, "Invalid appsecret_proof provided in the API argument"));
+    let good = proof(&f.app_secret, &f.admin_token);
+    let a = post(&s, &path, &[base.as_slice(), &[("appsecret_proof", good.as_str())]].concat()).await;
+    let tok = a.ok()["access_token"].as_str().unwrap().to_owned();
+    assert!(tok.starts_with("EAA") && (170..=220).contains(&tok.len()), "{tok}");
+    exact(&a, 200, &format!(r#"{{"access_token":"{tok}"}}"#));
+    assert!(a.headers.get("etag").is_none(), "only GETs carry an ETag");
+
+    let a = post(
+        &s,
+        &format!("/v25.0/{}/system_users", f.business_id),
+        &[("name", "bot2"), ("access_token", &f.admin_token)],
+    )
+    .await;
+    let id = a.ok()["id"].as_str().unwrap().to_owned();
+    exact(&a, 200, &format!(r#"{{"id":"{id}"}}"#));
+}
+
+#[tokio::test]
+async fn oauth_endpoints() {
+    let (s, f) = at_t0().await;
+    let (app, secret) = (f.app_id.as_str(), f.app_secret.as_str());
+    let a = get(
+        &s,
+        "/v25.0/oauth/access_token",
+        &[("grant_type", "client_credentials"), ("client_id", app), ("client_secret", secret)],
+    )
+    .await;
+    let at = a.ok()["access_token"].as_str().unwrap().to_owned();
+    assert!(at.starts_with(&format!("{app}|")));
+    exact(&a, 200, &format!(r#"{{"access_token":"{at}","token_type":"bearer"}}"#));
+
+    install(&s, &f).await;
+    let user = generate(&s, &f, "ads_read", true).await;
+    let exchange = [
+        ("grant_type", "fb_exchange_token"),
+        ("client_id", app),
+        ("client_secret", secret),
+        ("fb_exchange_token", user.as_str()),
+    ];
+    let a = post(&s, "/v25.0/oauth/access_token", &exchange).await;
+    let fresh = a.ok()["access_token"].as_str().unwrap().to_owned();
+    exact(&a, 200, &format!(r#"{{"access_token":"{fresh}","token_type":"bearer","expires_in":5184000}}"#));
+
+    let mut bad = exchange;
+    bad[2].1 = "nope";
+    let a = post(&s, "/v25.0/oauth/access_token", &bad).await;
+    exact(&a, 400, &err("OAuthException", 1, None, "Error validating client secret."));
+    www(&a, "invalid_request");
+    bad[1].1 = "424242";
+    let a = post(&s, "/v25.0/oauth/access_token", &bad).await;
+    exact(&a, 400, &err("OAuthException", 101, None, "Error validating application. Invalid application ID."));
+
+    let a = post(
+        &s,
+        "/v25.0/oauth/revoke",
+        &[("client_id", app), ("client_secret", secret), ("revoke_token", &user), ("access_token", &fresh)],
+    )
+    .await;
+    exact(&a, 200, r#"{"success":true}"#);
+    let a = get(&s, "/v25.0/me", &[("access_token", &user)]).await;
+    exact(
+        &a,
+        400,
+        &err(
+            "OAuthException",
+            190,
+            Some(466),
+            "Error validating access token: The session was invalidated explicitly using an API call.",
+        ),
+    );
+}
+
+#[tokio::test]
+async fn debug_token_answers() {
+    let (s, f) = at_t0().await;
+    install(&s, &f).await;
+    let tok = generate(&s, &f, "ads_read,pages_show_list", false).await;
+    let (app, su) = (&f.app_id, &f.system_user_id);
+    let a = get(&s, "/v25.0/debug_token", &[("input_token", &tok), ("access_token", &app_token(&f))]).await;
+    exact(
+        &a,
+        200,
+        &format!(
+            r#"{{"data":{{"app_id":"{app}","type":"SYSTEM_USER","application":"Acme Ads","data_access_expires_at":0,"expires_at":0,"is_valid":true,"issued_at":{T0},"scopes":["ads_read","pages_show_list"],"granular_scopes":[{{"scope":"ads_read"}},{{"scope":"pages_show_list"}}],"user_id":"{su}"}}}}"#
+        ),
+    );
+    let a = get(
+        &s,
+        "/v25.0/debug_token",
+        &[("input_token", &tok), ("access_token", &app_token(&f)), ("fields", "user_id,app_id")],
+    )
+    .await;
+    exact(&a, 200, &format!(r#"{{"data":{{"app_id":"{app}","user_id":"{su}"}}}}"#));
+
+    // Revoked: still 200, no issued_at, no scopes kept.
+    delete(&s, &format!("/v25.0/{su}/access_tokens"), &[("access_token", &f.admin_token)]).await.ok();
+    let a = get(&s, "/v25.0/debug_token", &[("input_token", &tok), ("access_token", &app_token(&f))]).await;
+    exact(
+        &a,
+        200,
+        &format!(
+            r#"{{"data":{{"app_id":"{app}","type":"SYSTEM_USER","application":"Acme Ads","data_access_expires_at":0,"error":{{"code":190,"message":"Error validating access token: The session was invalidated explicitly using an API call.","subcode":466}},"expires_at":0,"is_valid":false,"scopes":[],"user_id":"{su}"}}}}"#
+        ),
+    );
+
+    let a = get(&s, "/v25.0/debug_token", &[("input_token", "garbage"), ("access_token", &app_token(&f))]).await;
+    exact(
+        &a,
+        200,
+        r#"{"data":{"error":{"code":190,"message":"Invalid OAuth access token - Cannot parse access token"},"is_valid":false,"scopes":[]}}"#,
+    );
+    let a = get(&s, "/v25.0/debug_token", &[("input_token", "garbage")]).await;
+    exact(
+        &a,
+        400,
+        &err(
+            "OAuthException",
+            100,
+            None,
+            "(#100) You must provide an app access token, or a user access token that is an owner or developer of the app",
+        ),
+    );
+}
+
+#[tokio::test]
+async fn ids_and_batch() {
+    let (s, f) = at_t0().await;
+    let t = f.admin_token.as_str();
+    let (uid, su) = (&f.admin_user_id, &f.system_user_id);
+    let ids = format!("{uid},{su}");
+    let a = get(&s, "/v25.0/", &[("ids", &ids), ("fields", "name"), ("access_token", t)]).await;
+    exact(
+        &a,
+        200,
+        &format!(r#"{{"{uid}":{{"name":"Ada Admin","id":"{uid}"}},"{su}":{{"name":"ci-bot","id":"{su}"}}}}"#),
+    );
+    let a = get(&s, "/v25.0/", &[("ids", &format!("{uid},999999")), ("access_token", t)]).await;
+    assert_eq!(a.err(), (100, Some(33)));
+
+    // A batch: each operation answered as alone, in order; the batch's token fills in, an operation's own wins.
+    install(&s, &f).await;
+    let ops = json!([
+        {"method": "GET", "relative_url": "me?fields=name"},
+        {"method": "GET", "relative_url": "v25.0/me?access_token=garbage"},
+        {"method": "POST", "relative_url": format!("{su}/access_tokens"), "body": format!("business_app={}&scope=ads_read", f.app_id)},
+    ])
+    .to_string();
+    let a = post(&s, "/v25.0/", &[("batch", &ops), ("include_headers", "false"), ("access_token", t)]).await;
+    assert_eq!(a.status, 200, "{}", a.text);
+    section3(&a, "v25.0");
+    let items = a.body.as_array().unwrap();
+    assert_eq!(items.len(), 3);
+    assert_eq!(
+        serde_json::to_string(&items[0]).unwrap(),
+        format!(r#"{{"code":200,"body":"{{\"name\":\"Ada Admin\",\"id\":\"{uid}\"}}"}}"#)
+    );
+    assert_eq!(items[1]["code"], 400);
+    let inner: Value = serde_json::from_str(items[1]["body"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        (inner["error"]["code"].as_i64(), inner["error"]["message"].as_str()),
+        (Some(190), Some("Invalid OAuth access token - Cannot parse access token"))
+    );
+    // Generating still demands its proof inside a batch: a batch cannot do what its operation could not.
+    let inner: Value = serde_json::from_str(items[2]["body"].as_str().unwrap()).unwrap();
+    assert_eq!(inner["error"]["message"], "API calls from the server require an appsecret_proof argument");
+
+    // With headers (the default): name/value pairs of the operation's own answer.
+    let ops = json!([{"method": "GET", "relative_url": "me"}]).to_string();
+    let a = post(&s, "/v25.0/", &[("batch", &ops), ("access_token", t)]).await;
+    let headers = a.body[0]["headers"].as_array().unwrap();
+    assert!(
+        headers.iter().any(|h| h["name"] == "content-type" && h["value"] == "application/json; charset=UTF-8"),
+        "{headers:?}"
+    );
+    // A batch cannot reach the control plane, nor nest.
+    let ops =
+        json!([{"method": "POST", "relative_url": "_suat/reset"}, {"method": "POST", "relative_url": "?batch=[]"}])
+            .to_string();
+    let a = post(&s, "/v25.0/", &[("batch", &ops), ("access_token", t)]).await;
+    assert_eq!(a.body[0]["code"], 400, "{}", a.text);
+    assert_eq!(a.body[1]["code"], 400, "{}", a.text);
+    let too_many = serde_json::to_string(&vec![json!({"method": "GET", "relative_url": "me"}); 51]).unwrap();
+    let a = post(&s, "/v25.0/", &[("batch", &too_many), ("access_token", t)]).await;
+    exact(
+        &a,
+        400,
+        &err("OAuthException", 100, None, "(#100) Too many requests in batch message. Maximum batch size is 50"),
+    );
+}
