@@ -257,6 +257,10 @@ async fn removing_the_app_voids_every_token_of_it_with_458() {
         assert_eq!(r.err(), (190, Some(458)));
     }
     get(&s, "/me", &[("access_token", &other_t)]).await.ok();
+    // debug_token reports it as invalid, with the same subcode (200, as for every inspected token).
+    let d = get(&s, "/debug_token", &[("input_token", &tokens[0]), ("access_token", &format!("{app}|{secret}"))]).await;
+    assert_eq!(d.ok()["data"]["is_valid"], false);
+    assert_eq!(d.body["data"]["error"]["subcode"], 458);
     let last = s.admin("GET", "/audit?limit=1", Value::Null).await;
     assert_eq!(last["data"][0]["action"], "deauthorize");
     // Consenting again (a later second) brings the app back, with no earlier answers.
