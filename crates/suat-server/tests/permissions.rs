@@ -301,4 +301,6 @@ async fn system_users_and_app_tokens() {
     let a = delete(&s, "/me/permissions", &[("access_token", &t), ("appsecret_proof", &p)]).await;
     assert_eq!(a.ok(), &json!({"success": true}));
     assert_eq!(get(&s, "/me", &[("access_token", &t)]).await.err(), (190, Some(458)));
+    let last = s.admin("GET", "/audit?limit=1", Value::Null).await;
+    assert_eq!(last["data"][0]["action"], "uninstall");
 }

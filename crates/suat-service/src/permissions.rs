@@ -33,11 +33,11 @@ impl Service {
     /// uninstallation, with the same effect.
     pub async fn deauthorize(&self, c: &Caller, now: i64) -> Result<()> {
         let (user, app) = (me(c)?, c.app().app.id);
-        let audit = AuditEntry::new(now, "deauthorize", actor(Some(user.id), app)).subject(user.id).app(app);
-        let write = match user.kind {
-            UserKind::Person { .. } => Write::Deauthorize { user: user.id, app, at: now },
-            UserKind::SystemUser { .. } => Write::Uninstall { su: user.id, app },
+        let (action, write) = match user.kind {
+            UserKind::Person { .. } => ("deauthorize", Write::Deauthorize { user: user.id, app, at: now }),
+            UserKind::SystemUser { .. } => ("uninstall", Write::Uninstall { su: user.id, app }),
         };
+        let audit = AuditEntry::new(now, action, actor(Some(user.id), app)).subject(user.id).app(app);
         self.write(write, audit.detail(json!({"via": "DELETE /me/permissions"}))).await?;
         Ok(())
     }
