@@ -7,8 +7,8 @@ use suat_core::{
     oauth::AuthCode,
     page::{Page, PageRole, PageTask},
     scope::Scope,
-    AccessLevel, App, AppId, AppRole, Business, BusinessId, PageId, SystemUserRole, TokenHash, TokenKind, TokenRecord,
-    User, UserId, UserKind,
+    AccessLevel, App, AppId, AppRole, AppStatus, Business, BusinessId, PageId, SystemUserRole, TokenHash, TokenKind,
+    TokenRecord, User, UserId, UserKind,
 };
 
 pub type Dyn = Arc<dyn Store>;
@@ -109,7 +109,7 @@ fn audit(action: &str) -> AuditEntry {
 }
 
 fn business(id: u64) -> Business {
-    Business { id: BusinessId(id), name: format!("b{id}"), must_use_expiring_tokens: id & 1 == 0 }
+    Business { id: BusinessId(id), name: format!("b{id}"), must_use_expiring_tokens: id & 1 == 0, parent_id: None }
 }
 
 fn system_user(id: u64, b: u64) -> User {
@@ -137,6 +137,8 @@ fn app(id: u64, owner: Option<u64>) -> StoredApp {
             redirect_uris: vec!["https://x.example/cb".into()],
             client_businesses: vec![BusinessId(CLIENT)],
             roles: vec![(TESTER, AppRole::Tester)],
+            status: AppStatus::Throttled,
+            app_scoped_last_query_at: Some(1_600_000_000),
         },
         sealed_secret: vec![1, 2, 3, 0, 255],
     }
@@ -728,6 +730,74 @@ pub async fn concurrent_app_updates_all_land(s: Dyn) {
     assert_eq!((app.roles[0], app.client_businesses[0]), ((TESTER, AppRole::Tester), BusinessId(CLIENT)));
 }
 
+/// The operator's app update replaces only the fields it names; an unknown app is refused and nothing is written.
+pub async fn app_status_and_last_query_update(s: Dyn) {
+    world(&s).await;
+    let get = || {
+        let s = s.clone();
+        async move { s.get_app(AppId(20)).await.unwrap().unwrap().app.clone() }
+    };
+    assert_eq!((get().await.status, get().await.app_scoped_last_query_at), (AppStatus::Throttled, Some(1_600_000_000)));
+    let status = Write::UpdateApp { app: AppId(20), status: Some(AppStatus::Deleted), app_scoped_last_query_at: None };
+    s.execute(&status, &audit("app_status")).await.unwrap();
+    assert_eq!((get().await.status, get().await.app_scoped_last_query_at), (AppStatus::Deleted, Some(1_600_000_000)));
+    let lapse = Write::UpdateApp { app: AppId(20), status: None, app_scoped_last_query_at: Some(5) };
+    s.execute(&lapse, &audit("app_status")).await.unwrap();
+    assert_eq!((get().await.status, get().await.app_scoped_last_query_at), (AppStatus::Deleted, Some(5)));
+    let both = Write::UpdateApp { app: AppId(20), status: Some(AppStatus::Active), app_scoped_last_query_at: Some(6) };
+    s.execute(&both, &audit("app_status")).await.unwrap();
+    assert_eq!((get().await.status, get().await.app_scoped_last_query_at), (AppStatus::Active, Some(6)));
+    let before = s.dump().await.unwrap();
+    let ghost = Write::UpdateApp { app: AppId(21), status: Some(AppStatus::Disabled), app_scoped_last_query_at: None };
+    assert!(matches!(s.execute(&ghost, &audit("app_status")).await, Err(StoreError::NotFound(_))));
+    assert_eq!(s.dump().await.unwrap(), before);
+    // The dump shows the stored status.
+    assert!(s.dump().await.unwrap().apps.iter().all(|a| a.status == AppStatus::Active));
+}
+
+/// A token generated through an app-scoped id stamps its app in the same transaction: both or neither.
+pub async fn app_scoped_issuance_stamps_its_app(s: Dyn) {
+    world(&s).await;
+    let t = token(1, Some(10), None);
+    s.execute(&Write::IssueAppScopedToken(t.clone()), &audit("issue")).await.unwrap();
+    assert_eq!(s.get_token(&t.hash).await.unwrap().as_deref(), Some(&t));
+    let app = s.get_app(AppId(20)).await.unwrap().unwrap();
+    assert_eq!(app.app.app_scoped_last_query_at, Some(t.issued_at));
+    // The same hash again: the insert fails, and the stamp it would have moved stays where it was.
+    let again = TokenRecord { issued_at: 5000, ..t.clone() };
+    let before = s.dump().await.unwrap();
+    assert!(matches!(
+        s.execute(&Write::IssueAppScopedToken(again), &audit("issue")).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(s.get_app(AppId(20)).await.unwrap().unwrap().app.app_scoped_last_query_at, Some(t.issued_at));
+    assert_eq!(s.dump().await.unwrap(), before);
+    // A token of an unknown app is not written.
+    let ghost = TokenRecord { app_id: AppId(21), ..token(2, Some(10), None) };
+    assert!(matches!(
+        s.execute(&Write::IssueAppScopedToken(ghost), &audit("issue")).await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert_eq!(s.get_token(&TokenHash([2; 32])).await.unwrap(), None);
+    assert_eq!(s.dump().await.unwrap(), before);
+}
+
+/// Child businesses keep their parent and are listed by it, by id; a parent that does not exist is refused.
+pub async fn child_businesses_round_trip_and_list(s: Dyn) {
+    world(&s).await;
+    let child = |id: u64| Business { parent_id: Some(BusinessId(1)), ..business(id) };
+    s.create_business(&child(3), &audit("b")).await.unwrap();
+    s.create_business(&child(2), &audit("b")).await.unwrap();
+    assert_eq!(s.get_business(BusinessId(3)).await.unwrap(), Some(child(3)));
+    assert_eq!(s.list_child_businesses(BusinessId(1)).await.unwrap(), vec![child(2), child(3)]);
+    assert!(s.list_child_businesses(BusinessId(2)).await.unwrap().is_empty());
+    let before = s.dump().await.unwrap();
+    let orphan = Business { parent_id: Some(BusinessId(99)), ..business(4) };
+    assert!(matches!(s.create_business(&orphan, &audit("b")).await, Err(StoreError::NotFound(_))));
+    assert_eq!(s.dump().await.unwrap(), before);
+    assert_eq!(before.businesses.iter().filter(|b| b.parent_id == Some(BusinessId(1))).count(), 2);
+}
+
 pub async fn app_scoped_ids_are_stable_and_resolvable(s: Dyn) {
     world(&s).await;
     let a = s.app_scoped_id(AppId(20), UserId(10)).await.unwrap();
@@ -851,6 +921,11 @@ pub async fn abandoned_invalidating_writes_are_in_force_once_committed(s: Dyn) {
             Write::BumpSessionEpoch(UserId(10)),
             Write::ResetSecret { app: AppId(20), sealed_secret: vec![round, 1] },
             Write::SetAppRole { app: AppId(20), user: UserId(10), role: AppRole::Developer },
+            Write::UpdateApp {
+                app: AppId(20),
+                status: Some(if round % 2 == 0 { AppStatus::Disabled } else { AppStatus::Active }),
+                app_scoped_last_query_at: None,
+            },
             Write::Uninstall { su: UserId(10), app: AppId(20) },
             Write::RemovePageRole { page: PageId(30), user: UserId(10) },
             Write::SetClockOffset(i64::from(round) + 1),
@@ -882,6 +957,11 @@ pub async fn abandoned_invalidating_writes_are_in_force_once_committed(s: Dyn) {
                 Write::SetAppRole { user, role, .. } => {
                     let now = s.get_app(AppId(20)).await.unwrap().unwrap();
                     assert_eq!(now.app.role_of(*user), Some(*role), "round {round}: {w:?}");
+                }
+                Write::UpdateApp { status: Some(status), .. } => {
+                    assert_ne!(app.app.status, *status, "round {round}: the cache held the status from before");
+                    let now = s.get_app(AppId(20)).await.unwrap().unwrap();
+                    assert_eq!(now.app.status, *status, "round {round}: {w:?}");
                 }
                 Write::Uninstall { su, app } => {
                     assert!(installed);
@@ -925,6 +1005,7 @@ macro_rules! store_contract_tests {
             clock_offset_persists, session_epoch_bumps, reset_keeps_the_audit_log, dump_is_complete_and_ordered,
             refreshes_of_a_revoked_parent_all_fail, revoke_all_racing_refreshes_leaves_no_live_token,
             apps_update_and_uninstall, concurrent_app_updates_all_land, app_scoped_ids_are_stable_and_resolvable, pages_and_roles, codes_redeem_once, password_hashes,
+            app_status_and_last_query_update, app_scoped_issuance_stamps_its_app, child_businesses_round_trip_and_list,
             concurrent_issuance_is_individually_acknowledged, cancelled_writes_leave_the_store_usable,
             abandoned_invalidating_writes_are_in_force_once_committed);
     };

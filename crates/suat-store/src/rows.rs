@@ -14,7 +14,11 @@ pub(crate) struct BusinessRow {
     id: i64,
     name: String,
     must_use_expiring_tokens: bool,
+    parent_id: Option<i64>,
 }
+
+/// Columns of a business row, in [`BusinessRow`]'s names.
+pub(crate) const BUSINESS_COLUMNS: &str = "id, name, must_use_expiring_tokens, parent_id";
 
 impl BusinessRow {
     pub(crate) fn domain(self) -> Result<Business> {
@@ -22,6 +26,7 @@ impl BusinessRow {
             id: BusinessId(to_u64(self.id)),
             name: self.name,
             must_use_expiring_tokens: self.must_use_expiring_tokens,
+            parent_id: self.parent_id.map(|p| BusinessId(to_u64(p))),
         })
     }
 }
@@ -67,7 +72,7 @@ pub(crate) fn kind_columns(k: &UserKind) -> (&'static str, Option<bool>, Option<
 
 /// Columns of an app row, in [`AppRow`]'s names.
 pub(crate) const APP_COLUMNS: &str = "id, name, owner_business, access_level, is_test_app, require_app_secret, \
-     permissions, capabilities, created_at, redirect_uris, sealed_secret";
+     permissions, capabilities, created_at, redirect_uris, sealed_secret, status, app_scoped_last_query_at";
 
 #[derive(FromRow)]
 pub(crate) struct AppRow {
@@ -82,6 +87,8 @@ pub(crate) struct AppRow {
     created_at: i64,
     redirect_uris: String,
     sealed_secret: Vec<u8>,
+    status: String,
+    app_scoped_last_query_at: Option<i64>,
 }
 
 impl AppRow {
@@ -105,6 +112,8 @@ impl AppRow {
                 redirect_uris: from_json(&self.redirect_uris, "app redirect uris")?,
                 client_businesses: clients.into_iter().map(|c| BusinessId(to_u64(c.business_id))).collect(),
                 roles: roles.into_iter().map(AppRoleRow::domain).collect::<Result<_>>()?,
+                status: enum_from(&self.status, "app status")?,
+                app_scoped_last_query_at: self.app_scoped_last_query_at,
             },
             sealed_secret: self.sealed_secret,
         })
