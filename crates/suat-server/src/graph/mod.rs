@@ -233,7 +233,7 @@ async fn edge(State(state): State<AppState>, Path((_, edge)): Path<(String, Stri
         ("assigned_pages", M::GET) => objects::assigned_pages_edge.call(req, state).await,
         ("system_users", M::POST) => system_users::create.call(req, state).await,
         ("system_users", M::GET) => system_users::list.call(req, state).await,
-        ("owned_apps" | "client_apps" | "owned_pages", M::GET) => objects::business_edge.call(req, state).await,
+        ("owned_apps" | "client_apps" | "owned_pages" | "owned_businesses", M::GET) => objects::business_edge.call(req, state).await,
         ("client_apps", M::POST) => objects::share_app.call(req, state).await,
         ("ads_access_token", _) => GraphError::from(CoreError::Deprecated(
             "The /{system-user-id}/ads_access_token endpoint no longer exists: use POST /{system-user-id}/access_tokens"

@@ -61,7 +61,8 @@ pub async fn assigned_pages_edge(
     Ok(graph_json(pages::assigned_pages(&s, &req, u.id).await?))
 }
 
-/// Members of a business see its `owned_apps`, `client_apps` and `owned_pages`.
+/// Members of a business see its `owned_apps`, `client_apps`, `owned_pages` and `owned_businesses` (its child
+/// businesses).
 pub async fn business_edge(
     State(s): State<AppState>,
     Caller(c): Caller,
@@ -75,6 +76,13 @@ pub async fn business_edge(
             .await?
             .into_iter()
             .map(|p| json!({"id": p.id.to_string(), "name": p.name}))
+            .collect(),
+        "owned_businesses" => s
+            .svc
+            .child_businesses(&c, business)
+            .await?
+            .into_iter()
+            .map(|b| json!({"id": b.id, "name": b.name}))
             .collect(),
         other => {
             let which = if other == "owned_apps" { AppEdge::Owned } else { AppEdge::Clients };
