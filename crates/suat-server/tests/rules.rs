@@ -674,6 +674,18 @@ async fn throttled_disabled_and_deleted_apps() {
         }
         refused(&s, get(&s, "/oauth/access_token", &exchange), 101, None, message).await;
         refused(&s, get(&s, "/oauth/access_token", &credentials), 101, None, message).await;
+        // The login dialog signs no one in to it either.
+        let before = dump(&s).await;
+        let page = s
+            .http
+            .get(format!("{}/v25.0/dialog/oauth", s.url))
+            .query(&[("client_id", f.app_id.as_str()), ("redirect_uri", "https://x.example/cb"), ("scope", "email")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(page.status(), 400);
+        assert!(page.text().await.unwrap().contains(message));
+        assert_eq!(dump(&s).await, before);
         let path = format!("/{}/access_tokens", f.system_user_id);
         let p = proof(&f.app_secret, &f.admin_token);
         refused(&s, post(&s, &path, &gen_params(&f, &f.admin_token, &p, "ads_read")), 190, None, message).await;
