@@ -674,6 +674,10 @@ async fn throttled_disabled_and_deleted_apps() {
         }
         refused(&s, get(&s, "/oauth/access_token", &exchange), 101, None, message).await;
         refused(&s, get(&s, "/oauth/access_token", &credentials), 101, None, message).await;
+        // A token may still inspect itself: debug_token says why it is no longer valid.
+        let d = get(&s, "/debug_token", &[("input_token", &t), ("access_token", &t)]).await;
+        assert_eq!(d.ok()["data"]["is_valid"], false);
+        assert_eq!(d.body["data"]["error"], json!({"code": 190, "message": message}));
         // The login dialog signs no one in to it either.
         let before = dump(&s).await;
         let page = s
