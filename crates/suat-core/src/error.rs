@@ -30,6 +30,14 @@ pub enum TokenProblem {
     /// The app the token was issued for is no longer installed for its user. Subcode 458.
     #[error("Error validating access token: The user has not authorized application {0}.")]
     AppNotInstalled(String),
+    /// The token's app was deleted (seed 001). Code 190 with no subcode (inferred), and the message Graph gives for a
+    /// deleted app's client_id.
+    #[error("Error validating application. Application has been deleted.")]
+    AppDeleted,
+    /// The token's app was disabled by the platform (seed 001). Code 190, no subcode; message inferred from the
+    /// deleted one.
+    #[error("Error validating application. Application has been disabled.")]
+    AppDisabled,
     /// A page token whose system user lost its role on the page, or whose source token died. Subcode 467.
     #[error("Error validating access token: The session is invalid because the user logged out or the page role was removed.")]
     Dependency,
@@ -52,7 +60,9 @@ impl TokenProblem {
             TokenProblem::Unparseable
             | TokenProblem::Undecryptable
             | TokenProblem::BadSignature
-            | TokenProblem::UnknownApp => None,
+            | TokenProblem::UnknownApp
+            | TokenProblem::AppDeleted
+            | TokenProblem::AppDisabled => None,
             TokenProblem::Expired { .. } => Some(463),
             TokenProblem::Revoked => Some(466),
             TokenProblem::SessionInvalidated => Some(460),
@@ -101,6 +111,10 @@ pub enum CoreError {
     /// client_id is not an app (code 101).
     #[error("Error validating application. Invalid application ID.")]
     UnknownApp,
+    /// client_id (or business_app) names an app that is deleted or disabled (code 101, as Graph answers a deleted
+    /// app's client_id; the argument completes "Error validating application. ").
+    #[error("Error validating application. {0}")]
+    AppUnavailable(&'static str),
     /// An endpoint that Meta removed (code 12).
     #[error("(#12) {0}")]
     Deprecated(String),

@@ -18,7 +18,7 @@ pub mod wire;
 
 pub use error::{CoreError, TokenProblem};
 pub use ids::{AppId, BusinessId, PageId, UserId};
-pub use model::{AccessLevel, App, AppRole, Business, SystemUserRole, User, UserKind};
+pub use model::{AccessLevel, App, AppRole, AppStatus, Business, SystemUserRole, User, UserKind};
 pub use proof::{AppSecret, AppSecretProof};
 pub use scope::Scope;
 pub use token::{AccessToken, TokenHash, TokenKey, TokenKind, TokenRecord};

@@ -11,6 +11,10 @@ pub struct Business {
     /// "Must use expiring tokens": generating a permanent system-user token is refused.
     #[serde(default)]
     pub must_use_expiring_tokens: bool,
+    /// The business this one is a child of (`/{parent}/owned_businesses`). Seed 002: an app claimed by the parent
+    /// may also target this business. One level only: a child business has no children of its own.
+    #[serde(default)]
+    pub parent_id: Option<BusinessId>,
 }
 
 /// System user roles as the Graph spells them (`role` on POST /{business}/system_users).
@@ -60,6 +64,9 @@ pub struct User {
     /// Bumped on "password change"; tokens issued under an older epoch are invalid (190/460).
     #[serde(default)]
     pub session_epoch: i64,
+    /// A person's email, as the operator seeded it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
 }
 
 impl User {
@@ -79,6 +86,32 @@ pub enum AccessLevel {
     Development,
     Standard,
     Advanced,
+}
+
+/// Where an app stands with the platform. Seed 001 names the states that stop an app from revoking tokens ("not
+/// throttled, disabled, or deleted"); suat also stops the app's tokens and credentials working while it is in them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AppStatus {
+    #[default]
+    Active,
+    /// Over its rate limit: calls are refused for now (code 4), tokens stay valid.
+    Throttled,
+    /// Disabled by the platform: its tokens and credentials stop working until it is restored.
+    Disabled,
+    /// Deleted by its admins: its tokens and credentials stop working.
+    Deleted,
+}
+
+impl AppStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AppStatus::Active => "active",
+            AppStatus::Throttled => "throttled",
+            AppStatus::Disabled => "disabled",
+            AppStatus::Deleted => "deleted",
+        }
+    }
 }
 
 /// A user's role on an app (from the app dashboard).
@@ -115,6 +148,13 @@ pub struct App {
     /// People and system users with a role on the app.
     #[serde(default)]
     pub roles: Vec<(UserId, AppRole)>,
+    /// Seed 001's throttled / disabled / deleted, set by the operator.
+    #[serde(default)]
+    pub status: AppStatus,
+    /// Server-clock unix seconds of the app's last successful `POST /{app-scoped-id}/access_tokens` (seed 000: that
+    /// call is only available to apps that made it within the last 90 days); `None` if it never did.
+    #[serde(default)]
+    pub app_scoped_last_query_at: Option<i64>,
 }
 
 impl App {

@@ -249,6 +249,7 @@ mod tests {
             business_id: None,
             kind: crate::UserKind::Person { admin: false },
             session_epoch: 0,
+            email: None,
         };
         let rec = TokenRecord::user(TokenHash([1; 32]), AppId(1), &user, vec![], 100, 7200);
         let gone = Authorization { answers: vec![], deauthorized_at: Some(100) };

@@ -19,6 +19,20 @@ pub struct Page {
     pub id: PageId,
     pub name: String,
     pub business_id: BusinessId,
+    /// The page's category (`Brand`, `Software`...), as the operator seeded it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
+}
+
+impl Page {
+    /// `category_list`'s id for the page's category. Graph's category ids are Meta's own; suat derives a stable
+    /// 15-digit id from the name (inferred, documented in the README), so the same category always has one id.
+    pub fn category_id(category: &str) -> String {
+        use sha2::{Digest, Sha256};
+        let h = Sha256::digest(category.as_bytes());
+        let n = u64::from_be_bytes(h[..8].try_into().expect("8 bytes")) % 900_000_000_000_000 + 100_000_000_000_000;
+        n.to_string()
+    }
 }
 
 /// Tasks a user can be assigned on a page.
@@ -174,13 +188,14 @@ mod tests {
 
     #[test]
     fn assign_needs_business_admin_and_same_business_assignee() {
-        let page = Page { id: PageId(9), name: "p".into(), business_id: BusinessId(1) };
+        let page = Page { id: PageId(9), name: "p".into(), business_id: BusinessId(1), category: None };
         let admin = User {
             id: UserId(1),
             name: "a".into(),
             business_id: Some(BusinessId(1)),
             kind: UserKind::Person { admin: true },
             session_epoch: 0,
+            email: None,
         };
         let bot =
             User { id: UserId(2), kind: UserKind::SystemUser { role: SystemUserRole::Employee }, ..admin.clone() };

@@ -3,11 +3,11 @@
 
 use crate::{
     error::TokenProblem,
-    model::{AccessLevel, App, AppRole, Business, User},
+    model::{AccessLevel, App, AppRole, AppStatus, Business, User},
     scope::{Scope, ScopeClass},
     time::PUBLISH_ACTIONS_CUTOFF,
     token::{TokenKind, TokenRecord},
-    AppId, CoreError,
+    AppId, BusinessId, CoreError,
 };
 
 fn perm(code: u32, message: impl Into<String>) -> CoreError {
@@ -89,9 +89,90 @@ pub fn check_is_system_user(method: &'static str, target: &User) -> Result<(), C
     }
 }
 
-/// Whether `su` may use `app` at all: owned by its business, or shared with it with the system user as a developer
-/// (seed 000), or a test app on which the system user is a tester.
-pub fn check_app_usable(su: &User, app: &App) -> Result<(), CoreError> {
+/// How a business holds an app: it has it shared with it (a client app), or it owns it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Claim {
+    Shared,
+    Owned,
+}
+
+/// Seed 002: "apps can only target businesses (or child businesses of those businesses) that have claimed them".
+/// A business holds an app it owns or has shared with it, and so does each of its child businesses; owning wins
+/// over sharing whichever of the two holds it.
+pub fn claim(app: &App, business: &Business) -> Option<Claim> {
+    let of = |b: BusinessId| {
+        if app.owner_business == Some(b) {
+            Some(Claim::Owned)
+        } else if app.client_businesses.contains(&b) {
+            Some(Claim::Shared)
+        } else {
+            None
+        }
+    };
+    [Some(business.id), business.parent_id].into_iter().flatten().filter_map(of).max()
+}
+
+/// Graph's `(#4)`: the app is over its rate limit (HTTP 403, transient).
+fn app_throttled() -> CoreError {
+    perm(4, "Application request limit reached")
+}
+
+/// Seed 001: "the app is not throttled, disabled, or deleted", for an app named by id (`client_id` of the OAuth
+/// endpoints, `business_app` of install and generate). Deleted: code 101 `Error validating application. Application
+/// has been deleted.`, as Graph answers a deleted app's client_id; disabled: the same words with "disabled"
+/// (inferred); throttled: `(#4) Application request limit reached`, Graph's app rate-limit error.
+pub fn check_app_active(app: &App) -> Result<(), CoreError> {
+    match app.status {
+        AppStatus::Active => Ok(()),
+        AppStatus::Throttled => Err(app_throttled()),
+        AppStatus::Disabled => Err(CoreError::AppUnavailable("Application has been disabled.")),
+        AppStatus::Deleted => Err(CoreError::AppUnavailable("Application has been deleted.")),
+    }
+}
+
+/// Seed 001, for the app's tokens: every token of a disabled or deleted app stops working (190, no subcode;
+/// inferred), and works again if the operator restores the app. A throttled app's tokens stay valid (debug_token says
+/// so), but calls made with them are refused: [`check_caller_app`].
+pub fn app_token_problem(app: &App) -> Option<TokenProblem> {
+    match app.status {
+        AppStatus::Disabled => Some(TokenProblem::AppDisabled),
+        AppStatus::Deleted => Some(TokenProblem::AppDeleted),
+        AppStatus::Active | AppStatus::Throttled => None,
+    }
+}
+
+/// A call made with a token (already valid) of a throttled app is refused with code 4 until the app is active again.
+pub fn check_caller_app(app: &App) -> Result<(), CoreError> {
+    if app.status == AppStatus::Throttled {
+        return Err(app_throttled());
+    }
+    Ok(())
+}
+
+/// Seed 000: "POST /<APP_SCOPED_SYSTEM_USER_ID>/access_tokens is temporarily only available to apps that have queried
+/// it within the last 90 days".
+pub const APP_SCOPED_QUERY_WINDOW: i64 = 90 * 86_400;
+
+/// Seed 000's 90-day rule for generating through an app-scoped id, at server time `now`. An app that never made the
+/// call counts from its creation: one created within the last 90 days may (it never had the chance before), an older
+/// one may not. The answer is Graph's code-200 message for data "temporarily disabled for non-active apps" of the
+/// same 2018 restrictions, captured on another endpoint (inferred for this one).
+pub fn check_app_scoped_query_window(app: &App, now: i64) -> Result<(), CoreError> {
+    let since = app.app_scoped_last_query_at.unwrap_or(app.created_at);
+    if now.saturating_sub(since) <= APP_SCOPED_QUERY_WINDOW {
+        return Ok(());
+    }
+    Err(perm(
+        200,
+        "Access to this data is temporarily disabled for non-active apps or apps that have not recently accessed this data due to changes we are making to the Facebook Platform.",
+    ))
+}
+
+/// Whether `su` (of `business`, its own Business Manager) may use `app` at all: an active app claimed by its
+/// business or by that business's parent (seed 002), owned, or shared with the system user as a developer (seed 000);
+/// or a test app on which the system user is a tester.
+pub fn check_app_usable(su: &User, business: &Business, app: &App) -> Result<(), CoreError> {
+    check_app_active(app)?;
     let role = app.role_of(su.id);
     if app.is_test_app {
         return match role {
@@ -102,14 +183,17 @@ pub fn check_app_usable(su: &User, app: &App) -> Result<(), CoreError> {
             ))),
         };
     }
-    let Some(biz) = su.business_id else {
+    if su.business_id != Some(business.id) {
         return Err(perm(200, "The system user does not belong to a Business Manager"));
-    };
-    if app.owner_business != Some(biz) {
-        if !app.client_businesses.contains(&biz) {
-            return Err(perm(200, format!("App {} is not owned by or shared with Business Manager {biz}", app.id)));
+    }
+    match claim(app, business) {
+        None => {
+            return Err(perm(
+                200,
+                format!("App {} is not owned by or shared with Business Manager {}", app.id, business.id),
+            ))
         }
-        if !matches!(role, Some(AppRole::Developer | AppRole::Admin)) {
+        Some(Claim::Shared) if !matches!(role, Some(AppRole::Developer | AppRole::Admin)) => {
             return Err(perm(
                 200,
                 format!(
@@ -118,6 +202,7 @@ pub fn check_app_usable(su: &User, app: &App) -> Result<(), CoreError> {
                 ),
             ));
         }
+        Some(_) => {}
     }
     if app.access_level < AccessLevel::Standard {
         return Err(perm(200, "Only apps with Ads Management API standard access and above can be installed"));
@@ -125,11 +210,12 @@ pub fn check_app_usable(su: &User, app: &App) -> Result<(), CoreError> {
     Ok(())
 }
 
-/// Seed 000, steps 4-6: an app the system user's Business Manager does not own is installed, and its tokens are
-/// generated, through the system user's app-scoped id (listed by `/{business}/system_users`), never its own id.
-/// Test apps are reached through a tester role instead, with the plain id.
-pub fn check_addressed_for_app(su: &User, app: &App, by_app_scoped_id: bool) -> Result<(), CoreError> {
-    let foreign = !app.is_test_app && (su.business_id.is_none() || app.owner_business != su.business_id);
+/// Seed 000, steps 4-6: an app the system user's Business Manager (or its parent, seed 002) does not own is
+/// installed, and its tokens are generated, through the system user's app-scoped id (listed by
+/// `/{business}/system_users`), never its own id. Test apps are reached through a tester role instead, with the
+/// plain id.
+pub fn check_addressed_for_app(business: &Business, app: &App, by_app_scoped_id: bool) -> Result<(), CoreError> {
+    let foreign = !app.is_test_app && claim(app, business) != Some(Claim::Owned);
     if foreign && !by_app_scoped_id {
         return Err(CoreError::InvalidParameter(format!(
             "App {} is not owned by the system user's Business Manager: use the system user's app-scoped id for this app, listed by /{{business-id}}/system_users",
@@ -139,11 +225,11 @@ pub fn check_addressed_for_app(su: &User, app: &App, by_app_scoped_id: bool) -> 
     Ok(())
 }
 
-/// POST /{su}/applications.
-pub fn check_install(caller: &User, su: &User, app: &App) -> Result<(), CoreError> {
+/// POST /{su}/applications; `business` is the system user's own.
+pub fn check_install(caller: &User, su: &User, business: &Business, app: &App) -> Result<(), CoreError> {
     check_is_system_user("post", su)?;
     check_caller_in_business(caller, su)?;
-    check_app_usable(su, app)
+    check_app_usable(su, business, app)
 }
 
 /// Whether `app` may grant each of `scopes` to a system user.
@@ -175,7 +261,8 @@ pub fn check_scopes(app: &App, scopes: &[Scope]) -> Result<(), CoreError> {
     Ok(())
 }
 
-/// POST /{su}/access_tokens (appsecret_proof is verified separately, before this).
+/// POST /{su}/access_tokens (appsecret_proof is verified separately, before this); `business` is the system user's
+/// own.
 pub fn check_generate(
     caller: &User,
     su: &User,
@@ -193,7 +280,7 @@ pub fn check_generate(
             su.id, app.id, su.id
         )));
     }
-    check_app_usable(su, app)?;
+    check_app_usable(su, business, app)?;
     check_scopes(app, scopes)?;
     if business.must_use_expiring_tokens && !expiring {
         return Err(CoreError::InvalidParameter(format!(
@@ -260,6 +347,7 @@ mod tests {
             business_id: Some(crate::BusinessId(1)),
             kind: crate::model::UserKind::Person { admin },
             session_epoch: 0,
+            email: None,
         };
         let (admin, staff) = (person(1, true), person(2, false));
         assert!(check_business_admin(&admin, crate::BusinessId(1), "x").is_ok());
@@ -279,6 +367,8 @@ mod tests {
             redirect_uris: vec![],
             client_businesses: vec![],
             roles: vec![],
+            status: AppStatus::Active,
+            app_scoped_last_query_at: None,
         };
         assert!(check_can_share_app(&admin, &app, crate::BusinessId(1)).is_err());
         assert!(check_can_list_app_scoped(&admin, &app).is_err());
@@ -304,10 +394,18 @@ mod tests {
             business_id: Some(B),
             kind: UserKind::SystemUser { role },
             session_epoch: 0,
+            email: None,
         }
     }
     fn person(id: u64, admin: bool, biz: Option<BusinessId>) -> User {
-        User { id: UserId(id), name: "p".into(), business_id: biz, kind: UserKind::Person { admin }, session_epoch: 0 }
+        User {
+            id: UserId(id),
+            name: "p".into(),
+            business_id: biz,
+            kind: UserKind::Person { admin },
+            session_epoch: 0,
+            email: None,
+        }
     }
     fn app() -> App {
         App {
@@ -323,10 +421,12 @@ mod tests {
             redirect_uris: vec![],
             client_businesses: vec![],
             roles: vec![],
+            status: AppStatus::Active,
+            app_scoped_last_query_at: None,
         }
     }
     fn biz() -> Business {
-        Business { id: B, name: "b".into(), must_use_expiring_tokens: false }
+        Business { id: B, name: "b".into(), must_use_expiring_tokens: false, parent_id: None }
     }
     fn code(e: CoreError) -> u32 {
         match e {
@@ -338,32 +438,34 @@ mod tests {
 
     #[test]
     fn apps_of_another_business_are_addressed_by_app_scoped_id() {
-        let s = su(1, SystemUserRole::Employee);
-        assert_eq!(check_addressed_for_app(&s, &app(), false), Ok(()));
+        assert_eq!(check_addressed_for_app(&biz(), &app(), false), Ok(()));
         let foreign = App { owner_business: Some(BusinessId(11)), ..app() };
         let unowned = App { owner_business: None, ..app() };
         for a in [&foreign, &unowned] {
-            assert_eq!(code(check_addressed_for_app(&s, a, false).unwrap_err()), 100);
-            assert_eq!(check_addressed_for_app(&s, a, true), Ok(()));
+            assert_eq!(code(check_addressed_for_app(&biz(), a, false).unwrap_err()), 100);
+            assert_eq!(check_addressed_for_app(&biz(), a, true), Ok(()));
         }
         let test_app = App { is_test_app: true, ..foreign };
-        assert_eq!(check_addressed_for_app(&s, &test_app, false), Ok(()));
+        assert_eq!(check_addressed_for_app(&biz(), &test_app, false), Ok(()));
     }
 
     #[test]
     fn callers_admin_user_admin_su_and_su_of_same_business() {
         let target = su(1, SystemUserRole::Employee);
         for caller in [person(2, true, Some(B)), su(3, SystemUserRole::Admin), su(4, SystemUserRole::Employee)] {
-            assert_eq!(check_install(&caller, &target, &app()), Ok(()));
+            assert_eq!(check_install(&caller, &target, &biz(), &app()), Ok(()));
         }
-        assert_eq!(code(check_install(&person(5, false, Some(B)), &target, &app()).unwrap_err()), 200);
-        assert_eq!(code(check_install(&person(6, true, Some(BusinessId(11))), &target, &app()).unwrap_err()), 200);
-        assert_eq!(code(check_install(&person(7, true, None), &target, &app()).unwrap_err()), 200);
+        assert_eq!(code(check_install(&person(5, false, Some(B)), &target, &biz(), &app()).unwrap_err()), 200);
+        assert_eq!(
+            code(check_install(&person(6, true, Some(BusinessId(11))), &target, &biz(), &app()).unwrap_err()),
+            200
+        );
+        assert_eq!(code(check_install(&person(7, true, None), &target, &biz(), &app()).unwrap_err()), 200);
     }
 
     #[test]
     fn only_system_users_install() {
-        let err = check_install(&person(2, true, Some(B)), &person(8, true, Some(B)), &app()).unwrap_err();
+        let err = check_install(&person(2, true, Some(B)), &person(8, true, Some(B)), &biz(), &app()).unwrap_err();
         assert!(matches!(err, CoreError::UnknownObject { .. }));
     }
 
@@ -371,17 +473,17 @@ mod tests {
     fn app_must_be_standard_owned_or_shared_and_not_test() {
         let s = su(1, SystemUserRole::Admin);
         let dev = App { access_level: AccessLevel::Development, ..app() };
-        assert!(check_app_usable(&s, &dev).unwrap_err().to_string().contains("standard access"));
+        assert!(check_app_usable(&s, &biz(), &dev).unwrap_err().to_string().contains("standard access"));
         let foreign = App { owner_business: Some(BusinessId(99)), ..app() };
-        assert!(check_app_usable(&s, &foreign).unwrap_err().to_string().contains("not owned by or shared"));
+        assert!(check_app_usable(&s, &biz(), &foreign).unwrap_err().to_string().contains("not owned by or shared"));
         let shared = App { client_businesses: vec![B], ..foreign.clone() };
-        assert!(check_app_usable(&s, &shared).unwrap_err().to_string().contains("developer"));
+        assert!(check_app_usable(&s, &biz(), &shared).unwrap_err().to_string().contains("developer"));
         let shared_dev = App { roles: vec![(s.id, AppRole::Developer)], ..shared };
-        assert_eq!(check_app_usable(&s, &shared_dev), Ok(()));
+        assert_eq!(check_app_usable(&s, &biz(), &shared_dev), Ok(()));
         let test = App { is_test_app: true, ..app() };
-        assert!(check_app_usable(&s, &test).unwrap_err().to_string().contains("Test apps cannot be added"));
+        assert!(check_app_usable(&s, &biz(), &test).unwrap_err().to_string().contains("Test apps cannot be added"));
         let tester = App { roles: vec![(s.id, AppRole::Tester)], ..test };
-        assert_eq!(check_app_usable(&s, &tester), Ok(()));
+        assert_eq!(check_app_usable(&s, &biz(), &tester), Ok(()));
     }
 
     #[test]
@@ -455,5 +557,101 @@ mod tests {
             .to_string()
             .starts_with("(#100) You must provide"));
         assert_eq!(check_installed(&rec(TokenKind::SystemUser, 1), false).unwrap_err().subcode(), Some(458));
+    }
+
+    /// Seed 001: a throttled app is refused with code 4; a disabled or deleted one, by id with 101 and through its
+    /// tokens with 190; an active one passes everywhere.
+    #[test]
+    fn throttled_disabled_and_deleted_apps() {
+        let s = su(1, SystemUserRole::Admin);
+        assert_eq!(check_app_active(&app()), Ok(()));
+        assert_eq!(app_token_problem(&app()), None);
+        assert_eq!(check_caller_app(&app()), Ok(()));
+        let throttled = App { status: AppStatus::Throttled, ..app() };
+        let e = check_app_active(&throttled).unwrap_err();
+        assert_eq!((code(e.clone()), e.to_string().as_str()), (4, "(#4) Application request limit reached"));
+        assert_eq!(check_caller_app(&throttled), Err(e));
+        assert_eq!(app_token_problem(&throttled), None, "a throttled app's tokens stay valid");
+        for (status, problem, message) in [
+            (
+                AppStatus::Disabled,
+                TokenProblem::AppDisabled,
+                "Error validating application. Application has been disabled.",
+            ),
+            (
+                AppStatus::Deleted,
+                TokenProblem::AppDeleted,
+                "Error validating application. Application has been deleted.",
+            ),
+        ] {
+            let gone = App { status, ..app() };
+            let e = check_app_active(&gone).unwrap_err();
+            assert!(matches!(e, CoreError::AppUnavailable(_)));
+            assert_eq!(e.to_string(), message);
+            assert_eq!(app_token_problem(&gone), Some(problem.clone()));
+            assert_eq!(problem.to_string(), message);
+            assert_eq!(problem.subcode(), None);
+            assert_eq!(check_caller_app(&gone), Ok(()), "its tokens already fail with 190");
+            // Installing or generating for it is refused too.
+            assert_eq!(check_app_usable(&s, &biz(), &gone), Err(e));
+        }
+    }
+
+    /// Seed 002: a child business holds what its parent claimed, owned or shared; an app claimed by neither the
+    /// business nor its parent stays out of reach with the same error as before.
+    #[test]
+    fn child_businesses_reach_the_apps_their_parent_claimed() {
+        const PARENT: BusinessId = BusinessId(5);
+        let child = Business { parent_id: Some(PARENT), ..biz() };
+        let s = su(1, SystemUserRole::Employee);
+        let owned_by_parent = App { owner_business: Some(PARENT), ..app() };
+        assert_eq!(claim(&owned_by_parent, &child), Some(Claim::Owned));
+        assert_eq!(claim(&owned_by_parent, &biz()), None);
+        assert_eq!(check_app_usable(&s, &child, &owned_by_parent), Ok(()));
+        assert_eq!(check_addressed_for_app(&child, &owned_by_parent, false), Ok(()));
+        assert!(check_app_usable(&s, &biz(), &owned_by_parent)
+            .unwrap_err()
+            .to_string()
+            .contains("is not owned by or shared with Business Manager 10"));
+        // Shared with the parent: as if shared with the child (developer role, app-scoped id).
+        let shared_with_parent = App { owner_business: Some(BusinessId(99)), client_businesses: vec![PARENT], ..app() };
+        assert_eq!(claim(&shared_with_parent, &child), Some(Claim::Shared));
+        assert!(check_app_usable(&s, &child, &shared_with_parent).unwrap_err().to_string().contains("developer"));
+        let dev = App { roles: vec![(s.id, AppRole::Developer)], ..shared_with_parent };
+        assert_eq!(check_app_usable(&s, &child, &dev), Ok(()));
+        assert_eq!(code(check_addressed_for_app(&child, &dev, false).unwrap_err()), 100);
+        assert_eq!(check_addressed_for_app(&child, &dev, true), Ok(()));
+        // Owned by the parent and shared with the child: owning wins.
+        let both = App { client_businesses: vec![B], ..owned_by_parent.clone() };
+        assert_eq!(claim(&both, &child), Some(Claim::Owned));
+        // Claimed by another business only: refused, child or not.
+        let elsewhere = App { owner_business: Some(BusinessId(99)), client_businesses: vec![BusinessId(98)], ..app() };
+        assert_eq!(claim(&elsewhere, &child), None);
+        let e = check_generate(&person(2, true, Some(B)), &s, &elsewhere, &child, true, &[], false).unwrap_err();
+        assert_eq!(
+            (code(e.clone()), e.to_string()),
+            (200, "(#200) App 100 is not owned by or shared with Business Manager 10".into())
+        );
+        // The system user must belong to the business given.
+        let stranger = User { business_id: Some(BusinessId(12)), ..s.clone() };
+        assert_eq!(code(check_app_usable(&stranger, &child, &owned_by_parent).unwrap_err()), 200);
+    }
+
+    /// Seed 000: generating through an app-scoped id only within 90 days of the app's last such call, or of its
+    /// creation if it never made one.
+    #[test]
+    fn app_scoped_generation_needs_a_query_within_90_days() {
+        let created = app().created_at;
+        let never = app();
+        assert_eq!(check_app_scoped_query_window(&never, created + APP_SCOPED_QUERY_WINDOW), Ok(()));
+        let e = check_app_scoped_query_window(&never, created + APP_SCOPED_QUERY_WINDOW + 1).unwrap_err();
+        assert_eq!(code(e.clone()), 200);
+        assert!(e.to_string().starts_with("(#200) Access to this data is temporarily disabled for non-active apps"));
+        let recent = App { app_scoped_last_query_at: Some(created + 200 * 86_400), ..app() };
+        assert_eq!(check_app_scoped_query_window(&recent, created + 250 * 86_400), Ok(()));
+        assert_eq!(check_app_scoped_query_window(&recent, created + 290 * 86_400), Ok(()));
+        assert!(check_app_scoped_query_window(&recent, created + 290 * 86_400 + 1).is_err());
+        // A query in the "future" (the clock moved back) counts as recent.
+        assert_eq!(check_app_scoped_query_window(&recent, created), Ok(()));
     }
 }

@@ -303,6 +303,7 @@ mod tests {
             business_id: None,
             kind: crate::UserKind::SystemUser { role: crate::SystemUserRole::Admin },
             session_epoch: 4,
+            email: None,
         };
         let scopes = vec![Scope::from_stored("ads_read".into()), Scope::from_stored("pages_show_list".into())];
         let h = |n| TokenHash([n; 32]);

@@ -29,6 +29,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/users/{id}/tokens", post(user_token))
         .route("/users/{id}/password_change", post(password_change))
         .route("/pages", post(create_page))
+        .route("/apps/{id}", post(update_app))
         .route("/apps/{id}/roles", post(app_role))
         .route("/apps/{id}/reset_secret", post(reset_secret))
         .route("/clock", get(get_clock).post(set_clock))
@@ -95,6 +96,12 @@ fn app_id(raw: &str) -> Result<suat_core::AppId, GraphError> {
 
 async fn app_role(State(s): State<AppState>, Path(id): Path<String>, body: Bytes) -> Result<Response, GraphError> {
     ops::add_app_role(&s.svc, app_id(&id)?, spec(&body)?).await?;
+    Ok(graph_json(&json!({"success": true})))
+}
+
+/// Seed 001's app status and seed 000's last app-scoped query, as the operator sets them.
+async fn update_app(State(s): State<AppState>, Path(id): Path<String>, body: Bytes) -> Result<Response, GraphError> {
+    ops::update_app(&s.svc, app_id(&id)?, spec(&body)?).await?;
     Ok(graph_json(&json!({"success": true})))
 }
 

@@ -94,7 +94,7 @@ impl From<CoreError> for GraphError {
             CoreError::Permission { code, .. } => GraphError::new(code, OAUTH, message),
             CoreError::InvalidScope(_) => GraphError::new(3962, OAUTH, message),
             CoreError::ClientSecret => GraphError::new(1, OAUTH, message),
-            CoreError::UnknownApp => GraphError::new(101, OAUTH, message),
+            CoreError::UnknownApp | CoreError::AppUnavailable(_) => GraphError::new(101, OAUTH, message),
             CoreError::Deprecated(_) => GraphError::new(12, OAUTH, message),
             CoreError::UnknownPath(_) | CoreError::NoCurrentUser => GraphError::new(2500, OAUTH, message),
             CoreError::InvalidCode(m) => GraphError {

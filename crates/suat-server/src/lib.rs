@@ -42,13 +42,20 @@ pub async fn app(store: Arc<dyn Store>, keys: Keys, settings: Settings) -> anyho
     let api_version_header = axum::http::HeaderValue::from_str(&api_version).context("--api-version")?;
     let public_url = public_url.trim_end_matches('/').to_owned();
     url::Url::parse(&public_url).with_context(|| format!("--public-url {public_url:?} is not a URL"))?;
-    let state = AppState(Arc::new(Inner { svc, admin_key, api_version, api_version_header, public_url }));
+    let state = AppState(Arc::new(Inner {
+        svc,
+        admin_key,
+        api_version,
+        api_version_header,
+        public_url,
+        server_errors: Default::default(),
+    }));
     let inner = graph::batch::Inner(graph::router(state.clone(), false).with_state(state.clone()));
     let router = Router::new()
         .nest("/_suat", control::router(state.clone()))
         .merge(graph::router(state.clone(), true))
         .layer(axum::Extension(inner))
-        .layer(axum::middleware::from_fn(graph::run_whole))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), graph::run_whole))
         .with_state(state.clone());
     let strip: fn(axum::extract::Request) -> axum::extract::Request = graph::versioned;
     Ok((tower::util::MapRequest::new(router, strip), state))

@@ -16,6 +16,9 @@ pub struct Inner {
     /// `http(s)://host[:port]` clients reach this server at, no trailing slash: paging URLs are built from it,
     /// never from a request's Host header (which a client controls).
     pub public_url: String,
+    /// Answers with a 5xx status since start: a Graph emulator must not fault on any input, so tests assert this
+    /// stays 0 (and operators can watch it).
+    pub server_errors: std::sync::atomic::AtomicU64,
 }
 
 impl std::ops::Deref for AppState {

@@ -13,6 +13,8 @@ pub struct TestServer {
     pub db_path: PathBuf,
     pub store: Arc<dyn Store>,
     pub http: reqwest::Client,
+    /// The server's state: `server_errors` is checked when the test server is dropped.
+    pub state: crate::state::AppState,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -54,11 +56,11 @@ impl TestServer {
         let url = format!("http://{}", listener.local_addr().expect("addr"));
         let settings =
             crate::Settings { admin_key: admin_key.clone(), api_version: "v25.0".into(), public_url: url.clone() };
-        let (router, _state) = app(store.clone(), keys, settings).await.expect("build app");
+        let (router, state) = app(store.clone(), keys, settings).await.expect("build app");
         let task = tokio::spawn(async move {
             let _ = crate::serve(listener, router, std::future::pending()).await;
         });
-        TestServer { url, admin_key, db_path, store, http: reqwest::Client::new(), task }
+        TestServer { url, admin_key, db_path, store, http: reqwest::Client::new(), state, task }
     }
 
     /// A control-plane call; panics on a non-2xx answer (tests want set-up failures loud).
@@ -76,6 +78,11 @@ impl TestServer {
         let v: Value = resp.json().await.expect("control plane answers JSON");
         assert!(status.is_success(), "control plane {method} {path} -> {status}: {v}");
         v
+    }
+
+    /// How many answers had a 5xx status so far, resetting the count.
+    pub fn take_server_errors(&self) -> u64 {
+        self.state.server_errors.swap(0, std::sync::atomic::Ordering::Relaxed)
     }
 
     pub async fn advance_clock(&self, secs: i64) {
@@ -126,8 +133,14 @@ impl TestServer {
 }
 
 impl Drop for TestServer {
+    /// Also fails the test if any request it made was answered with a 5xx (GRAPH-WIRE: never a server fault for
+    /// any input). A test that means to provoke one takes the count first with [`TestServer::take_server_errors`].
     fn drop(&mut self) {
         self.task.abort();
+        let faults = self.take_server_errors();
+        if faults > 0 && !std::thread::panicking() {
+            panic!("{faults} request(s) of this test were answered with a 5xx status");
+        }
         for suffix in ["", "-wal", "-shm", ".lock"] {
             let mut p = self.db_path.clone().into_os_string();
             p.push(suffix);

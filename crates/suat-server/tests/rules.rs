@@ -14,7 +14,12 @@ async fn refused(
 ) -> Answer {
     let before = dump(s).await;
     let a = a.await;
-    assert_eq!(a.status, if code == 2 { 500 } else { 400 }, "{}", a.body);
+    let status = match code {
+        2 => 500,
+        4 => 403,
+        _ => 400,
+    };
+    assert_eq!(a.status, status, "{}", a.body);
     assert_eq!(a.err(), (code, sub), "{}", a.body);
     assert!(a.msg().contains(needle), "message {:?} lacks {needle:?}", a.msg());
     assert!(a.body["error"]["fbtrace_id"].as_str().is_some_and(|t| !t.is_empty()));
@@ -606,4 +611,280 @@ async fn password_change_invalidates_user_tokens_with_460() {
     s.admin("POST", &format!("/users/{}/password_change", f.admin_user_id), Value::Null).await;
     let a = get(&s, "/me", &[("access_token", &f.admin_token)]).await;
     assert_eq!(a.err(), (190, Some(460)));
+}
+
+/// A control-plane call whose answer the test inspects (`s.admin` panics on errors).
+async fn operator(s: &TestServer, method: &str, path: &str, body: Value) -> Answer {
+    let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+    let req = s.http.request(m, format!("{}/_suat{path}", s.url)).bearer_auth(&s.admin_key).json(&body);
+    answer(req.send().await.unwrap()).await
+}
+
+fn revoke_params<'a>(f: &'a Fixture, revoke: &'a str, caller: &'a str) -> [(&'a str, &'a str); 4] {
+    [("client_id", &f.app_id), ("client_secret", &f.app_secret), ("revoke_token", revoke), ("access_token", caller)]
+}
+
+/// Seed 001: revoking needs an app that is "not throttled, disabled, or deleted", and every token of a disabled or
+/// deleted app stops working (190), as does every call made by a throttled app (code 4, HTTP 403), until the operator
+/// makes the app active again. Each refusal changes nothing.
+#[tokio::test]
+async fn throttled_disabled_and_deleted_apps() {
+    let (s, f) = setup().await;
+    install(&s, &f).await;
+    let t = generate(&s, &f, "ads_read", true).await;
+    let set = |status: &'static str| {
+        let s = &s;
+        let path = format!("/apps/{}", f.app_id);
+        async move { s.admin("POST", &path, json!({ "status": status })).await }
+    };
+    let exchange = [
+        ("grant_type", "fb_exchange_token"),
+        ("client_id", f.app_id.as_str()),
+        ("client_secret", f.app_secret.as_str()),
+        ("fb_exchange_token", t.as_str()),
+    ];
+    let credentials =
+        [("grant_type", "client_credentials"), ("client_id", &f.app_id), ("client_secret", &f.app_secret)];
+
+    assert_eq!(set("throttled").await, json!({"success": true}));
+    let audit = s.admin("GET", "/audit?limit=1", Value::Null).await;
+    assert_eq!(audit["data"][0]["action"], "update_app");
+    assert_eq!(audit["data"][0]["app_id"], json!(f.app_id));
+    assert_eq!(audit["data"][0]["detail"], json!({"status": {"from": "active", "to": "throttled"}}));
+    let limit = "(#4) Application request limit reached";
+    let a = refused(&s, get(&s, "/oauth/revoke", &revoke_params(&f, &t, &t)), 4, None, limit).await;
+    assert_eq!(a.body["error"]["is_transient"], true);
+    refused(&s, get(&s, "/me", &[("access_token", &t)]), 4, None, limit).await;
+    refused(&s, get(&s, "/oauth/access_token", &exchange), 4, None, limit).await;
+    // Calls by the app itself (its app token) are refused too; its tokens stay valid, so they work again at once.
+    let app_t = app_token(&f);
+    refused(&s, get(&s, "/debug_token", &[("input_token", &t), ("access_token", &app_t)]), 4, None, limit).await;
+
+    for (status, message) in [
+        ("disabled", "Error validating application. Application has been disabled."),
+        ("deleted", "Error validating application. Application has been deleted."),
+    ] {
+        set(status).await;
+        let a = refused(&s, get(&s, "/oauth/revoke", &revoke_params(&f, &t, &t)), 101, None, message).await;
+        assert_eq!(a.msg(), message);
+        // Every token of the app, the system user's, the person's and the app's own, fails with 190.
+        for token in [t.as_str(), f.admin_token.as_str(), &app_token(&f)] {
+            let a = refused(&s, get(&s, "/me", &[("access_token", token)]), 190, None, message).await;
+            assert_eq!(a.msg(), message);
+        }
+        refused(&s, get(&s, "/oauth/access_token", &exchange), 101, None, message).await;
+        refused(&s, get(&s, "/oauth/access_token", &credentials), 101, None, message).await;
+        // A token may still inspect itself: debug_token says why it is no longer valid.
+        let d = get(&s, "/debug_token", &[("input_token", &t), ("access_token", &t)]).await;
+        assert_eq!(d.ok()["data"]["is_valid"], false);
+        assert_eq!(d.body["data"]["error"], json!({"code": 190, "message": message}));
+        // The login dialog signs no one in to it either.
+        let before = dump(&s).await;
+        let page = s
+            .http
+            .get(format!("{}/v25.0/dialog/oauth", s.url))
+            .query(&[("client_id", f.app_id.as_str()), ("redirect_uri", "https://x.example/cb"), ("scope", "email")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(page.status(), 400);
+        assert!(page.text().await.unwrap().contains(message));
+        assert_eq!(dump(&s).await, before);
+        let path = format!("/{}/access_tokens", f.system_user_id);
+        let p = proof(&f.app_secret, &f.admin_token);
+        refused(&s, post(&s, &path, &gen_params(&f, &f.admin_token, &p, "ads_read")), 190, None, message).await;
+    }
+
+    // Restored, the app's tokens work again (they were never revoked) and so does revoking.
+    set("active").await;
+    get(&s, "/me", &[("access_token", &t)]).await.ok();
+    get(&s, "/oauth/revoke", &revoke_params(&f, &t, &f.admin_token)).await.ok();
+    assert_eq!(get(&s, "/me", &[("access_token", &t)]).await.err(), (190, Some(466)));
+}
+
+/// The operator's app update refuses what it cannot apply, and changes nothing then.
+#[tokio::test]
+async fn app_update_refuses_bad_input() {
+    let (s, f) = setup().await;
+    let path = format!("/apps/{}", f.app_id);
+    for (path, body, needle) in [
+        (path.as_str(), json!({"status": "frozen"}), "Invalid JSON body"),
+        (path.as_str(), json!({"status": "deleted", "owner": "me"}), "Invalid JSON body"),
+        (path.as_str(), json!({}), "give status and/or app_scoped_last_query_at"),
+        ("/apps/424242", json!({"status": "deleted"}), "app 424242 does not exist"),
+        ("/apps/x", json!({"status": "deleted"}), "numeric Graph id"),
+    ] {
+        refused(&s, operator(&s, "POST", path, body), 100, None, needle).await;
+    }
+}
+
+/// Seed 002: "apps can only target businesses (or child businesses of those businesses) that have claimed them". A
+/// system user of a child business installs and generates with an app its parent owns, and sees through an app its
+/// parent has shared the same requirement as for one shared with its own business; an app claimed by neither stays
+/// refused with the same error as before.
+#[tokio::test]
+async fn child_businesses_reach_the_apps_their_parent_claimed() {
+    let (s, f) = setup().await;
+    let id = |v: Value| v["id"].as_str().unwrap().to_owned();
+    let child = id(s.admin("POST", "/businesses", json!({"name": "Acme Kids", "parent_id": f.business_id})).await);
+    let kid_admin = id(s.admin("POST", "/users", json!({"name": "Kim", "business_id": child, "admin": true})).await);
+    let kim = s.admin("POST", &format!("/users/{kid_admin}/tokens"), json!({"app_id": f.app_id})).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let bot = id(s.admin("POST", "/system_users", json!({"business_id": child, "name": "kid-bot"})).await);
+    // The parent lists its child; the child has none; outsiders see no such edge.
+    let children = get(&s, &format!("/{}/owned_businesses", f.business_id), &[("access_token", &f.admin_token)]).await;
+    assert_eq!(children.ok()["data"], json!([{"id": child, "name": "Acme Kids"}]));
+    let none = get(&s, &format!("/v25.0/{child}/owned_businesses"), &[("access_token", &kim)]).await;
+    assert_eq!(none.ok(), &json!({"data": []}));
+    refused(&s, get(&s, &format!("/{}/owned_businesses", f.business_id), &[("access_token", &kim)]), 100, Some(33), "")
+        .await;
+
+    // The parent owns the app: the child's system user installs and generates with its own id.
+    let install_path = format!("/{bot}/applications");
+    post(&s, &install_path, &[("business_app", &f.app_id), ("access_token", &kim)]).await.ok();
+    let p = proof(&f.app_secret, &kim);
+    let t = post(&s, &format!("/{bot}/access_tokens"), &gen_params(&f, &kim, &p, "ads_read")).await;
+    let t = t.ok()["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(get(&s, "/me", &[("access_token", &t)]).await.ok()["name"], "kid-bot");
+    // The child's admin lists its system users with the parent's app: plain ids, as for an app the business owns.
+    let listed = get(&s, &format!("/{child}/system_users"), &[("access_token", &kim)]).await;
+    assert_eq!(listed.ok()["data"][0]["id"], json!(bot));
+
+    // An app owned elsewhere and claimed by neither: the error of before.
+    let other = id(s.admin("POST", "/businesses", json!({"name": "Other"})).await);
+    let app = s.admin("POST", "/apps", json!({"name": "Elsewhere", "owner_business": other})).await;
+    let elsewhere = id(app.clone());
+    refused(
+        &s,
+        post(&s, &install_path, &[("business_app", &elsewhere), ("access_token", &kim)]),
+        200,
+        None,
+        &format!("App {elsewhere} is not owned by or shared with Business Manager {child}"),
+    )
+    .await;
+    // Shared with the parent: the child's system user is held to the shared-app rule (a developer role first).
+    s.admin("POST", &format!("/apps/{elsewhere}/roles"), json!({"user_id": f.admin_user_id, "role": "developer"}))
+        .await;
+    let ada_elsewhere = s
+        .admin("POST", &format!("/users/{}/tokens", f.admin_user_id), json!({"app_id": elsewhere}))
+        .await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    post(
+        &s,
+        &format!("/{}/client_apps", f.business_id),
+        &[("app_id", elsewhere.as_str()), ("access_token", ada_elsewhere.as_str())],
+    )
+    .await
+    .ok();
+    refused(
+        &s,
+        post(&s, &install_path, &[("business_app", &elsewhere), ("access_token", &kim)]),
+        200,
+        None,
+        &format!("add system user {bot} as a developer of the app first"),
+    )
+    .await;
+}
+
+/// Child businesses are created by the operator with a parent that exists and is not itself a child.
+#[tokio::test]
+async fn child_business_creation_refuses_bad_parents() {
+    let (s, f) = setup().await;
+    let child = s.admin("POST", "/businesses", json!({"name": "Kid", "parent_id": f.business_id})).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for (parent, needle) in [
+        (json!("424242"), "parent_id 424242 does not exist"),
+        (json!(child), "is itself a child business"),
+        (json!("x1"), "parent_id must be a numeric Graph id"),
+    ] {
+        let body = json!({"name": "Grandkid", "parent_id": parent});
+        refused(&s, operator(&s, "POST", "/businesses", body), 100, None, needle).await;
+    }
+}
+
+/// The cross-business world of seed 000 (business A owns the app, business B's `bot` reaches it through its
+/// app-scoped id), with the app created at `created_at`. Returns (app id, secret, Carol's token, the app-scoped id).
+async fn app_scoped_world(s: &TestServer, created_at: i64) -> (String, String, String, String) {
+    let id = |v: Value| v["id"].as_str().unwrap().to_owned();
+    let a = id(s.admin("POST", "/businesses", json!({"name": "Owner A"})).await);
+    let app = s.admin("POST", "/apps", json!({"name": "A's App", "owner_business": a, "created_at": created_at})).await;
+    let (app_id, secret) = (id(app.clone()), app["secret"].as_str().unwrap().to_owned());
+    let b = id(s.admin("POST", "/businesses", json!({"name": "Client B"})).await);
+    let carol = id(s.admin("POST", "/users", json!({"name": "Carol", "business_id": b, "admin": true})).await);
+    let token = s.admin("POST", &format!("/users/{carol}/tokens"), json!({"app_id": app_id})).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let bot = id(s.admin("POST", "/system_users", json!({"business_id": b, "name": "b-bot"})).await);
+    for user in [&carol, &bot] {
+        s.admin("POST", &format!("/apps/{app_id}/roles"), json!({"user_id": user, "role": "developer"})).await;
+    }
+    post(s, &format!("/{b}/client_apps"), &[("app_id", app_id.as_str()), ("access_token", token.as_str())]).await.ok();
+    let listed = get(s, &format!("/{b}/system_users"), &[("access_token", &token)]).await;
+    let asid = listed.ok()["data"][0]["id"].as_str().unwrap().to_owned();
+    post(s, &format!("/{asid}/applications"), &[("business_app", app_id.as_str()), ("access_token", token.as_str())])
+        .await
+        .ok();
+    (app_id, secret, token, asid)
+}
+
+/// The app's last app-scoped query as the dump shows it.
+async fn last_query(s: &TestServer, app: &str) -> Value {
+    let d = dump(s).await;
+    d["apps"].as_array().unwrap().iter().find(|a| a["id"] == json!(app)).unwrap()["app_scoped_last_query_at"].clone()
+}
+
+/// Seed 000: "POST /<APP_SCOPED_SYSTEM_USER_ID>/access_tokens is temporarily only available to apps that have queried
+/// it within the last 90 days". A successful call restarts the 90 days; an app that lapsed is refused (code 200) and
+/// nothing changes; one that never made the call counts from its creation.
+#[tokio::test]
+async fn app_scoped_generation_needs_a_query_within_90_days() {
+    const DAY: i64 = 86_400;
+    let s = TestServer::start().await;
+    let now = s.now().await;
+    let (app, secret, token, asid) = app_scoped_world(&s, now).await;
+    let p = proof(&secret, &token);
+    let params = [
+        ("business_app", app.as_str()),
+        ("scope", "ads_read"),
+        ("appsecret_proof", p.as_str()),
+        ("access_token", token.as_str()),
+    ];
+    let path = format!("/{asid}/access_tokens");
+    let generate = || post(&s, &path, &params);
+    // A new app that never made the call may; the call is stamped on the server clock.
+    assert_eq!(last_query(&s, &app).await, Value::Null);
+    generate().await.ok();
+    let stamped = last_query(&s, &app).await.as_i64().unwrap();
+    assert!(stamped >= now && stamped <= s.now().await, "{stamped}");
+    // 90 days ago, to the minute: still in time, and the call restarts the 90 days.
+    let in_time = s.now().await - 90 * DAY + 60;
+    s.admin("POST", &format!("/apps/{app}"), json!({"app_scoped_last_query_at": in_time})).await;
+    generate().await.ok();
+    assert!(last_query(&s, &app).await.as_i64().unwrap() >= stamped);
+    // Lapsed: refused, and the stamp stays where it was.
+    let lapsed = s.now().await - 91 * DAY;
+    s.admin("POST", &format!("/apps/{app}"), json!({"app_scoped_last_query_at": lapsed})).await;
+    let a = refused(&s, generate(), 200, None, "temporarily disabled for non-active apps").await;
+    assert_eq!(a.body["error"]["type"], "OAuthException");
+    assert_eq!(last_query(&s, &app).await, json!(lapsed));
+
+    // An app created 100 days ago that never made the call is refused from the start.
+    let (old, old_secret, old_token, old_asid) = app_scoped_world(&s, now - 100 * DAY).await;
+    let p = proof(&old_secret, &old_token);
+    let old_params = [
+        ("business_app", old.as_str()),
+        ("scope", "ads_read"),
+        ("appsecret_proof", p.as_str()),
+        ("access_token", old_token.as_str()),
+    ];
+    let path = format!("/{old_asid}/access_tokens");
+    refused(&s, post(&s, &path, &old_params), 200, None, "have not recently accessed this data").await;
+    assert_eq!(last_query(&s, &old).await, Value::Null);
 }

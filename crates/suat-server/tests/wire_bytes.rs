@@ -387,3 +387,102 @@ async fn ids_and_batch() {
         &err("OAuthException", 100, None, "(#100) Too many requests in batch message. Maximum batch size is 50"),
     );
 }
+
+#[tokio::test]
+async fn accounts_paging_and_person_page_tokens() {
+    let (s, f) = at_t0().await;
+    install(&s, &f).await;
+    let mut pages = Vec::new();
+    for name in ["Alpha", "Beta", "Gamma"] {
+        let p = s
+            .admin("POST", "/pages", json!({"name": name, "business_id": f.business_id, "category": "Brand"}))
+            .await["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        for user in [&f.system_user_id, &f.admin_user_id] {
+            let a = post(
+                &s,
+                &format!("/{p}/assigned_users"),
+                &[("user", user), ("tasks", "MANAGE"), ("access_token", &f.admin_token)],
+            )
+            .await;
+            exact(&a, 200, r#"{"success":true}"#);
+        }
+        pages.push(p);
+    }
+    let su = generate(&s, &f, "pages_show_list", false).await;
+    let cat = suat_core::page::Page::category_id("Brand");
+    let a = get(&s, "/v25.0/me/accounts", &[("limit", "2"), ("access_token", &su)]).await;
+    let data = a.ok()["data"].as_array().unwrap();
+    let tokens: Vec<&str> = data.iter().map(|d| d["access_token"].as_str().unwrap()).collect();
+    let c = |i: usize| hex::encode(&pages[i]);
+    let next = format!("{}/v25.0/me/accounts?access_token={su}&limit=2&after={}", s.url, c(1));
+    exact(
+        &a,
+        200,
+        &format!(
+            r#"{{"data":[{{"access_token":"{}","category":"Brand","category_list":[{{"id":"{cat}","name":"Brand"}}],"name":"Alpha","id":"{}","tasks":["MANAGE"]}},{{"access_token":"{}","category":"Brand","category_list":[{{"id":"{cat}","name":"Brand"}}],"name":"Beta","id":"{}","tasks":["MANAGE"]}}],"paging":{{"cursors":{{"before":"{}","after":"{}"}},"next":"{next}"}}}}"#,
+            tokens[0],
+            pages[0],
+            tokens[1],
+            pages[1],
+            c(0),
+            c(1)
+        ),
+    );
+    // The Bearer form keeps the token out of the next URL.
+    let r =
+        s.http.get(format!("{}/v25.0/me/accounts?limit=2&fields=name", s.url)).bearer_auth(&su).send().await.unwrap();
+    let a = answer(r).await;
+    assert_eq!(a.body["paging"]["next"], format!("{}/v25.0/me/accounts?fields=name&limit=2&after={}", s.url, c(1)));
+    assert_eq!(a.body["data"][0], json!({"name": "Alpha", "id": pages[0]}));
+    // Nested, as a field of /me.
+    let a = get(&s, "/v25.0/me", &[("fields", "accounts.limit(1){name}"), ("access_token", &su)]).await;
+    let next =
+        format!("{}/v25.0/{}/accounts?fields=name&access_token={su}&limit=1&after={}", s.url, f.system_user_id, c(0));
+    exact(
+        &a,
+        200,
+        &format!(
+            r#"{{"accounts":{{"data":[{{"name":"Alpha","id":"{}"}}],"paging":{{"cursors":{{"before":"{}","after":"{}"}},"next":"{next}"}}}},"id":"{}"}}"#,
+            pages[0],
+            c(0),
+            c(0),
+            f.system_user_id
+        ),
+    );
+
+    // A person with a role and a page permission gets page tokens too; they never expire but die with their source.
+    let person = s
+        .admin(
+            "POST",
+            &format!("/users/{}/tokens", f.admin_user_id),
+            json!({"app_id": f.app_id, "scopes": ["pages_show_list"]}),
+        )
+        .await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let a = get(&s, &format!("/v25.0/{}", pages[2]), &[("fields", "access_token"), ("access_token", &person)]).await;
+    let pt = a.ok()["access_token"].as_str().unwrap().to_owned();
+    exact(&a, 200, &format!(r#"{{"access_token":"{pt}","id":"{}"}}"#, pages[2]));
+    let d = get(&s, "/v25.0/debug_token", &[("input_token", &pt), ("access_token", &app_token(&f))]).await;
+    assert_eq!((d.body["data"]["type"].as_str(), d.body["data"]["expires_at"].as_i64()), (Some("PAGE"), Some(0)));
+    assert_eq!(d.body["data"]["profile_id"], json!(pages[2]));
+    let a = get(&s, "/v25.0/me", &[("access_token", &pt)]).await;
+    exact(&a, 200, &format!(r#"{{"name":"Gamma","id":"{}"}}"#, pages[2]));
+    post(
+        &s,
+        "/v25.0/oauth/revoke",
+        &[
+            ("client_id", &f.app_id),
+            ("client_secret", &f.app_secret),
+            ("revoke_token", &person),
+            ("access_token", &person),
+        ],
+    )
+    .await
+    .ok();
+    assert_eq!(get(&s, "/v25.0/me", &[("access_token", &pt)]).await.err(), (190, Some(466)));
+}

@@ -84,12 +84,14 @@ impl Service {
             };
             // The literal APPID|APPSECRET form.
             let secret = self.app_secret(&app)?;
+            let app_problem = rules::app_token_problem(&app.app);
             if secret.matches(rest) {
-                return Ok(Resolved { app: Some(app), record: None, user: None, is_app_token: true, problem: None });
+                let problem = app_problem;
+                return Ok(Resolved { app: Some(app), record: None, user: None, is_app_token: true, problem });
             }
             return Ok(match self.store.get_token(&self.hash(token)).await? {
                 Some(rec) if rec.kind == TokenKind::App && rec.app_id == app_id => {
-                    let problem = rec.check(now, Some(secret.epoch())).err();
+                    let problem = app_problem.or_else(|| rec.check(now, Some(secret.epoch())).err());
                     Resolved { app: Some(app), record: Some(rec), user: None, is_app_token: true, problem }
                 }
                 _ => Resolved::invalid(TokenProblem::BadSignature),
@@ -103,7 +105,12 @@ impl Service {
             Some(u) => self.store.get_user(u).await?,
             None => None,
         };
-        let mut problem = rec.check(now, user.as_ref().map(|u| u.session_epoch)).err();
+        // The app first, as Graph validates the application before the session: a disabled or deleted app's tokens
+        // all stop working (seed 001).
+        let mut problem = app.as_ref().and_then(|a| rules::app_token_problem(&a.app));
+        if problem.is_none() {
+            problem = rec.check(now, user.as_ref().map(|u| u.session_epoch)).err();
+        }
         if problem.is_none() {
             problem = self.dependency_problem(&rec, now).await?;
         }
@@ -159,7 +166,8 @@ impl Service {
         }
     }
 
-    /// Authenticates the caller: a token present, valid at `now`, with a good proof when one is due.
+    /// Authenticates the caller: a token present, valid at `now`, of an app that is not throttled (seed 001), with a
+    /// good proof when one is due.
     pub async fn authenticate(&self, p: Presented<'_>, now: i64, policy: ProofPolicy) -> Result<Caller> {
         let token = p.token.ok_or(CoreError::TokenRequired)?.to_owned();
         let resolved = self.resolve(&token, now).await?;
@@ -167,6 +175,7 @@ impl Service {
             return Err(problem.into());
         }
         let caller = Caller { token, resolved };
+        rules::check_caller_app(&caller.app().app)?;
         if policy == ProofPolicy::Standard && !caller.resolved.is_app_token {
             self.check_proof(caller.app(), &caller.token, p, now)?;
         }

@@ -6,6 +6,7 @@ use argon2::{password_hash::PasswordHash, Argon2, PasswordVerifier};
 use std::sync::Arc;
 use suat_core::{
     oauth::{check_redirect_registered, consent_answers, AuthCode, PermissionStatus, ResponseType},
+    rules,
     scope::{parse_scopes, Scope},
     time::SHORT_LIVED,
     AccessToken, AppId, TokenRecord, User, UserId, UserKind,
@@ -53,6 +54,8 @@ impl Service {
             .get_app(app_id)
             .await?
             .ok_or_else(|| Error::param("Invalid App ID: no app has this client_id."))?;
+        // Seed 001: a throttled, disabled or deleted app signs no one in (Graph's dialog says a deleted app is).
+        rules::check_app_active(&app.app)?;
         check_redirect_registered(&app.app.redirect_uris, r.redirect_uri)?;
         let scopes = parse_scopes(r.scope).map_err(|e| Error::param(format!("Invalid Scopes: {e}")))?;
         let response_type = ResponseType::parse(r.response_type)?;

@@ -95,6 +95,12 @@ impl Service {
         Ok(self.store.list_business_pages(b.id).await?)
     }
 
+    /// GET /{business}/owned_businesses: its child businesses (seed 002), for members of the business.
+    pub async fn child_businesses(&self, caller: &Caller, business: BusinessId) -> Result<Vec<Business>> {
+        let b = self.member_business(caller, business).await?;
+        Ok(self.store.list_child_businesses(b.id).await?)
+    }
+
     /// GET /{business}/owned_apps and /client_apps, for members of the business.
     pub async fn business_apps(&self, caller: &Caller, business: BusinessId, edge: AppEdge) -> Result<Vec<App>> {
         let b = self.member_business(caller, business).await?;

@@ -8,7 +8,7 @@ use serde_json::json;
 use suat_core::{
     page::Page,
     scope::{parse_scopes, SUPPORTED},
-    AccessLevel, AccessToken, App, AppId, AppRole, AppSecret, Business, BusinessId, PageId, SystemUserRole,
+    AccessLevel, AccessToken, App, AppId, AppRole, AppSecret, AppStatus, Business, BusinessId, PageId, SystemUserRole,
     TokenRecord, User, UserId, UserKind,
 };
 use suat_store::{prelude::*, AuditEntry, Dump, StoredApp};
@@ -36,13 +36,28 @@ pub struct BusinessSpec {
     pub name: String,
     #[serde(default)]
     pub must_use_expiring_tokens: bool,
+    /// Makes the new business a child business of this one (seed 002; listed by `/{parent}/owned_businesses`).
+    pub parent_id: Option<String>,
 }
 
 pub async fn create_business(svc: &Service, spec: BusinessSpec) -> Result<BusinessId> {
     let given: Option<BusinessId> = id_or_new(&spec.id, "id")?;
+    let parent: Option<BusinessId> = id_or_new(&spec.parent_id, "parent_id")?;
+    if let Some(p) = parent {
+        let Some(parent) = svc.store.get_business(p).await? else {
+            return Err(Error::param(format!("parent_id {p} does not exist")));
+        };
+        // Child businesses are one level deep (inferred): the claim rule of seed 002 looks at a business and its
+        // parent only.
+        if parent.parent_id.is_some() {
+            return Err(Error::param(format!("parent_id {p} is itself a child business and cannot own businesses")));
+        }
+    }
     let id = BusinessId(fresh_id(svc, given.map(|b| b.0)).await?);
-    let b = Business { id, name: spec.name, must_use_expiring_tokens: spec.must_use_expiring_tokens };
-    let audit = AuditEntry::new(svc.now(), "create_business", OPERATOR).detail(json!({"business": id}));
+    let b =
+        Business { id, name: spec.name, must_use_expiring_tokens: spec.must_use_expiring_tokens, parent_id: parent };
+    let audit =
+        AuditEntry::new(svc.now(), "create_business", OPERATOR).detail(json!({"business": id, "parent": parent}));
     svc.store.execute(&Write::CreateBusiness(b), &audit).await?;
     Ok(id)
 }
@@ -105,6 +120,8 @@ pub async fn create_app(svc: &Service, spec: AppSpec) -> Result<(AppId, AppSecre
         redirect_uris: spec.redirect_uris,
         client_businesses: vec![],
         roles: vec![],
+        status: AppStatus::Active,
+        app_scoped_last_query_at: None,
     };
     let stored = StoredApp { sealed_secret: svc.seal_secret(id, &secret), app };
     let audit = AuditEntry::new(svc.now(), "create_app", OPERATOR).app(id);
@@ -122,6 +139,8 @@ pub struct PersonSpec {
     pub admin: bool,
     /// Sign-in password for the OAuth consent page; stored only as an argon2id hash.
     pub password: Option<String>,
+    /// Answered as the `email` field (GRAPH-WIRE §5: seeded).
+    pub email: Option<String>,
 }
 
 pub async fn create_person(svc: &Service, spec: PersonSpec) -> Result<UserId> {
@@ -132,6 +151,11 @@ pub async fn create_person(svc: &Service, spec: PersonSpec) -> Result<UserId> {
             return Err(Error::param(format!("business_id {b} does not exist")));
         }
     }
+    if let Some(e) = &spec.email {
+        if e.len() > 254 || e.split('@').count() != 2 || e.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(Error::param("email must be one address, like pat@example.com"));
+        }
+    }
     let id = UserId(fresh_id(svc, given.map(|u| u.0)).await?);
     let user = User {
         id,
@@ -139,6 +163,7 @@ pub async fn create_person(svc: &Service, spec: PersonSpec) -> Result<UserId> {
         business_id: business,
         kind: UserKind::Person { admin: spec.admin },
         session_epoch: 0,
+        email: spec.email,
     };
     let audit = AuditEntry::new(svc.now(), "create_user", OPERATOR).subject(id);
     let phc = match &spec.password {
@@ -175,6 +200,8 @@ pub struct PageSpec {
     pub id: Option<String>,
     pub name: String,
     pub business_id: String,
+    /// Answered as `category` and in `category_list` (e.g. `Brand`).
+    pub category: Option<String>,
 }
 
 pub async fn create_page(svc: &Service, spec: PageSpec) -> Result<PageId> {
@@ -185,7 +212,10 @@ pub async fn create_page(svc: &Service, spec: PageSpec) -> Result<PageId> {
         return Err(Error::param(format!("business_id {business} does not exist")));
     }
     let id = PageId(fresh_id(svc, given.map(|p| p.0)).await?);
-    let page = Page { id, name: spec.name, business_id: business };
+    if spec.category.as_ref().is_some_and(|c| c.is_empty() || c.len() > 100 || c.chars().any(char::is_control)) {
+        return Err(Error::param("category must be 1 to 100 printable characters"));
+    }
+    let page = Page { id, name: spec.name, business_id: business, category: spec.category };
     let audit = AuditEntry::new(svc.now(), "create_page", OPERATOR).detail(json!({"page": id, "business": business}));
     svc.store.execute(&Write::CreatePage(page), &audit).await?;
     Ok(id)
@@ -220,6 +250,40 @@ pub async fn reset_app_secret(svc: &Service, app_id: AppId) -> Result<AppSecret>
     Ok(secret)
 }
 
+/// `POST /_suat/apps/{id}`: what the operator changes about an existing app. At least one field.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppUpdateSpec {
+    /// Seed 001's states: `active`, `throttled`, `disabled`, `deleted`.
+    pub status: Option<AppStatus>,
+    /// Unix seconds of the app's last `POST /{app-scoped-id}/access_tokens` (seed 000's 90-day rule): set it more
+    /// than 90 days back to make the app lapse.
+    pub app_scoped_last_query_at: Option<i64>,
+}
+
+/// The operator's app update (status, last app-scoped query), audited with what each field was and became.
+pub async fn update_app(svc: &Service, app_id: AppId, spec: AppUpdateSpec) -> Result<()> {
+    if spec.status.is_none() && spec.app_scoped_last_query_at.is_none() {
+        return Err(Error::param("give status and/or app_scoped_last_query_at"));
+    }
+    let app = svc.store.get_app(app_id).await?.ok_or_else(|| Error::param(format!("app {app_id} does not exist")))?;
+    let mut detail = serde_json::Map::new();
+    if let Some(to) = spec.status {
+        detail.insert("status".into(), json!({"from": app.app.status.as_str(), "to": to.as_str()}));
+    }
+    if let Some(to) = spec.app_scoped_last_query_at {
+        detail.insert("app_scoped_last_query_at".into(), json!({"from": app.app.app_scoped_last_query_at, "to": to}));
+    }
+    let audit = AuditEntry::new(svc.now(), "update_app", OPERATOR).app(app_id).detail(detail.into());
+    let w = Write::UpdateApp {
+        app: app.app.id,
+        status: spec.status,
+        app_scoped_last_query_at: spec.app_scoped_last_query_at,
+    };
+    svc.store.execute(&w, &audit).await?;
+    Ok(())
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SystemUserSpec {
@@ -248,6 +312,7 @@ pub async fn create_system_user(svc: &Service, spec: SystemUserSpec) -> Result<U
         business_id: Some(business),
         kind: UserKind::SystemUser { role: spec.role },
         session_epoch: 0,
+        email: None,
     };
     let audit = AuditEntry::new(svc.now(), "create_system_user", OPERATOR).subject(id);
     svc.store.execute(&Write::CreateUser(user), &audit).await?;

@@ -53,14 +53,22 @@ impl Service {
         self.store.get_business(id).await?.ok_or_else(|| CoreError::UnknownObject { method, id: id.to_string() }.into())
     }
 
+    /// A system user's own business, with its parent (seed 002 decides what the system user may use from both).
+    async fn business_of(&self, su: &User) -> Result<suat_core::Business> {
+        let id = su.business_id.ok_or_else(|| Error::param("The system user has no business"))?;
+        self.store.get_business(id).await?.ok_or_else(|| Error::param(format!("Business {id} does not exist")))
+    }
+
     /// POST /{su}/applications: installs `app` for the system user.
     pub async fn install(&self, caller: &Caller, su: UserId, app_id: AppId, now: i64) -> Result<()> {
         let caller_user = caller.user()?;
         let (su, scoped) = self.load_system_user(su, "post").await?;
         let app = self.load_business_app(app_id).await?;
         rules::check_app_scoped_id(scoped, app_id)?;
-        rules::check_install(caller_user, &su, &app.app)?;
-        rules::check_addressed_for_app(&su, &app.app, scoped.is_some())?;
+        rules::check_is_system_user("post", &su)?;
+        let business = self.business_of(&su).await?;
+        rules::check_install(caller_user, &su, &business, &app.app)?;
+        rules::check_addressed_for_app(&business, &app.app, scoped.is_some())?;
         let audit = AuditEntry::new(now, "install", caller_user.id.to_string()).subject(su.id).app(app_id);
         self.write(Write::Install { su: su.id, app: app_id }, audit).await?;
         Ok(())
@@ -98,28 +106,31 @@ impl Service {
         let secret = self.app_secret(&app)?;
         AppSecretProof::verify(&secret, &caller.token, proof, req.proof_time, now)?;
         rules::check_is_system_user("post", &su)?;
-        let business_id = su.business_id.ok_or_else(|| Error::param("The system user has no business"))?;
-        let business = self
-            .store
-            .get_business(business_id)
-            .await?
-            .ok_or_else(|| Error::param(format!("Business {business_id} does not exist")))?;
+        let business = self.business_of(&su).await?;
         let installed = self.store.is_installed(su.id, req.app).await?;
         rules::check_generate(caller_user, &su, &app.app, &business, installed, &req.scopes, req.expiring)?;
-        rules::check_addressed_for_app(&su, &app.app, scoped.is_some())?;
+        rules::check_addressed_for_app(&business, &app.app, scoped.is_some())?;
+        if scoped.is_some() {
+            rules::check_app_scoped_query_window(&app.app, now)?;
+        }
 
         let token = AccessToken::mint(&mut rand::rngs::OsRng);
         let rec = TokenRecord::system_user(self.hash(token.expose()), req.app, &su, req.scopes, now, req.expiring);
-        let audit = AuditEntry::new(now, "issue", caller_user.id.to_string())
-            .subject(su.id)
-            .app(req.app)
-            .token(&rec.hash)
-            .detail(json!({
-                "kind": "SYSTEM_USER",
-                "scopes": rec.scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
-                "expires_at": rec.expires_at,
-            }));
-        self.write(Write::IssueToken(rec), audit).await?;
+        let mut detail = json!({
+            "kind": "SYSTEM_USER",
+            "scopes": rec.scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+            "expires_at": rec.expires_at,
+        });
+        let audit =
+            AuditEntry::new(now, "issue", caller_user.id.to_string()).subject(su.id).app(req.app).token(&rec.hash);
+        // Through an app-scoped id, the same transaction restarts the app's 90 days (seed 000).
+        let write = if scoped.is_some() {
+            detail["via"] = json!("app_scoped_id");
+            Write::IssueAppScopedToken(rec)
+        } else {
+            Write::IssueToken(rec)
+        };
+        self.write(write, audit.detail(detail)).await?;
         Ok(token)
     }
 
@@ -153,8 +164,14 @@ impl Service {
         self.load_business(business, "post").await?;
         rules::check_business_admin(caller_user, business, "manage its system users")?;
         let id = UserId(self.store.next_id().await?);
-        let user =
-            User { id, name, business_id: Some(business), kind: UserKind::SystemUser { role }, session_epoch: 0 };
+        let user = User {
+            id,
+            name,
+            business_id: Some(business),
+            kind: UserKind::SystemUser { role },
+            session_epoch: 0,
+            email: None,
+        };
         let audit = AuditEntry::new(now, "create_system_user", caller_user.id.to_string())
             .subject(id)
             .detail(json!({"business": business, "role": role.as_str()}));
@@ -167,10 +184,11 @@ impl Service {
     /// the business).
     pub async fn list_system_users(&self, caller: &Caller, business: BusinessId) -> Result<Vec<Listed>> {
         let caller_user = caller.user()?;
-        self.load_business(business, "get").await?;
+        let biz = self.load_business(business, "get").await?;
         rules::check_business_admin(caller_user, business, "manage its system users")?;
         let app = &caller.app().app;
-        let cross_business = app.owner_business != Some(business);
+        // Plain ids for an app the business (or its parent, seed 002) owns; app-scoped ids otherwise.
+        let cross_business = rules::claim(app, &biz) != Some(rules::Claim::Owned);
         if cross_business {
             rules::check_can_list_app_scoped(caller_user, app)?;
         }

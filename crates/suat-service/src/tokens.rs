@@ -34,10 +34,13 @@ pub struct Debugged {
 }
 
 impl Service {
-    /// client_id must name an app (101) and client_secret must be its secret (1), checked in constant time.
+    /// client_id must name an app (101) that is not throttled (4), disabled or deleted (101; seed 001), and
+    /// client_secret must be its secret (1), checked in constant time. The app is validated before the secret, as
+    /// Graph reports a deleted app to callers that give no secret at all.
     pub async fn client_app(&self, c: &Client<'_>) -> Result<Arc<StoredApp>> {
         let id: AppId = c.id.parse().map_err(|_| CoreError::UnknownApp)?;
         let app = self.store.get_app(id).await?.ok_or(CoreError::UnknownApp)?;
+        rules::check_app_active(&app.app)?;
         if !self.app_secret(&app)?.matches(c.secret) {
             return Err(CoreError::ClientSecret.into());
         }
@@ -148,6 +151,9 @@ impl Service {
         let caller_app = if same {
             if let (Some(app), false) = (&resolved.app, resolved.is_app_token) {
                 self.check_proof(app, caller_token, presented, now)?;
+            }
+            if let Some(app) = &resolved.app {
+                rules::check_caller_app(&app.app)?;
             }
             resolved.app_id()
         } else {

@@ -405,6 +405,9 @@ impl Directory for CachedStore {
     async fn get_business(&self, id: BusinessId) -> Result<Option<Business>> {
         read_through!(self, businesses, id, self.0.inner.get_business(id))
     }
+    async fn list_child_businesses(&self, parent: BusinessId) -> Result<Vec<Business>> {
+        self.0.inner.list_child_businesses(parent).await
+    }
     async fn get_user(&self, id: UserId) -> Result<Option<User>> {
         read_through!(self, users, id, self.0.inner.get_user(id))
     }

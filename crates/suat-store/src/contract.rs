@@ -7,8 +7,8 @@ use suat_core::{
     oauth::AuthCode,
     page::{Page, PageRole, PageTask},
     scope::Scope,
-    AccessLevel, App, AppId, AppRole, Business, BusinessId, PageId, SystemUserRole, TokenHash, TokenKind, TokenRecord,
-    User, UserId, UserKind,
+    AccessLevel, App, AppId, AppRole, AppStatus, Business, BusinessId, PageId, SystemUserRole, TokenHash, TokenKind,
+    TokenRecord, User, UserId, UserKind,
 };
 
 pub type Dyn = Arc<dyn Store>;
@@ -109,7 +109,7 @@ fn audit(action: &str) -> AuditEntry {
 }
 
 fn business(id: u64) -> Business {
-    Business { id: BusinessId(id), name: format!("b{id}"), must_use_expiring_tokens: id & 1 == 0 }
+    Business { id: BusinessId(id), name: format!("b{id}"), must_use_expiring_tokens: id & 1 == 0, parent_id: None }
 }
 
 fn system_user(id: u64, b: u64) -> User {
@@ -119,6 +119,7 @@ fn system_user(id: u64, b: u64) -> User {
         business_id: Some(BusinessId(b)),
         kind: UserKind::SystemUser { role: SystemUserRole::Admin },
         session_epoch: 0,
+        email: None,
     }
 }
 
@@ -137,6 +138,8 @@ fn app(id: u64, owner: Option<u64>) -> StoredApp {
             redirect_uris: vec!["https://x.example/cb".into()],
             client_businesses: vec![BusinessId(CLIENT)],
             roles: vec![(TESTER, AppRole::Tester)],
+            status: AppStatus::Throttled,
+            app_scoped_last_query_at: Some(1_600_000_000),
         },
         sealed_secret: vec![1, 2, 3, 0, 255],
     }
@@ -170,6 +173,7 @@ fn tester() -> User {
         business_id: None,
         kind: UserKind::Person { admin: false },
         session_epoch: 0,
+        email: None,
     }
 }
 
@@ -201,6 +205,7 @@ pub async fn objects_round_trip(s: Dyn) {
         business_id: None,
         kind: UserKind::Person { admin: true },
         session_epoch: 4,
+        email: None,
     };
     s.create_user(&person, &audit("u")).await.unwrap();
     assert_eq!(s.get_user(UserId(11)).await.unwrap(), Some(person));
@@ -251,6 +256,7 @@ pub async fn system_users_listed_in_creation_order(s: Dyn) {
         business_id: Some(BusinessId(1)),
         kind: UserKind::Person { admin: false },
         session_epoch: 0,
+        email: None,
     };
     s.create_user(&person, &audit("u")).await.unwrap();
     let ids: Vec<u64> = s.list_system_users(BusinessId(1)).await.unwrap().iter().map(|u| u.id.0).collect();
@@ -458,7 +464,7 @@ pub async fn every_write_is_audited_in_order(s: Dyn) {
 
 /// Every mutating call appends exactly its own entry; a call that fails appends nothing.
 pub async fn every_mutating_call_appends_exactly_one_entry(s: Dyn) {
-    let page = Page { id: PageId(30), name: "p".into(), business_id: BusinessId(1) };
+    let page = Page { id: PageId(30), name: "p".into(), business_id: BusinessId(1), category: None };
     let role = PageRole { page_id: PageId(30), user_id: UserId(10), tasks: vec![PageTask::Manage] };
     let code = AuthCode {
         hash: TokenHash([7; 32]),
@@ -577,9 +583,12 @@ pub async fn dump_is_complete_and_ordered(s: Dyn) {
     s.install_app(UserId(5), AppId(20), &audit("install")).await.unwrap();
     s.install_app(UserId(10), AppId(19), &audit("install")).await.unwrap();
     for (id, b) in [(31, 1), (30, 0)] {
-        s.create_page(&Page { id: PageId(id), name: format!("p{id}"), business_id: BusinessId(b) }, &audit("page"))
-            .await
-            .unwrap();
+        s.create_page(
+            &Page { id: PageId(id), name: format!("p{id}"), business_id: BusinessId(b), category: None },
+            &audit("page"),
+        )
+        .await
+        .unwrap();
     }
     for (p, u) in [(31, 5), (30, 10), (30, 5)] {
         let role = PageRole { page_id: PageId(p), user_id: UserId(u), tasks: vec![PageTask::Analyze] };
@@ -728,6 +737,74 @@ pub async fn concurrent_app_updates_all_land(s: Dyn) {
     assert_eq!((app.roles[0], app.client_businesses[0]), ((TESTER, AppRole::Tester), BusinessId(CLIENT)));
 }
 
+/// The operator's app update replaces only the fields it names; an unknown app is refused and nothing is written.
+pub async fn app_status_and_last_query_update(s: Dyn) {
+    world(&s).await;
+    let get = || {
+        let s = s.clone();
+        async move { s.get_app(AppId(20)).await.unwrap().unwrap().app.clone() }
+    };
+    assert_eq!((get().await.status, get().await.app_scoped_last_query_at), (AppStatus::Throttled, Some(1_600_000_000)));
+    let status = Write::UpdateApp { app: AppId(20), status: Some(AppStatus::Deleted), app_scoped_last_query_at: None };
+    s.execute(&status, &audit("app_status")).await.unwrap();
+    assert_eq!((get().await.status, get().await.app_scoped_last_query_at), (AppStatus::Deleted, Some(1_600_000_000)));
+    let lapse = Write::UpdateApp { app: AppId(20), status: None, app_scoped_last_query_at: Some(5) };
+    s.execute(&lapse, &audit("app_status")).await.unwrap();
+    assert_eq!((get().await.status, get().await.app_scoped_last_query_at), (AppStatus::Deleted, Some(5)));
+    let both = Write::UpdateApp { app: AppId(20), status: Some(AppStatus::Active), app_scoped_last_query_at: Some(6) };
+    s.execute(&both, &audit("app_status")).await.unwrap();
+    assert_eq!((get().await.status, get().await.app_scoped_last_query_at), (AppStatus::Active, Some(6)));
+    let before = s.dump().await.unwrap();
+    let ghost = Write::UpdateApp { app: AppId(21), status: Some(AppStatus::Disabled), app_scoped_last_query_at: None };
+    assert!(matches!(s.execute(&ghost, &audit("app_status")).await, Err(StoreError::NotFound(_))));
+    assert_eq!(s.dump().await.unwrap(), before);
+    // The dump shows the stored status.
+    assert!(s.dump().await.unwrap().apps.iter().all(|a| a.status == AppStatus::Active));
+}
+
+/// A token generated through an app-scoped id stamps its app in the same transaction: both or neither.
+pub async fn app_scoped_issuance_stamps_its_app(s: Dyn) {
+    world(&s).await;
+    let t = token(1, Some(10), None);
+    s.execute(&Write::IssueAppScopedToken(t.clone()), &audit("issue")).await.unwrap();
+    assert_eq!(s.get_token(&t.hash).await.unwrap().as_deref(), Some(&t));
+    let app = s.get_app(AppId(20)).await.unwrap().unwrap();
+    assert_eq!(app.app.app_scoped_last_query_at, Some(t.issued_at));
+    // The same hash again: the insert fails, and the stamp it would have moved stays where it was.
+    let again = TokenRecord { issued_at: 5000, ..t.clone() };
+    let before = s.dump().await.unwrap();
+    assert!(matches!(
+        s.execute(&Write::IssueAppScopedToken(again), &audit("issue")).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(s.get_app(AppId(20)).await.unwrap().unwrap().app.app_scoped_last_query_at, Some(t.issued_at));
+    assert_eq!(s.dump().await.unwrap(), before);
+    // A token of an unknown app is not written.
+    let ghost = TokenRecord { app_id: AppId(21), ..token(2, Some(10), None) };
+    assert!(matches!(
+        s.execute(&Write::IssueAppScopedToken(ghost), &audit("issue")).await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert_eq!(s.get_token(&TokenHash([2; 32])).await.unwrap(), None);
+    assert_eq!(s.dump().await.unwrap(), before);
+}
+
+/// Child businesses keep their parent and are listed by it, by id; a parent that does not exist is refused.
+pub async fn child_businesses_round_trip_and_list(s: Dyn) {
+    world(&s).await;
+    let child = |id: u64| Business { parent_id: Some(BusinessId(1)), ..business(id) };
+    s.create_business(&child(3), &audit("b")).await.unwrap();
+    s.create_business(&child(2), &audit("b")).await.unwrap();
+    assert_eq!(s.get_business(BusinessId(3)).await.unwrap(), Some(child(3)));
+    assert_eq!(s.list_child_businesses(BusinessId(1)).await.unwrap(), vec![child(2), child(3)]);
+    assert!(s.list_child_businesses(BusinessId(2)).await.unwrap().is_empty());
+    let before = s.dump().await.unwrap();
+    let orphan = Business { parent_id: Some(BusinessId(99)), ..business(4) };
+    assert!(matches!(s.create_business(&orphan, &audit("b")).await, Err(StoreError::NotFound(_))));
+    assert_eq!(s.dump().await.unwrap(), before);
+    assert_eq!(before.businesses.iter().filter(|b| b.parent_id == Some(BusinessId(1))).count(), 2);
+}
+
 pub async fn app_scoped_ids_are_stable_and_resolvable(s: Dyn) {
     world(&s).await;
     let a = s.app_scoped_id(AppId(20), UserId(10)).await.unwrap();
@@ -741,7 +818,7 @@ pub async fn app_scoped_ids_are_stable_and_resolvable(s: Dyn) {
 
 pub async fn pages_and_roles(s: Dyn) {
     world(&s).await;
-    let p = Page { id: PageId(30), name: "Acme Page".into(), business_id: BusinessId(1) };
+    let p = Page { id: PageId(30), name: "Acme Page".into(), business_id: BusinessId(1), category: None };
     s.create_page(&p, &audit("page")).await.unwrap();
     assert!(matches!(s.create_page(&p, &audit("page")).await, Err(StoreError::Conflict(_))));
     assert_eq!(s.get_page(PageId(30)).await.unwrap(), Some(p.clone()));
@@ -913,7 +990,7 @@ async fn committed(s: &Dyn, n: usize) {
 pub async fn abandoned_invalidating_writes_are_in_force_once_committed(s: Dyn) {
     world(&s).await;
     s.create_business(&business(2), &audit("b")).await.unwrap();
-    let page = Page { id: PageId(30), name: "p".into(), business_id: BusinessId(1) };
+    let page = Page { id: PageId(30), name: "p".into(), business_id: BusinessId(1), category: None };
     s.create_page(&page, &audit("p")).await.unwrap();
     let role = PageRole { page_id: PageId(30), user_id: UserId(10), tasks: vec![PageTask::Manage] };
     for round in 0..50u8 {
@@ -928,6 +1005,11 @@ pub async fn abandoned_invalidating_writes_are_in_force_once_committed(s: Dyn) {
             Write::BumpSessionEpoch(UserId(10)),
             Write::ResetSecret { app: AppId(20), sealed_secret: vec![round, 1] },
             Write::SetAppRole { app: AppId(20), user: UserId(10), role: AppRole::Developer },
+            Write::UpdateApp {
+                app: AppId(20),
+                status: Some(if round % 2 == 0 { AppStatus::Disabled } else { AppStatus::Active }),
+                app_scoped_last_query_at: None,
+            },
             Write::Uninstall { su: UserId(10), app: AppId(20) },
             Write::RemovePageRole { page: PageId(30), user: UserId(10) },
             Write::SetClockOffset(i64::from(round) + 1),
@@ -959,6 +1041,11 @@ pub async fn abandoned_invalidating_writes_are_in_force_once_committed(s: Dyn) {
                 Write::SetAppRole { user, role, .. } => {
                     let now = s.get_app(AppId(20)).await.unwrap().unwrap();
                     assert_eq!(now.app.role_of(*user), Some(*role), "round {round}: {w:?}");
+                }
+                Write::UpdateApp { status: Some(status), .. } => {
+                    assert_ne!(app.app.status, *status, "round {round}: the cache held the status from before");
+                    let now = s.get_app(AppId(20)).await.unwrap().unwrap();
+                    assert_eq!(now.app.status, *status, "round {round}: {w:?}");
                 }
                 Write::Uninstall { su, app } => {
                     assert!(installed);
@@ -1001,7 +1088,9 @@ macro_rules! store_contract_tests {
             every_mutating_call_appends_exactly_one_entry,
             clock_offset_persists, session_epoch_bumps, reset_keeps_the_audit_log, dump_is_complete_and_ordered,
             refreshes_of_a_revoked_parent_all_fail, revoke_all_racing_refreshes_leaves_no_live_token,
-            apps_update_and_uninstall, concurrent_app_updates_all_land, app_scoped_ids_are_stable_and_resolvable, pages_and_roles, codes_redeem_once, password_hashes, consent_answers_and_deauthorization,
+            apps_update_and_uninstall, concurrent_app_updates_all_land, app_scoped_ids_are_stable_and_resolvable, pages_and_roles, codes_redeem_once, password_hashes,
+            app_status_and_last_query_update, app_scoped_issuance_stamps_its_app, child_businesses_round_trip_and_list,
+            consent_answers_and_deauthorization,
             concurrent_issuance_is_individually_acknowledged, cancelled_writes_leave_the_store_usable,
             abandoned_invalidating_writes_are_in_force_once_committed);
     };

@@ -13,7 +13,7 @@ use suat_core::{
     oauth::{AuthCode, Authorization, PermissionStatus},
     page::{Page, PageRole},
     scope::Scope,
-    App, AppId, AppRole, Business, BusinessId, PageId, TokenHash, TokenRecord, User, UserId,
+    App, AppId, AppRole, AppStatus, Business, BusinessId, PageId, TokenHash, TokenRecord, User, UserId,
 };
 
 pub mod cache;
@@ -189,6 +189,12 @@ pub enum Write {
         app: AppId,
         sealed_secret: Vec<u8>,
     },
+    /// The operator's app update: each field given replaces the stored one. `NotFound` for an unknown app.
+    UpdateApp {
+        app: AppId,
+        status: Option<AppStatus>,
+        app_scoped_last_query_at: Option<i64>,
+    },
     /// Installs `app` for system user `su`. Idempotent: [`Written::Changed`] is false if already installed.
     Install {
         su: UserId,
@@ -201,6 +207,9 @@ pub enum Write {
     },
     /// Records a newly issued token.
     IssueToken(TokenRecord),
+    /// Records a token generated through an app-scoped id and, in the same transaction, stamps its app's
+    /// `app_scoped_last_query_at` with the token's issue time (seed 000's 90-day rule). `NotFound` for an unknown app.
+    IssueAppScopedToken(TokenRecord),
     /// If the record's parent exists and is not revoked, inserts it; otherwise writes nothing and fails with
     /// [`StoreError::ParentRevoked`]. Serialised against revocations of the parent, so a refresh racing a
     /// revocation can never yield a usable child of a revoked token.
@@ -274,9 +283,11 @@ impl Write {
             Write::CreateUser(u) => vec![I::User(u.id)],
             Write::BumpSessionEpoch(u) => vec![I::User(*u)],
             Write::CreateApp(a) => vec![I::App(a.app.id)],
-            Write::SetAppRole { app, .. } | Write::ShareApp { app, .. } | Write::ResetSecret { app, .. } => {
-                vec![I::App(*app)]
-            }
+            Write::SetAppRole { app, .. }
+            | Write::ShareApp { app, .. }
+            | Write::ResetSecret { app, .. }
+            | Write::UpdateApp { app, .. } => vec![I::App(*app)],
+            Write::IssueAppScopedToken(t) => vec![I::App(t.app_id)],
             Write::Install { su, app } | Write::Uninstall { su, app } => vec![I::Install(*su, *app)],
             Write::RevokeToken { hash, .. } => vec![I::Token(*hash)],
             Write::RevokeAllForUser { .. } => vec![I::AllTokens],
@@ -336,6 +347,8 @@ pub trait Directory: Send + Sync {
     /// Allocates a fresh Graph id (shared by businesses, users, apps and pages), unique across replicas.
     async fn next_id(&self) -> Result<u64>;
     async fn get_business(&self, id: BusinessId) -> Result<Option<Business>>;
+    /// The child businesses of `parent` (`/{business}/owned_businesses`), by id.
+    async fn list_child_businesses(&self, parent: BusinessId) -> Result<Vec<Business>>;
     async fn get_user(&self, id: UserId) -> Result<Option<User>>;
     /// System users of a business, in creation order.
     async fn list_system_users(&self, business: BusinessId) -> Result<Vec<User>>;

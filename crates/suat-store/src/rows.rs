@@ -14,7 +14,11 @@ pub(crate) struct BusinessRow {
     id: i64,
     name: String,
     must_use_expiring_tokens: bool,
+    parent_id: Option<i64>,
 }
+
+/// Columns of a business row, in [`BusinessRow`]'s names.
+pub(crate) const BUSINESS_COLUMNS: &str = "id, name, must_use_expiring_tokens, parent_id";
 
 impl BusinessRow {
     pub(crate) fn domain(self) -> Result<Business> {
@@ -22,12 +26,13 @@ impl BusinessRow {
             id: BusinessId(to_u64(self.id)),
             name: self.name,
             must_use_expiring_tokens: self.must_use_expiring_tokens,
+            parent_id: self.parent_id.map(|p| BusinessId(to_u64(p))),
         })
     }
 }
 
 /// Columns of a user row, in [`UserRow`]'s names.
-pub(crate) const USER_COLUMNS: &str = "id, name, business_id, kind, admin, role, session_epoch";
+pub(crate) const USER_COLUMNS: &str = "id, name, business_id, kind, admin, role, session_epoch, email";
 
 #[derive(FromRow)]
 pub(crate) struct UserRow {
@@ -38,6 +43,7 @@ pub(crate) struct UserRow {
     admin: Option<bool>,
     role: Option<String>,
     session_epoch: i64,
+    email: Option<String>,
 }
 
 impl UserRow {
@@ -53,6 +59,7 @@ impl UserRow {
             business_id: self.business_id.map(|b| BusinessId(to_u64(b))),
             kind,
             session_epoch: self.session_epoch,
+            email: self.email,
         })
     }
 }
@@ -67,7 +74,7 @@ pub(crate) fn kind_columns(k: &UserKind) -> (&'static str, Option<bool>, Option<
 
 /// Columns of an app row, in [`AppRow`]'s names.
 pub(crate) const APP_COLUMNS: &str = "id, name, owner_business, access_level, is_test_app, require_app_secret, \
-     permissions, capabilities, created_at, redirect_uris, sealed_secret";
+     permissions, capabilities, created_at, redirect_uris, sealed_secret, status, app_scoped_last_query_at";
 
 #[derive(FromRow)]
 pub(crate) struct AppRow {
@@ -82,6 +89,8 @@ pub(crate) struct AppRow {
     created_at: i64,
     redirect_uris: String,
     sealed_secret: Vec<u8>,
+    status: String,
+    app_scoped_last_query_at: Option<i64>,
 }
 
 impl AppRow {
@@ -105,6 +114,8 @@ impl AppRow {
                 redirect_uris: from_json(&self.redirect_uris, "app redirect uris")?,
                 client_businesses: clients.into_iter().map(|c| BusinessId(to_u64(c.business_id))).collect(),
                 roles: roles.into_iter().map(AppRoleRow::domain).collect::<Result<_>>()?,
+                status: enum_from(&self.status, "app status")?,
+                app_scoped_last_query_at: self.app_scoped_last_query_at,
             },
             sealed_secret: self.sealed_secret,
         })
@@ -259,11 +270,17 @@ pub(crate) struct PageRow {
     id: i64,
     name: String,
     business_id: i64,
+    category: Option<String>,
 }
 
 impl PageRow {
     pub(crate) fn domain(self) -> Result<Page> {
-        Ok(Page { id: PageId(to_u64(self.id)), name: self.name, business_id: BusinessId(to_u64(self.business_id)) })
+        Ok(Page {
+            id: PageId(to_u64(self.id)),
+            name: self.name,
+            business_id: BusinessId(to_u64(self.business_id)),
+            category: self.category,
+        })
     }
 }
 

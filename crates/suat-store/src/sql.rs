@@ -243,19 +243,20 @@ macro_rules! sql_store {
                 use Written as D;
                 let done = match w {
                     W::CreateBusiness(b) => {
-                        sqlx::query("INSERT INTO businesses (id, name, must_use_expiring_tokens) VALUES ($1, $2, $3)")
+                        sqlx::query(&format!("INSERT INTO businesses ({BUSINESS_COLUMNS}) VALUES ($1, $2, $3, $4)"))
                             .bind(to_i64(b.id.0)?)
                             .bind(&b.name)
                             .bind(b.must_use_expiring_tokens)
+                            .bind(b.parent_id.map(|p| to_i64(p.0)).transpose()?)
                             .execute(&mut **tx)
                             .await
-                            .map_err(|e| conflict(e, format!("object {}", b.id)))?;
+                            .map_err(|e| conflict(e, format!("object {} or its parent", b.id)))?;
                         D::Done
                     }
                     W::CreateUser(u) => {
                         let (kind, admin, role) = kind_columns(&u.kind);
                         let sql = format!(
-                            "INSERT INTO users ({USER_COLUMNS}, created_seq) VALUES ($1, $2, $3, $4, $5, $6, $7, {})",
+                            "INSERT INTO users ({USER_COLUMNS}, created_seq) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, {})",
                             <$store as Backend>::NEXT_CREATED_SEQ
                         );
                         sqlx::query(&sql)
@@ -266,6 +267,7 @@ macro_rules! sql_store {
                             .bind(admin)
                             .bind(role)
                             .bind(u.session_epoch)
+                            .bind(&u.email)
                             .execute(&mut **tx)
                             .await
                             .map_err(|e| conflict(e, format!("object {}", u.id)))?;
@@ -295,7 +297,8 @@ macro_rules! sql_store {
                     W::CreateApp(s) => {
                         let app = &s.app;
                         sqlx::query(&format!(
-                            "INSERT INTO apps ({APP_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+                            "INSERT INTO apps ({APP_COLUMNS})
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
                         ))
                         .bind(to_i64(app.id.0)?)
                         .bind(&app.name)
@@ -308,6 +311,8 @@ macro_rules! sql_store {
                         .bind(app.created_at)
                         .bind(json(&app.redirect_uris))
                         .bind(&s.sealed_secret)
+                        .bind(enum_text(&app.status))
+                        .bind(app.app_scoped_last_query_at)
                         .execute(&mut **tx)
                         .await
                         .map_err(|e| conflict(e, format!("object {}", app.id)))?;
@@ -335,6 +340,21 @@ macro_rules! sql_store {
                         }
                         D::Done
                     }
+                    W::UpdateApp { app, status, app_scoped_last_query_at } => {
+                        let done = sqlx::query(
+                            "UPDATE apps SET status = COALESCE($1, status),
+                             app_scoped_last_query_at = COALESCE($2, app_scoped_last_query_at) WHERE id = $3",
+                        )
+                        .bind(status.as_ref().map(enum_text))
+                        .bind(app_scoped_last_query_at)
+                        .bind(to_i64(app.0)?)
+                        .execute(&mut **tx)
+                        .await?;
+                        if done.rows_affected() == 0 {
+                            return Err(StoreError::NotFound(format!("app {app}")));
+                        }
+                        D::Done
+                    }
                     W::Install { su, app } => {
                         let sql = "INSERT INTO installs (user_id, app_id) VALUES ($1, $2) ON CONFLICT DO NOTHING";
                         D::Changed(change_pair(tx, sql, su.0, app.0, format!("user {su} or app {app}")).await?)
@@ -344,6 +364,18 @@ macro_rules! sql_store {
                         D::Changed(change_pair(tx, sql, su.0, app.0, format!("user {su} or app {app}")).await?)
                     }
                     W::IssueToken(t) => {
+                        insert_tokens(tx, &[t]).await?;
+                        D::Done
+                    }
+                    W::IssueAppScopedToken(t) => {
+                        let done = sqlx::query("UPDATE apps SET app_scoped_last_query_at = $1 WHERE id = $2")
+                            .bind(t.issued_at)
+                            .bind(to_i64(t.app_id.0)?)
+                            .execute(&mut **tx)
+                            .await?;
+                        if done.rows_affected() == 0 {
+                            return Err(StoreError::NotFound(format!("app {}", t.app_id)));
+                        }
                         insert_tokens(tx, &[t]).await?;
                         D::Done
                     }
@@ -384,10 +416,11 @@ macro_rules! sql_store {
                         D::Count(done.rows_affected())
                     }
                     W::CreatePage(page) => {
-                        sqlx::query("INSERT INTO pages (id, name, business_id) VALUES ($1, $2, $3)")
+                        sqlx::query("INSERT INTO pages (id, name, business_id, category) VALUES ($1, $2, $3, $4)")
                             .bind(to_i64(page.id.0)?)
                             .bind(&page.name)
                             .bind(to_i64(page.business_id.0)?)
+                            .bind(&page.category)
                             .execute(&mut **tx)
                             .await
                             .map_err(|e| conflict(e, format!("object {}", page.id)))?;
@@ -576,11 +609,21 @@ macro_rules! sql_store {
 
                 async fn get_business(&self, id: BusinessId) -> Result<Option<Business>> {
                     let row: Option<BusinessRow> =
-                        sqlx::query_as("SELECT id, name, must_use_expiring_tokens FROM businesses WHERE id = $1")
+                        sqlx::query_as(&format!("SELECT {BUSINESS_COLUMNS} FROM businesses WHERE id = $1"))
                             .bind(to_i64(id.0)?)
                             .fetch_optional(self.read_pool())
                             .await?;
                     row.map(BusinessRow::domain).transpose()
+                }
+
+                async fn list_child_businesses(&self, parent: BusinessId) -> Result<Vec<Business>> {
+                    let rows: Vec<BusinessRow> = sqlx::query_as(&format!(
+                        "SELECT {BUSINESS_COLUMNS} FROM businesses WHERE parent_id = $1 ORDER BY id"
+                    ))
+                    .bind(to_i64(parent.0)?)
+                    .fetch_all(self.read_pool())
+                    .await?;
+                    rows.into_iter().map(BusinessRow::domain).collect()
                 }
 
                 async fn get_user(&self, id: UserId) -> Result<Option<User>> {
@@ -663,7 +706,7 @@ macro_rules! sql_store {
                 }
 
                 async fn get_page(&self, id: PageId) -> Result<Option<Page>> {
-                    let row: Option<PageRow> = sqlx::query_as("SELECT id, name, business_id FROM pages WHERE id = $1")
+                    let row: Option<PageRow> = sqlx::query_as("SELECT id, name, business_id, category FROM pages WHERE id = $1")
                         .bind(to_i64(id.0)?)
                         .fetch_optional(self.read_pool())
                         .await?;
@@ -672,7 +715,7 @@ macro_rules! sql_store {
 
                 async fn list_business_pages(&self, business: BusinessId) -> Result<Vec<Page>> {
                     let rows: Vec<PageRow> =
-                        sqlx::query_as("SELECT id, name, business_id FROM pages WHERE business_id = $1 ORDER BY id")
+                        sqlx::query_as("SELECT id, name, business_id, category FROM pages WHERE business_id = $1 ORDER BY id")
                             .bind(to_i64(business.0)?)
                             .fetch_all(self.read_pool())
                             .await?;
@@ -702,7 +745,7 @@ macro_rules! sql_store {
 
                 async fn list_user_pages(&self, user: UserId) -> Result<Vec<(Page, PageRole)>> {
                     let rows: Vec<UserPageRow> = sqlx::query_as(
-                        "SELECT p.id, p.name, p.business_id, r.page_id, r.user_id, r.tasks
+                        "SELECT p.id, p.name, p.business_id, p.category, r.page_id, r.user_id, r.tasks
                          FROM page_roles r JOIN pages p ON p.id = r.page_id WHERE r.user_id = $1 ORDER BY p.id",
                     )
                     .bind(to_i64(user.0)?)
@@ -766,7 +809,7 @@ macro_rules! sql_store {
                     // One snapshot for every part of the dump, even while others write.
                     let mut c = self.read_pool().begin_with(<$store as Backend>::BEGIN_SNAPSHOT).await?;
                     let businesses: Vec<BusinessRow> =
-                        sqlx::query_as("SELECT id, name, must_use_expiring_tokens FROM businesses ORDER BY id")
+                        sqlx::query_as(&format!("SELECT {BUSINESS_COLUMNS} FROM businesses ORDER BY id"))
                             .fetch_all(&mut *c)
                             .await?;
                     let users: Vec<UserRow> = sqlx::query_as(&format!("SELECT {USER_COLUMNS} FROM users ORDER BY id"))
@@ -777,7 +820,7 @@ macro_rules! sql_store {
                         sqlx::query_as("SELECT user_id, app_id FROM installs ORDER BY user_id, app_id")
                             .fetch_all(&mut *c)
                             .await?;
-                    let pages: Vec<PageRow> = sqlx::query_as("SELECT id, name, business_id FROM pages ORDER BY id")
+                    let pages: Vec<PageRow> = sqlx::query_as("SELECT id, name, business_id, category FROM pages ORDER BY id")
                         .fetch_all(&mut *c)
                         .await?;
                     let page_roles: Vec<PageRoleRow> =

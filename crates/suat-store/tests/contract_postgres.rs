@@ -69,7 +69,7 @@ async fn replicas_share_ids_and_state() {
     ids.sort();
     ids.dedup();
     assert_eq!(ids.len(), 16);
-    let biz = Business { id: BusinessId(1), name: "b".into(), must_use_expiring_tokens: false };
+    let biz = Business { id: BusinessId(1), name: "b".into(), must_use_expiring_tokens: false, parent_id: None };
     a.execute(&Write::CreateBusiness(biz.clone()), &AuditEntry::new(1, "b", "operator")).await.unwrap();
     assert_eq!(b.get_business(BusinessId(1)).await.unwrap(), Some(biz.clone()));
     assert!(matches!(

@@ -36,7 +36,7 @@ async fn committed_data_survives_reopening_the_file() {
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("suat.db");
     let s = SqliteStore::open(&path).await.unwrap();
-    let b = Business { id: BusinessId(1), name: "b".into(), must_use_expiring_tokens: true };
+    let b = Business { id: BusinessId(1), name: "b".into(), must_use_expiring_tokens: true, parent_id: None };
     s.execute(&Write::CreateBusiness(b.clone()), &AuditEntry::new(1, "b", "operator")).await.unwrap();
     s.execute(&Write::SetClockOffset(7), &AuditEntry::new(2, "clock", "operator")).await.unwrap();
     let id = s.next_id().await.unwrap();

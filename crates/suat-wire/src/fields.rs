@@ -176,7 +176,7 @@ pub const APPLICATION: NodeType =
 pub const BUSINESS: NodeType = NodeType {
     name: "Business",
     fields: &["id", "name"],
-    edges: &["owned_apps", "client_apps", "owned_pages", "system_users"],
+    edges: &["owned_apps", "client_apps", "owned_pages", "owned_businesses", "system_users"],
     defaults: &["name", "id"],
 };
 

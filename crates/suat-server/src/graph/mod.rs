@@ -99,11 +99,15 @@ pub fn versioned(mut req: Request) -> Request {
 
 /// Runs a request that has arrived to its end on a task of its own, whether or not its client waits for the
 /// answer: a client that hangs up after sending a revocation still gets it done, never half of it.
-pub async fn run_whole(req: Request, next: Next) -> Response {
-    match tokio::spawn(next.run(req)).await {
+pub async fn run_whole(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let r = match tokio::spawn(next.run(req)).await {
         Ok(r) => r,
         Err(_) => GraphError::internal().into_response(),
+    };
+    if r.status().is_server_error() {
+        state.server_errors.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
+    r
 }
 
 /// `vN.N` with one or two digits on each side.

@@ -177,6 +177,11 @@ async fn field(ctx: &Ctx<'_>, item: &Item, f: &str, depth: u8) -> Result<Option<
         (Node::User(u), "last_name") if is_person(u) => {
             u.name.trim().split_once(char::is_whitespace).map(|(_, last)| json!(last.trim()))
         }
+        (Node::User(u), "email") => u.email.as_ref().map(|e| json!(e)),
+        (Node::Page(p), "category") => p.category.as_ref().map(|c| json!(c)),
+        (Node::Page(p), "category_list") => {
+            p.category.as_ref().map(|c| json!([{"id": Page::category_id(c), "name": c}]))
+        }
         (Node::User(u), "role") => match u.kind {
             UserKind::SystemUser { role } => Some(json!(role.as_str())),
             UserKind::Person { .. } => None,
@@ -271,6 +276,10 @@ async fn items(ctx: &Ctx<'_>, node: &Node, edge: &str) -> Result<(&'static NodeT
             let apps = svc.business_apps(c, b.id, which).await?;
             (&wf::APP_ITEM, apps.into_iter().map(|a| Node::App(a).into()).collect())
         }
+        (Node::Business(b), "owned_businesses") => {
+            let children = svc.child_businesses(c, b.id).await?;
+            (&wf::BUSINESS_ITEM, children.into_iter().map(|b| Node::Business(b).into()).collect())
+        }
         (Node::Business(b), "system_users") => {
             // Listed ids may be app-scoped (seed 000): the listing's own, not the stored user's.
             let users = svc.list_system_users(c, b.id).await?;
@@ -280,6 +289,7 @@ async fn items(ctx: &Ctx<'_>, node: &Node, edge: &str) -> Result<(&'static NodeT
                 business_id: Some(b.id),
                 kind: UserKind::SystemUser { role: l.role },
                 session_epoch: 0,
+                email: None,
             };
             (&wf::SYSTEM_USER_ITEM, users.into_iter().map(|l| Node::User(as_user(l)).into()).collect())
         }
