@@ -42,13 +42,18 @@ fn fresh_trace_id() -> String {
 /// Largest answer an ETag is computed for; bigger ones (none today) go without one rather than be buffered.
 const MAX_ETAG_BODY: usize = 1 << 20;
 
+/// The method a request was answered as (after a `method=` override), left on the response by the parsing layer.
+#[derive(Clone)]
+pub struct AnsweredMethod(pub Method);
+
 /// The middleware: runs the request with its id in scope, then decorates the answer.
 pub async fn graph_headers(req: Request, next: Next) -> Response {
     let id = fresh_request_id();
-    let is_get = req.method() == Method::GET;
+    let sent = req.method().clone();
     let if_none_match = req.headers().get(header::IF_NONE_MATCH).cloned();
     let response = REQUEST_ID.scope(id.clone(), next.run(req)).await;
     let (mut parts, body) = response.into_parts();
+    let is_get = parts.extensions.get::<AnsweredMethod>().map_or(sent, |m| m.0.clone()) == Method::GET;
     let ok = parts.status.is_success();
     let json = parts.headers.get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
     let mut body = Body::new(body);

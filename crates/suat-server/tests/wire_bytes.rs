@@ -486,3 +486,65 @@ async fn accounts_paging_and_person_page_tokens() {
     .ok();
     assert_eq!(get(&s, "/v25.0/me", &[("access_token", &pt)]).await.err(), (190, Some(466)));
 }
+
+#[tokio::test]
+async fn permissions_override_and_code_exchange() {
+    let (s, f) = at_t0().await;
+    let t = f.admin_token.as_str();
+    let uid = &f.admin_user_id;
+    let a = get(&s, "/v25.0/me", &[("fields", "permissions"), ("access_token", t)]).await;
+    exact(
+        &a,
+        200,
+        &format!(
+            r#"{{"permissions":{{"data":[{{"permission":"business_management","status":"granted"}}]}},"id":"{uid}"}}"#
+        ),
+    );
+    // A GET sent as POST ?method=get is answered as the GET it is, ETag included.
+    let a = post(&s, "/v25.0/me", &[("method", "get"), ("access_token", t)]).await;
+    exact(&a, 200, &format!(r#"{{"name":"Ada Admin","id":"{uid}"}}"#));
+    assert!(a.headers.get("etag").is_some());
+
+    // The code exchange and its errors (no prefix, WWW-Authenticate "invalid_code").
+    let redirect = "https://app.example/cb";
+    let app = s
+        .admin("POST", "/apps", json!({"name": "Web", "owner_business": f.business_id, "redirect_uris": [redirect]}))
+        .await;
+    let (app_id, secret) = (app["id"].as_str().unwrap(), app["secret"].as_str().unwrap());
+    let person = s.admin("POST", "/users", json!({"name": "Pat Doe", "password": "correct horse"})).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let code = obtain_code(&s, app_id, &person, redirect, "email").await;
+    let params = [
+        ("client_id", app_id),
+        ("client_secret", secret),
+        ("redirect_uri", redirect),
+        ("code", code.as_str()),
+        ("grant_type", "authorization_code"),
+    ];
+    let a = post(&s, "/v25.0/oauth/access_token", &params).await;
+    let tok = a.ok()["access_token"].as_str().unwrap().to_owned();
+    exact(&a, 200, &format!(r#"{{"access_token":"{tok}","token_type":"bearer","expires_in":5184000}}"#));
+    let a = post(&s, "/v25.0/oauth/access_token", &params).await;
+    exact(&a, 400, &err("OAuthException", 100, Some(36009), "This authorization code has been used."));
+    www(&a, "invalid_code");
+    let mut bad = params;
+    bad[3].1 = "AQnot-a-code";
+    let a = post(&s, "/v25.0/oauth/access_token", &bad).await;
+    exact(&a, 400, &err("OAuthException", 100, None, "Invalid verification code format."));
+    www(&a, "invalid_code");
+    let code = obtain_code(&s, app_id, &person, redirect, "email").await;
+    let mut other = params;
+    other[3].1 = code.as_str();
+    other[2].1 = "https://app.example/other";
+    let a = post(&s, "/v25.0/oauth/access_token", &other).await;
+    exact(&a, 400, &err("OAuthException", 100, None, "Error validating verification code. Please make sure your redirect_uri is identical to the one you used in the OAuth dialog request"));
+    s.admin("POST", "/clock", json!({"advance": 601})).await;
+    other[2].1 = redirect;
+    let a = post(&s, "/v25.0/oauth/access_token", &other).await;
+    exact(&a, 400, &err("OAuthException", 100, None, "This authorization code has expired."));
+    www(&a, "invalid_code");
+    let a = get(&s, "/v25.0/me", &[("fields", "first_name,last_name"), ("access_token", &tok)]).await;
+    exact(&a, 200, &format!(r#"{{"first_name":"Pat","last_name":"Doe","id":"{person}"}}"#));
+}

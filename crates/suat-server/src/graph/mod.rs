@@ -202,11 +202,17 @@ async fn parse_request(State(state): State<AppState>, req: Request, next: Next) 
         Some(v) => HeaderValue::from_str(v).unwrap_or_else(|_| state.api_version_header.clone()),
         None => state.api_version_header.clone(),
     };
+    let mut method = req.method().clone();
     let mut response = match parse(&state, req, version).await {
-        Ok(req) => next.run(req).await,
+        Ok(req) => {
+            method = req.method().clone();
+            next.run(req).await
+        }
         Err(e) => e.into_response(),
     };
     response.headers_mut().insert("facebook-api-version", header);
+    // The method after any `method=` override, for the headers layer outside (ETags are for GETs).
+    response.extensions_mut().insert(crate::headers::AnsweredMethod(method));
     response
 }
 

@@ -19,7 +19,7 @@ use suat_service::objects::{AppEdge, Me, Object};
 use suat_store::StoredApp;
 use suat_wire::{
     fields::{self as wf, FieldRequest, NodeType, Selection, Slot},
-    Cursors, List, Paging,
+    Cursors, List, Paging, Permission,
 };
 
 const DEFAULT_LIMIT: usize = 25;
@@ -297,6 +297,27 @@ async fn items(ctx: &Ctx<'_>, node: &Node, edge: &str) -> Result<(&'static NodeT
     })
 }
 
+/// `permissions` of the caller's own user (`/me?fields=permissions`, `/{me-id}/permissions`): what the person told
+/// the app, as `GET /me/permissions` answers it.
+async fn permissions(ctx: &Ctx<'_>, node: &Node) -> Result<Value, GraphError> {
+    let c = &ctx.caller.0;
+    match node {
+        Node::User(u) if c.user()?.id == u.id => {}
+        _ => return Err(CoreError::Permission { code: 200, message: "Permissions error".into() }.into()),
+    }
+    Ok(serde_json::to_value(permission_list(ctx.s, c).await?).expect("wire types serialise"))
+}
+
+/// The caller's permissions for its app, as a list.
+pub async fn permission_list(s: &AppState, c: &suat_service::caller::Caller) -> Result<List<Permission>, GraphError> {
+    let data = s.svc.permissions(c).await?;
+    Ok(List::of(
+        data.iter()
+            .map(|(p, st)| Permission { permission: p.as_str().to_owned(), status: st.as_str().to_owned() })
+            .collect(),
+    ))
+}
+
 /// An edge's answer: `{"data":[...],"paging":{...}}` over id-ordered items.
 fn list<'a>(
     ctx: &'a Ctx<'a>,
@@ -306,6 +327,9 @@ fn list<'a>(
     depth: u8,
 ) -> BoxFuture<'a, Result<Value, GraphError>> {
     Box::pin(async move {
+        if request.name == "permissions" {
+            return permissions(ctx, node).await;
+        }
         let (ty, mut all) = items(ctx, node, &request.name).await?;
         let sub = request.sub.as_ref().map(|names| Selection(names.iter().map(|n| FieldRequest::plain(n)).collect()));
         let plan = ty.plan(sub.as_ref()).map_err(GraphError::param)?;

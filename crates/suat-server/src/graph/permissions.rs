@@ -10,18 +10,10 @@ use axum::{
     extract::{Path, State},
     response::Response,
 };
-use suat_wire::{List, Permission};
 
 /// GET /me/permissions -> `{"data":[{"permission","status"}]}`.
 pub async fn list(State(s): State<AppState>, Caller(c): Caller) -> Result<Response, GraphError> {
-    let data: Vec<_> = s
-        .svc
-        .permissions(&c)
-        .await?
-        .iter()
-        .map(|(p, st)| Permission { permission: p.as_str().to_owned(), status: st.as_str().to_owned() })
-        .collect();
-    Ok(graph_json(&List::of(data)))
+    Ok(graph_json(&super::nodes::permission_list(&s, &c).await?))
 }
 
 /// DELETE /me/permissions -> `{"success":true}`.
