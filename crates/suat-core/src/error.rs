@@ -39,7 +39,7 @@ pub enum TokenProblem {
     #[error("Error validating application. Application has been disabled.")]
     AppDisabled,
     /// A page token whose system user lost its role on the page, or whose source token died. Subcode 467.
-    #[error("Error validating access token: The session is invalid because the user logged out or the page role was removed.")]
+    #[error("Error validating access token: The session is invalid because the user logged out.")]
     Dependency,
 }
 

@@ -57,7 +57,9 @@ pub async fn graph_headers(req: Request, next: Next) -> Response {
     let ok = parts.status.is_success();
     let json = parts.headers.get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
     let mut body = Body::new(body);
-    if is_get && ok && json {
+    // Only answers known to be small are buffered for an ETag; a bigger one goes without (never a 5xx for it).
+    let small = axum::body::HttpBody::size_hint(&body).upper().is_some_and(|n| n <= MAX_ETAG_BODY as u64);
+    if is_get && ok && json && small {
         let bytes = match axum::body::to_bytes(body, MAX_ETAG_BODY).await {
             Ok(b) => b,
             Err(_) => return crate::error::GraphError::internal().into_response(),

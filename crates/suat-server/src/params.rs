@@ -170,6 +170,11 @@ impl Params {
         self.map.iter().map(|(k, v)| (k.as_str(), v.as_str()))
     }
 
+    /// The `Authorization: Bearer` / `OAuth` token, if one was sent.
+    pub fn bearer(&self) -> Option<&str> {
+        self.bearer.as_deref()
+    }
+
     /// The caller's token: `access_token` parameter, else `Authorization: Bearer` / `OAuth`.
     pub fn caller_token(&self) -> Option<&str> {
         self.get("access_token").or(self.bearer.as_deref())

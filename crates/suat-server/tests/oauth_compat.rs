@@ -59,8 +59,14 @@ async fn authorization_code_grant_with_basic_credentials_and_space_separated_sco
     assert_eq!(again.err(), (100, Some(36009)));
     assert_eq!(again.msg(), "This authorization code has been used.");
     // grant_type=authorization_code without a code names the missing parameter.
-    let a = get(&s, "/oauth/access_token", &[("grant_type", "authorization_code"), ("client_id", &app)]).await;
+    let a = get(
+        &s,
+        "/oauth/access_token",
+        &[("grant_type", "authorization_code"), ("client_id", &app), ("client_secret", &secret)],
+    )
+    .await;
     assert_eq!(a.err(), (100, None));
+    assert_eq!(a.msg(), "(#100) The parameter code is required");
 }
 
 #[tokio::test]

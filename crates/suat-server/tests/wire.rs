@@ -267,6 +267,23 @@ async fn oauth_endpoints_take_get_and_post_and_ignore_stray_params() {
                 ("client_id", &f.app_id),
                 ("client_secret", &f.app_secret),
                 ("access_token", "stray"),
+                ("summary", "true"),
+            ],
+        )
+        .await;
+        assert!(a.ok()["access_token"].as_str().unwrap().starts_with(&f.app_id));
+    }
+    // And a POST that says it is a GET (fbgraph, old JS SDKs).
+    for m in ["GET", "POST"] {
+        let a = call(
+            &s,
+            m,
+            "/v25.0/oauth/access_token",
+            &[
+                ("grant_type", "client_credentials"),
+                ("client_id", &f.app_id),
+                ("client_secret", &f.app_secret),
+                ("access_token", "stray"),
                 ("method", "get"),
             ],
         )

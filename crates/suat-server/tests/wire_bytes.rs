@@ -373,12 +373,19 @@ async fn ids_and_batch() {
         "{headers:?}"
     );
     // A batch cannot reach the control plane, nor nest.
-    let ops =
-        json!([{"method": "POST", "relative_url": "_suat/reset"}, {"method": "POST", "relative_url": "?batch=[]"}])
-            .to_string();
+    // (The nested batch is a valid one: allowed, it would answer 200.)
+    let nested = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("batch", &json!([{"method": "GET", "relative_url": "me"}]).to_string())
+        .finish();
+    let ops = json!([
+        {"method": "POST", "relative_url": "_suat/reset"},
+        {"method": "POST", "relative_url": format!("?{nested}")},
+    ])
+    .to_string();
     let a = post(&s, "/v25.0/", &[("batch", &ops), ("access_token", t)]).await;
     assert_eq!(a.body[0]["code"], 400, "{}", a.text);
     assert_eq!(a.body[1]["code"], 400, "{}", a.text);
+    assert!(a.body[1]["body"].as_str().unwrap().contains("Unknown path components"), "{}", a.text);
     let too_many = serde_json::to_string(&vec![json!({"method": "GET", "relative_url": "me"}); 51]).unwrap();
     let a = post(&s, "/v25.0/", &[("batch", &too_many), ("access_token", t)]).await;
     exact(
@@ -547,4 +554,118 @@ async fn permissions_override_and_code_exchange() {
     www(&a, "invalid_code");
     let a = get(&s, "/v25.0/me", &[("fields", "first_name,last_name"), ("access_token", &tok)]).await;
     exact(&a, 200, &format!(r#"{{"first_name":"Pat","last_name":"Doe","id":"{person}"}}"#));
+}
+
+#[tokio::test]
+async fn other_methods_unknown_ids_and_page_tokens_on_permissions() {
+    let (s, f) = at_t0().await;
+    let t = f.admin_token.as_str();
+    let docs = "Please read the Graph API documentation at https://developers.facebook.com/docs/graph-api";
+    for (m, name) in [("POST", "post"), ("DELETE", "delete")] {
+        for id in ["999999", "18446744073709551615", &f.admin_user_id] {
+            let a = call(&s, m, &format!("/v25.0/{id}"), &[("access_token", t)]).await;
+            let msg = format!("Unsupported {name} request. Object with ID '{id}' does not exist, cannot be loaded due to missing permissions, or does not support this operation. {docs}");
+            exact(&a, 400, &err("GraphMethodException", 100, Some(33), &msg));
+        }
+        let a = call(&s, m, "/v25.0/nobody", &[("access_token", t)]).await;
+        exact(
+            &a,
+            400,
+            &err("OAuthException", 803, None, "(#803) Some of the aliases you requested do not exist: nobody"),
+        );
+        // assigned_users of something that is not a page: unknown object, alias, or no such edge.
+        let params = [("user", f.system_user_id.as_str()), ("tasks", "MANAGE"), ("access_token", t)];
+        let a = call(&s, m, "/v25.0/999999/assigned_users", &params).await;
+        let msg = format!("Unsupported {name} request. Object with ID '999999' does not exist, cannot be loaded due to missing permissions, or does not support this operation. {docs}");
+        exact(&a, 400, &err("GraphMethodException", 100, Some(33), &msg));
+        let a = call(&s, m, "/v25.0/nobody/assigned_users", &params).await;
+        exact(
+            &a,
+            400,
+            &err("OAuthException", 803, None, "(#803) Some of the aliases you requested do not exist: nobody"),
+        );
+        let a = call(&s, m, &format!("/v25.0/{}/assigned_users", f.system_user_id), &params).await;
+        exact(&a, 400, &err("OAuthException", 2500, None, "Unknown path components: /assigned_users"));
+        // Without a token, nothing is looked up.
+        let a = call(&s, m, "/v25.0/999999/assigned_users", &params[..2]).await;
+        exact(&a, 400, &err("OAuthException", 104, None, "An access token is required to request this resource."));
+    }
+    // A path that is not UTF-8 is a Graph error like any other.
+    let a = answer(s.http.get(format!("{}/v25.0/%FF/x?access_token={t}", s.url)).send().await.unwrap()).await;
+    assert_eq!((a.status, a.err().0), (400, 2500), "{}", a.text);
+    section3(&a, "v25.0");
+
+    // A page token: /me is the page, which has no permissions edge (and cannot de-authorise its user).
+    install(&s, &f).await;
+    let page = s.admin("POST", "/pages", json!({"name": "P", "business_id": f.business_id})).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    post(
+        &s,
+        &format!("/{page}/assigned_users"),
+        &[("user", &f.system_user_id), ("tasks", "MANAGE"), ("access_token", t)],
+    )
+    .await
+    .ok();
+    let su = generate(&s, &f, "pages_show_list", false).await;
+    let pt = get(&s, &format!("/{page}"), &[("fields", "access_token"), ("access_token", &su)]).await.ok()
+        ["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for m in ["GET", "DELETE"] {
+        let a = call(&s, m, "/v25.0/me/permissions", &[("access_token", &pt)]).await;
+        exact(&a, 400, &err("OAuthException", 2500, None, "Unknown path components: /permissions"));
+    }
+    let a = get(
+        &s,
+        "/v25.0/debug_token",
+        &[("input_token", &pt), ("access_token", &app_token(&f)), ("fields", "type,data_access_expires_at")],
+    )
+    .await;
+    exact(&a, 200, r#"{"data":{"type":"PAGE","data_access_expires_at":0}}"#);
+    let a = get(&s, "/v25.0/me/permissions", &[("fields", "status,nonsense"), ("access_token", t)]).await;
+    exact(
+        &a,
+        400,
+        &err(
+            "OAuthException",
+            100,
+            None,
+            "(#100) Tried accessing nonexisting field (nonsense) on node type (Permission)",
+        ),
+    );
+    let a = get(&s, "/v25.0/me/permissions", &[("fields", "status"), ("access_token", t)]).await;
+    exact(&a, 200, r#"{"data":[{"status":"granted"}]}"#);
+    // A Bearer token never lands in a URL, not even through ?ids= and a nested edge (two pages: one per page).
+    let second = s.admin("POST", "/pages", json!({"name": "Q", "business_id": f.business_id})).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    post(
+        &s,
+        &format!("/{second}/assigned_users"),
+        &[("user", &f.system_user_id), ("tasks", "MANAGE"), ("access_token", t)],
+    )
+    .await
+    .ok();
+    let r =
+        s.http.get(format!("{}/v25.0/?ids=me&fields=accounts.limit(1)", s.url)).bearer_auth(&su).send().await.unwrap();
+    let a = answer(r).await;
+    let next = a.body["me"]["accounts"]["paging"]["next"].as_str().unwrap_or_else(|| panic!("{}", a.text)).to_owned();
+    assert!(!a.text.contains(&su) && !next.contains("access_token"), "{}", a.text);
+    // The role goes: the page token dies with 467, in the contract's words.
+    delete(&s, &format!("/{page}/assigned_users"), &[("user", &f.system_user_id), ("access_token", t)]).await.ok();
+    let a = get(&s, "/v25.0/me", &[("access_token", &pt)]).await;
+    exact(
+        &a,
+        400,
+        &err(
+            "OAuthException",
+            190,
+            Some(467),
+            "Error validating access token: The session is invalid because the user logged out.",
+        ),
+    );
 }

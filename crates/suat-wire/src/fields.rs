@@ -211,6 +211,10 @@ pub const APP_ITEM: NodeType = NodeType { defaults: &["id", "name"], ..APPLICATI
 /// An item of `/{business}/owned_businesses` (child businesses).
 pub const BUSINESS_ITEM: NodeType = NodeType { defaults: &["id", "name"], ..BUSINESS };
 
+/// An item of `/me/permissions` (not a node: it has no id).
+pub const PERMISSION: NodeType =
+    NodeType { name: "Permission", fields: &["permission", "status"], edges: &[], defaults: &["permission", "status"] };
+
 /// Whether any node type has an edge of this name (the router's first check: no object is read for a path whose
 /// edge exists nowhere).
 pub fn is_edge(name: &str) -> bool {

@@ -24,9 +24,20 @@ pub const MAX_OPERATIONS: usize = 50;
 #[derive(Clone)]
 pub struct Inner(pub Router);
 
-/// Runs one request through the inner router, as if it had arrived alone.
-async fn dispatch(inner: &Inner, method: Method, path_and_query: &str, body: Option<String>) -> Response {
+/// Runs one request through the inner router, as if it had arrived alone. `bearer` is the outer request's
+/// `Authorization: Bearer` token, passed on as a header so it never becomes a URL parameter (and so never lands in
+/// a `paging.next`).
+async fn dispatch(
+    inner: &Inner,
+    method: Method,
+    path_and_query: &str,
+    body: Option<String>,
+    bearer: Option<&str>,
+) -> Response {
     let mut b = Request::builder().method(method).uri(path_and_query);
+    if let Some(t) = bearer {
+        b = b.header(header::AUTHORIZATION, format!("Bearer {t}"));
+    }
     if body.is_some() {
         b = b.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
     }
@@ -53,10 +64,11 @@ async fn text(r: Response) -> Result<(u16, Vec<(String, String)>, String), Graph
     Ok((status, headers, String::from_utf8_lossy(&bytes).into_owned()))
 }
 
-/// The caller's credentials as query pairs, for an operation or id that does not bring its own.
+/// The caller's credentials as query pairs, for an operation or id that does not bring its own: only what came as
+/// parameters (a Bearer header is passed on as a header, see [`dispatch`]).
 fn credentials(req: &Req) -> Vec<(&'static str, String)> {
     let mut out = Vec::new();
-    if let Some(t) = req.params.caller_token() {
+    if let Some(t) = req.params.get("access_token") {
         out.push(("access_token", t.to_owned()));
         if let Some(p) = req.params.get("appsecret_proof") {
             out.push(("appsecret_proof", p.to_owned()));
@@ -98,7 +110,8 @@ pub async fn ids(req: Req, Extension(inner): Extension<Inner>) -> Result<Respons
         if id.contains(['/', '?', '#', '%']) {
             return Err(bad_url(&id));
         }
-        let r = dispatch(&inner, Method::GET, &format!("/{}/{id}?{query}", req.version), None).await;
+        let r =
+            dispatch(&inner, Method::GET, &format!("/{}/{id}?{query}", req.version), None, req.params.bearer()).await;
         if !r.status().is_success() {
             return Ok(r);
         }
@@ -165,12 +178,13 @@ pub async fn batch(req: Req, Extension(inner): Extension<Inner>) -> Result<Respo
         // The operation's own token wins; the batch's credentials fill in for operations without one.
         let own = format!("&{query}&{}", op.body.as_deref().unwrap_or(""));
         let mut q = query.to_owned();
-        if !own.contains("&access_token=") && !defaults.is_empty() {
+        let has_own = own.contains("&access_token=");
+        if !has_own && !defaults.is_empty() {
             q = if q.is_empty() { encode(&defaults) } else { format!("{q}&{}", encode(&defaults)) };
         }
         let uri = if q.is_empty() { format!("/{path}") } else { format!("/{path}?{q}") };
         let body = if method == Method::GET { None } else { op.body };
-        let (code, headers, body) = text(dispatch(&inner, method, &uri, body).await).await?;
+        let (code, headers, body) = text(dispatch(&inner, method, &uri, body, req.params.bearer()).await).await?;
         let headers =
             include_headers.then(|| headers.into_iter().map(|(name, value)| HeaderItem { name, value }).collect());
         answers.push(OperationAnswer { code, headers, body });

@@ -36,8 +36,10 @@ pub async fn debug_token(State(st): State<AppState>, req: Req) -> Result<Respons
                 Some(TokenProblem::SessionInvalidated) => (false, true),
                 Some(_) => (false, false),
             };
+            // System users' tokens, and page tokens derived from them, carry no data-access expiry.
+            let of_system_user = resolved.user.as_ref().is_some_and(|u| u.is_system_user());
             d.data_access_expires_at = Some(match k {
-                TokenKind::SystemUser => 0,
+                _ if k == TokenKind::SystemUser || of_system_user => 0,
                 // Inferred: 90 days after the person last granted access, taken as the token's issue time.
                 _ => r.issued_at + 90 * 24 * 3600,
             });

@@ -56,10 +56,10 @@ fn routes(with_root: bool) -> Router<AppState> {
         .route("/dialog/oauth/confirm", post(dialog::confirm).fallback(unknown_path))
         .route("/debug_token", get(debug_token::debug_token).fallback(unsupported_method))
         .route("/me", get(objects::me).fallback(unknown_path))
-        .route("/me/permissions", get(permissions::list).delete(permissions::remove_all).fallback(unknown_path))
+        .route("/me/permissions", get(objects::me_permissions).delete(permissions::remove_all).fallback(unknown_path))
         .route("/me/permissions/{permission}", delete(permissions::remove_one).fallback(unknown_path))
         .route("/me/{edge}", get(objects::me_edge).fallback(unknown_path))
-        .route("/{id}", get(objects::object).fallback(unknown_path))
+        .route("/{id}", get(objects::object).fallback(objects::other_method))
         .route("/{id}/{edge}", any(edge))
         .fallback(unknown_path)
 }
@@ -222,6 +222,16 @@ async fn parse(state: &AppState, req: Request, version: Option<String>) -> Resul
         .await
         .map_err(|_| GraphError::param(format!("Request body too large (max {MAX_BODY} bytes)")))?;
     let params = Params::parse(parts.uri.query(), &parts.headers, &body)?;
+    // A path that is not UTF-8 once decoded names nothing; answered here, as a Graph error, before the router's
+    // own extractors would answer it in plain text.
+    if percent_encoding::percent_decode_str(parts.uri.path()).decode_utf8().is_err() {
+        let shown =
+            String::from_utf8_lossy(&percent_encoding::percent_decode_str(parts.uri.path()).collect::<Vec<u8>>())
+                .chars()
+                .take(64)
+                .collect::<String>();
+        return Err(CoreError::UnknownPath(shown).into());
+    }
     if let Some(m) = method_override(&params)? {
         parts.method = m;
     }

@@ -156,7 +156,11 @@ fn render<'a>(
                     }
                 }
                 Slot::Edge(e) if depth < MAX_DEPTH => {
-                    let args = PageArgs { limit: e.limit.unwrap_or(DEFAULT_LIMIT).min(MAX_LIMIT), after: None };
+                    let limit = e.limit.unwrap_or(DEFAULT_LIMIT);
+                    if !(1..=MAX_LIMIT).contains(&limit) {
+                        return Err(limit_error());
+                    }
+                    let args = PageArgs { limit, after: None };
                     out.insert(e.name.clone(), list(ctx, &item.node, e, args, depth + 1).await?);
                 }
                 Slot::Edge(_) => {}
@@ -223,19 +227,20 @@ pub struct PageArgs {
 
 impl PageArgs {
     fn from_request(req: &Req) -> Result<PageArgs, GraphError> {
-        let limit =
-            match req.params.get("limit") {
-                None => DEFAULT_LIMIT,
-                Some(l) => l.parse::<usize>().ok().filter(|n| (1..=MAX_LIMIT).contains(n)).ok_or_else(|| {
-                    GraphError::param(format!("Param limit must be an integer from 1 to {MAX_LIMIT}"))
-                })?,
-            };
+        let limit = match req.params.get("limit") {
+            None => DEFAULT_LIMIT,
+            Some(l) => l.parse::<usize>().ok().filter(|n| (1..=MAX_LIMIT).contains(n)).ok_or_else(limit_error)?,
+        };
         let after = match req.params.get("after") {
             None => None,
             Some(c) => Some(decode_cursor(c).ok_or_else(|| GraphError::param("Param after is not a valid cursor"))?),
         };
         Ok(PageArgs { limit, after })
     }
+}
+
+fn limit_error() -> GraphError {
+    GraphError::param(format!("Param limit must be an integer from 1 to {MAX_LIMIT}"))
 }
 
 fn cursor(id: u64) -> String {
@@ -299,13 +304,24 @@ async fn items(ctx: &Ctx<'_>, node: &Node, edge: &str) -> Result<(&'static NodeT
 
 /// `permissions` of the caller's own user (`/me?fields=permissions`, `/{me-id}/permissions`): what the person told
 /// the app, as `GET /me/permissions` answers it.
-async fn permissions(ctx: &Ctx<'_>, node: &Node) -> Result<Value, GraphError> {
+async fn permissions(ctx: &Ctx<'_>, node: &Node, request: &FieldRequest) -> Result<Value, GraphError> {
     let c = &ctx.caller.0;
     match node {
         Node::User(u) if c.user()?.id == u.id => {}
         _ => return Err(CoreError::Permission { code: 200, message: "Permissions error".into() }.into()),
     }
-    Ok(serde_json::to_value(permission_list(ctx.s, c).await?).expect("wire types serialise"))
+    let sub = request.sub.as_ref().map(|names| Selection(names.iter().map(|n| FieldRequest::plain(n)).collect()));
+    let plan = wf::PERMISSION.plan(sub.as_ref()).map_err(GraphError::param)?;
+    let list = permission_list(ctx.s, c).await?;
+    let data = list
+        .data
+        .iter()
+        .map(|p| {
+            let full = serde_json::to_value(p).expect("wire types serialise");
+            Value::Object(NodeType::pick(full.as_object().expect("a permission is an object"), &plan))
+        })
+        .collect();
+    Ok(serde_json::to_value(List::of(data)).expect("wire types serialise"))
 }
 
 /// The caller's permissions for its app, as a list.
@@ -328,7 +344,7 @@ fn list<'a>(
 ) -> BoxFuture<'a, Result<Value, GraphError>> {
     Box::pin(async move {
         if request.name == "permissions" {
-            return permissions(ctx, node).await;
+            return permissions(ctx, node, request).await;
         }
         let (ty, mut all) = items(ctx, node, &request.name).await?;
         let sub = request.sub.as_ref().map(|names| Selection(names.iter().map(|n| FieldRequest::plain(n)).collect()));

@@ -34,6 +34,22 @@ pub async fn me_edge(
     Ok(graph_json(&nodes::answer_edge(&Ctx { s: &s, req: &req, caller: &c }, &node, &edge).await?))
 }
 
+/// GET /me/permissions: the `permissions` edge of the token's user (a page token has no such edge).
+pub async fn me_permissions(State(s): State<AppState>, req: Req, c: Caller) -> Result<Response, GraphError> {
+    let node = Node::from(s.svc.me(&c.0).await?);
+    Ok(graph_json(&nodes::answer_edge(&Ctx { s: &s, req: &req, caller: &c }, &node, "permissions").await?))
+}
+
+/// POST or DELETE /{id}: no object takes them here, so the id names an object that "does not support this
+/// operation" (100/33), or an alias that names nothing (803), as Graph answers.
+pub async fn other_method(req: Req, Path(raw): Path<String>) -> GraphError {
+    let method = super::method_name(&req.method);
+    match path_id(&raw, method) {
+        Ok(_) => suat_core::CoreError::UnknownObject { method, id: raw }.into(),
+        Err(e) => e,
+    }
+}
+
 /// The object a path names, if the caller may see it. Pages are looked up first: a page is readable by the users
 /// with a role on it and by its own page token.
 async fn load(s: &AppState, req: &Req, raw: &str) -> Result<(Node, Caller), GraphError> {

@@ -1,7 +1,7 @@
 //! Page roles (seed 004): `POST`/`DELETE /{page}/assigned_users`. Reading pages, their tokens and the listings
 //! (`/me/accounts`, `assigned_users`, `assigned_pages`) goes through [`super::nodes`].
 
-use super::{success, Req};
+use super::{method_name, path_id, success, Caller, Req};
 use crate::{error::GraphError, state::AppState};
 use axum::{
     extract::{Path, State},
@@ -11,31 +11,34 @@ use suat_core::{
     page::{self, Page},
     CoreError, PageId, UserId,
 };
-use suat_service::caller::ProofPolicy;
 
-/// The page a `/{page}/assigned_users` path names; any other id has no such edge.
-async fn the_page(s: &AppState, req: &Req, raw: &str) -> Result<Page, GraphError> {
-    let page = match raw.parse::<PageId>() {
-        Ok(id) => s.svc.find_page(id).await?,
-        Err(_) => None,
-    };
-    page.ok_or_else(|| {
-        let tail = req.segments[1..].join("/");
-        CoreError::UnknownPath(format!("/{tail}")).into()
-    })
+/// The page a `/{page}/assigned_users` path names, looked up for an authenticated caller only. Another object the
+/// caller can see has no such edge (2500); an id that names nothing it can see is an unknown object (100/33), an
+/// alias 803 (GRAPH-WIRE §4).
+async fn the_page(s: &AppState, req: &Req, c: &Caller, raw: &str) -> Result<Page, GraphError> {
+    let method = method_name(&req.method);
+    let id = path_id(raw, method)?;
+    if let Some(page) = s.svc.find_page(PageId(id)).await? {
+        return Ok(page);
+    }
+    match s.svc.object(&c.0, id).await {
+        Ok(_) => Err(CoreError::UnknownPath("/assigned_users".into()).into()),
+        Err(suat_service::Error::Rule(_)) => Err(CoreError::UnknownObject { method, id: raw.to_owned() }.into()),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// POST /{page}/assigned_users `user`, `tasks`.
 pub async fn assign(
     State(s): State<AppState>,
     req: Req,
+    c: Caller,
     Path((raw, _)): Path<(String, String)>,
 ) -> Result<Response, GraphError> {
-    let page = the_page(&s, &req, &raw).await?;
+    let page = the_page(&s, &req, &c, &raw).await?;
     let user: UserId = req.params.id("user")?;
     let tasks = page::parse_tasks(req.params.require("tasks")?)?;
-    let c = s.svc.authenticate(req.presented(), req.now, ProofPolicy::Standard).await?;
-    s.svc.assign(&c, &page, user, tasks, req.now).await?;
+    s.svc.assign(&c.0, &page, user, tasks, req.now).await?;
     success()
 }
 
@@ -43,11 +46,11 @@ pub async fn assign(
 pub async fn unassign(
     State(s): State<AppState>,
     req: Req,
+    c: Caller,
     Path((raw, _)): Path<(String, String)>,
 ) -> Result<Response, GraphError> {
-    let page = the_page(&s, &req, &raw).await?;
+    let page = the_page(&s, &req, &c, &raw).await?;
     let user: UserId = req.params.id("user")?;
-    let c = s.svc.authenticate(req.presented(), req.now, ProofPolicy::Standard).await?;
-    s.svc.unassign(&c, &page, user, req.now).await?;
+    s.svc.unassign(&c.0, &page, user, req.now).await?;
     success()
 }

@@ -2,22 +2,15 @@
 //! with 190/458), DELETE `/me/permissions/{permission}` takes one permission back.
 
 use super::{success, Caller, Req};
-use crate::{
-    error::{graph_json, GraphError},
-    state::AppState,
-};
+use crate::{error::GraphError, state::AppState};
 use axum::{
     extract::{Path, State},
     response::Response,
 };
 
-/// GET /me/permissions -> `{"data":[{"permission","status"}]}`.
-pub async fn list(State(s): State<AppState>, Caller(c): Caller) -> Result<Response, GraphError> {
-    Ok(graph_json(&super::nodes::permission_list(&s, &c).await?))
-}
-
 /// DELETE /me/permissions -> `{"success":true}`.
 pub async fn remove_all(State(s): State<AppState>, req: Req, Caller(c): Caller) -> Result<Response, GraphError> {
+    users_own(&s, &c).await?;
     s.svc.deauthorize(&c, req.now).await?;
     success()
 }
@@ -29,6 +22,16 @@ pub async fn remove_one(
     Caller(c): Caller,
     Path(permission): Path<String>,
 ) -> Result<Response, GraphError> {
+    users_own(&s, &c).await?;
     s.svc.remove_permission(&c, &permission, req.now).await?;
     success()
+}
+
+/// `/me/permissions` belongs to a user: with a page token `/me` is the page, which has no such edge (and must not
+/// de-authorise the user behind it).
+async fn users_own(s: &AppState, c: &suat_service::caller::Caller) -> Result<(), GraphError> {
+    match s.svc.me(c).await? {
+        suat_service::objects::Me::User(_) => Ok(()),
+        suat_service::objects::Me::Page(_) => Err(suat_core::CoreError::UnknownPath("/permissions".into()).into()),
+    }
 }
