@@ -156,8 +156,7 @@ pub async fn observe(State(state): State<AppState>, req: Request, next: Next) ->
     let start = Instant::now();
     let at = state.now();
     let method = req.method().clone();
-    let raw_path = req.uri().path();
-    let path: String = raw_path.chars().take(MAX_PATH).collect();
+    let path = shown_path(req.uri().path());
     let response = NOTE.scope(RefCell::new(Note::default()), async {
         let r = next.run(req).await;
         (r, NOTE.with(|n| std::mem::take(&mut *n.borrow_mut())))
@@ -200,6 +199,24 @@ pub async fn observe(State(state): State<AppState>, req: Request, next: Next) ->
         fault: note.fault.map(|f| f.to_string()),
     });
     response
+}
+
+/// The path as journalled and logged: cut at [`MAX_PATH`], and a segment that could be a credential (longer than
+/// any Graph id or edge name, or holding `|` as `APPID|SECRET` does) replaced, should a client put one there.
+fn shown_path(path: &str) -> String {
+    let mut out = String::with_capacity(path.len().min(MAX_PATH));
+    for seg in path.split('/').skip(1) {
+        out.push('/');
+        out.push_str(if seg.len() > 40 || seg.contains('|') { "{redacted}" } else { seg });
+        if out.len() >= MAX_PATH {
+            out.truncate(MAX_PATH);
+            break;
+        }
+    }
+    if out.is_empty() {
+        out.push('/');
+    }
+    out
 }
 
 /// `/_suat/requests`.
@@ -253,5 +270,14 @@ mod tests {
         assert_eq!(j.query(&f(None, Some("400")))[0].seq, 4);
         assert_eq!(j.query(&Filter { app_id: Some("8".into()), ..Default::default() }).len(), 0);
         assert_eq!(Journal::new(usize::MAX).size, MAX_SIZE);
+    }
+
+    #[test]
+    fn paths_are_cut_and_credential_like_segments_hidden() {
+        assert_eq!(shown_path("/"), "/");
+        assert_eq!(shown_path("/4001/access_tokens"), "/4001/access_tokens");
+        assert_eq!(shown_path("/EAAdemoAdminUserToken0123456789abcdefghijklmnop"), "/{redacted}");
+        assert_eq!(shown_path("/2001|secret/x"), "/{redacted}/x");
+        assert!(shown_path(&"/abc".repeat(500)).len() <= MAX_PATH);
     }
 }
