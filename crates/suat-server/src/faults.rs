@@ -19,7 +19,10 @@ use axum::{
 use rand::{rngs::StdRng, Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use std::sync::Mutex;
+use std::sync::{
+    atomic::{AtomicUsize, Ordering},
+    Mutex,
+};
 use suat_core::TokenKind;
 
 /// At most this many rules at once: each request is matched against all of them under one lock.
@@ -117,6 +120,8 @@ impl Rule {
 #[derive(Default)]
 pub struct Faults {
     inner: Mutex<FaultsInner>,
+    /// How many rules exist, read without the lock: with none (the usual case) a request costs one atomic load.
+    count: AtomicUsize,
 }
 
 #[derive(Default)]
@@ -195,6 +200,7 @@ impl Faults {
         };
         let listed = rule.json();
         inner.rules.push(rule);
+        self.count.store(inner.rules.len(), Ordering::Relaxed);
         Ok(listed)
     }
 
@@ -207,16 +213,22 @@ impl Faults {
         let mut inner = self.inner.lock().expect("faults lock");
         let before = inner.rules.len();
         inner.rules.retain(|r| r.id != id);
+        self.count.store(inner.rules.len(), Ordering::Relaxed);
         inner.rules.len() != before
     }
 
     pub fn clear(&self) {
-        self.inner.lock().expect("faults lock").rules.clear();
+        let mut inner = self.inner.lock().expect("faults lock");
+        inner.rules.clear();
+        self.count.store(0, Ordering::Relaxed);
     }
 
     /// Whether any rule could match this method and path (cheap: no RNG drawn, nothing resolved), and whether
     /// such a rule needs the caller resolved.
     fn precheck(&self, method: &Method, path: &str) -> Option<bool> {
+        if self.count.load(Ordering::Relaxed) == 0 {
+            return None;
+        }
         let inner = self.inner.lock().expect("faults lock");
         let mut any = None;
         for r in inner.rules.iter().filter(|r| r.remaining != Some(0) && r.matches_request(method, path)) {
@@ -354,8 +366,8 @@ pub struct Injected {
 /// The hook, after parsing and before routing: finds the rule that fires, if any, and applies it.
 pub async fn gate(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let Some(parsed) = req.extensions().get::<Req>().cloned() else { return next.run(req).await };
-    let path = format!("/{}", parsed.segments.join("/"));
     crate::journal::note_presented(&state, &parsed);
+    let path = format!("/{}", parsed.segments.join("/"));
     let Some(needs_caller) = state.faults.precheck(&parsed.method, &path) else { return next.run(req).await };
     let caller = if needs_caller { Some(caller_facts(&state, &parsed).await) } else { None };
     let Some(fired) = state.faults.fire(&parsed.method, &path, caller.as_ref()) else { return next.run(req).await };

@@ -76,9 +76,23 @@ pub(crate) fn fault_hit(effect: &'static str) {
 /// One answered Graph request.
 pub(crate) fn request(method: &Method, path: &str, status: u16, code: Option<u32>, latency: Duration) {
     let endpoint = endpoint(path);
-    let code = code.map_or_else(|| "0".to_owned(), |c| c.to_string());
-    counter!(REQUESTS, "method" => method.as_str().to_owned(), "endpoint" => endpoint, "status" => status.to_string(), "code" => code)
-        .increment(1);
+    // Static strings for the common labels: no allocation on the hot path.
+    let method: &'static str = match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::DELETE => "DELETE",
+        _ => "OTHER",
+    };
+    let status: metrics::SharedString = match status {
+        200 => "200".into(),
+        304 => "304".into(),
+        400 => "400".into(),
+        403 => "403".into(),
+        0 => "0".into(),
+        s => s.to_string().into(),
+    };
+    let code: metrics::SharedString = code.map_or_else(|| "0".into(), |c| c.to_string().into());
+    counter!(REQUESTS, "method" => method, "endpoint" => endpoint, "status" => status, "code" => code).increment(1);
     histogram!(DURATION, "endpoint" => endpoint).record(latency.as_secs_f64());
 }
 
