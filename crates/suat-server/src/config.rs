@@ -147,4 +147,15 @@ mod tests {
         let (_dir, args) = args_with_key_file("0123456789abcdef0123\n");
         assert_eq!(load_admin_key(&args).unwrap(), "0123456789abcdef0123");
     }
+
+    #[test]
+    fn the_journal_size_is_bounded_and_the_log_format_named() {
+        let parse = |a: &[&str]| Cli::try_parse_from([&["suat"], a].concat()).map(|c| c.serve);
+        let d = parse(&[]).unwrap();
+        assert_eq!((d.journal_size, d.log_format), (crate::journal::DEFAULT_SIZE as u32, LogFormat::Text));
+        assert_eq!(parse(&["--journal-size", "100000", "--log-format", "json"]).unwrap().log_format, LogFormat::Json);
+        for bad in [&["--journal-size", "0"][..], &["--journal-size", "100001"], &["--log-format", "xml"]] {
+            assert!(parse(bad).is_err(), "{bad:?}");
+        }
+    }
 }
