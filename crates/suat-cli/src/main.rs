@@ -31,10 +31,18 @@ fn main() -> std::process::ExitCode {
     // Client commands log warnings and errors too: `suat watch` runs unattended, and a pass that fails (a wrong store
     // key, an unreachable Graph) must say so on stderr rather than loop in silence.
     let default_level = if matches!(cli.command, Command::Serve(_)) { "info" } else { "warn" };
-    tracing_subscriber::fmt()
+    let json = matches!(&cli.command, Command::Serve(a) if a.log_format == suat_server::config::LogFormat::Json);
+    // Colour codes only for a person at a terminal: in a log file or a pipe they are noise.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| default_level.into()))
         .with_writer(std::io::stderr)
-        .init();
+        .with_ansi(ansi);
+    if json {
+        logs.json().flatten_event(true).with_current_span(false).with_span_list(false).init();
+    } else {
+        logs.init();
+    }
     match cli.command {
         Command::Serve(args) => match runtime.block_on(suat_server::run(args)) {
             Ok(()) => std::process::ExitCode::SUCCESS,

@@ -38,6 +38,20 @@ pub struct ServeArgs {
     /// Version reported in `facebook-api-version` when the request path has none.
     #[arg(long, default_value = "v25.0")]
     pub api_version: String,
+    /// Entries kept by the request journal (`GET /_suat/requests`), 1 to 100000.
+    #[arg(long, env = "SUAT_JOURNAL_SIZE", default_value_t = crate::journal::DEFAULT_SIZE as u32,
+          value_parser = clap::value_parser!(u32).range(1..=crate::journal::MAX_SIZE as i64))]
+    pub journal_size: u32,
+    /// Log lines as `text` (coloured only on a terminal) or `json` (one object a line).
+    #[arg(long, env = "SUAT_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+/// `--log-format`.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 pub use suat_service::Keys;
@@ -132,5 +146,16 @@ mod tests {
         }
         let (_dir, args) = args_with_key_file("0123456789abcdef0123\n");
         assert_eq!(load_admin_key(&args).unwrap(), "0123456789abcdef0123");
+    }
+
+    #[test]
+    fn the_journal_size_is_bounded_and_the_log_format_named() {
+        let parse = |a: &[&str]| Cli::try_parse_from([&["suat"], a].concat()).map(|c| c.serve);
+        let d = parse(&[]).unwrap();
+        assert_eq!((d.journal_size, d.log_format), (crate::journal::DEFAULT_SIZE as u32, LogFormat::Text));
+        assert_eq!(parse(&["--journal-size", "100000", "--log-format", "json"]).unwrap().log_format, LogFormat::Json);
+        for bad in [&["--journal-size", "0"][..], &["--journal-size", "100001"], &["--log-format", "xml"]] {
+            assert!(parse(bad).is_err(), "{bad:?}");
+        }
     }
 }

@@ -36,6 +36,8 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/dump", get(dump))
         .route("/audit", get(audit))
         .route("/reset", post(reset))
+        .merge(crate::faults::routes())
+        .merge(crate::journal::routes())
         .route_layer(middleware::from_fn_with_state(state, require_admin))
         .route("/health", get(|| async { graph_json(&json!({"ok": true})) }))
 }
@@ -166,5 +168,7 @@ async fn audit(State(s): State<AppState>, Query(q): Query<AuditQuery>) -> Result
 
 async fn reset(State(s): State<AppState>) -> Result<Response, GraphError> {
     ops::reset(&s.svc).await?;
+    s.faults.clear();
+    s.journal.clear();
     Ok(graph_json(&json!({"success": true})))
 }

@@ -152,9 +152,14 @@ pub fn json_response<T: Serialize>(status: StatusCode, value: &T) -> Response {
     r
 }
 
+/// The Graph error code of an error answer, for the journal, the log line and the metrics.
+#[derive(Clone, Copy, Debug)]
+pub struct GraphCode(pub u32);
+
 impl IntoResponse for GraphError {
     fn into_response(self) -> Response {
         let mut r = json_response(self.status, &self.envelope(&crate::headers::request_id()));
+        r.extensions_mut().insert(GraphCode(self.code));
         let msg = self.message.replace(['"', '\r', '\n'], "'");
         let v = format!("OAuth \"Facebook Platform\" \"{}\" \"{msg}\"", self.www_authenticate);
         if let Ok(v) = HeaderValue::from_str(&v) {

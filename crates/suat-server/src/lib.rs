@@ -8,8 +8,11 @@
 pub mod config;
 pub mod control;
 pub mod error;
+pub mod faults;
 pub mod graph;
 pub mod headers;
+pub mod journal;
+pub mod metrics;
 pub mod params;
 pub mod state;
 pub mod test_support;
@@ -33,11 +36,14 @@ pub struct Settings {
     pub api_version: String,
     /// Where clients reach the server (`--public-url`), for absolute paging URLs.
     pub public_url: String,
+    /// Entries kept by the request journal (`--journal-size`).
+    pub journal_size: usize,
 }
 
 /// Builds the HTTP application over a store.
 pub async fn app(store: Arc<dyn Store>, keys: Keys, settings: Settings) -> anyhow::Result<(App, AppState)> {
-    let Settings { admin_key, api_version, public_url } = settings;
+    let Settings { admin_key, api_version, public_url, journal_size } = settings;
+    metrics::install();
     let svc = Service::new(store, keys).await.context("starting the store cache")?;
     let api_version_header = axum::http::HeaderValue::from_str(&api_version).context("--api-version")?;
     let public_url = public_url.trim_end_matches('/').to_owned();
@@ -49,10 +55,13 @@ pub async fn app(store: Arc<dyn Store>, keys: Keys, settings: Settings) -> anyho
         api_version_header,
         public_url,
         server_errors: Default::default(),
+        faults: Default::default(),
+        journal: journal::Journal::new(journal_size),
     }));
     let inner = graph::batch::Inner(graph::router(state.clone(), false).with_state(state.clone()));
     let router = Router::new()
         .nest("/_suat", control::router(state.clone()))
+        .route("/metrics", axum::routing::get(metrics::render))
         .merge(graph::router(state.clone(), true))
         .layer(axum::Extension(inner))
         .layer(axum::middleware::from_fn_with_state(state.clone(), graph::run_whole))
@@ -97,7 +106,12 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         Some(u) => u.clone(),
         None => format!("http://{}", listener.local_addr()?),
     };
-    let settings = Settings { admin_key, api_version: args.api_version.clone(), public_url };
+    let settings = Settings {
+        admin_key,
+        api_version: args.api_version.clone(),
+        public_url,
+        journal_size: args.journal_size as usize,
+    };
     let (router, state) = app(store, keys, settings).await?;
     if let Some(path) = &args.seed {
         let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;

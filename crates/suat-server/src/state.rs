@@ -19,6 +19,10 @@ pub struct Inner {
     /// Answers with a 5xx status since start: a Graph emulator must not fault on any input, so tests assert this
     /// stays 0 (and operators can watch it).
     pub server_errors: std::sync::atomic::AtomicU64,
+    /// The control plane's fault rules.
+    pub faults: crate::faults::Faults,
+    /// The latest Graph requests, for `/_suat/requests`.
+    pub journal: crate::journal::Journal,
 }
 
 impl std::ops::Deref for AppState {

@@ -54,8 +54,12 @@ impl TestServer {
     pub async fn start_with_keys(store: Arc<dyn Store>, db_path: PathBuf, keys: Keys, admin_key: String) -> TestServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let url = format!("http://{}", listener.local_addr().expect("addr"));
-        let settings =
-            crate::Settings { admin_key: admin_key.clone(), api_version: "v25.0".into(), public_url: url.clone() };
+        let settings = crate::Settings {
+            admin_key: admin_key.clone(),
+            api_version: "v25.0".into(),
+            public_url: url.clone(),
+            journal_size: crate::journal::DEFAULT_SIZE,
+        };
         let (router, state) = app(store.clone(), keys, settings).await.expect("build app");
         let task = tokio::spawn(async move {
             let _ = crate::serve(listener, router, std::future::pending()).await;

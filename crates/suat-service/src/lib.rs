@@ -139,7 +139,22 @@ impl Service {
 
     /// Runs one write with its audit entry.
     pub(crate) async fn write(&self, w: Write, audit: AuditEntry) -> Result<Written> {
-        Ok(self.store.execute(&w, &audit).await?)
+        let written = self.store.execute(&w, &audit).await?;
+        // Counted from the audit action, once committed: the server exports these as Prometheus counters.
+        let counter = match audit.action.as_str() {
+            "issue" => "suat_tokens_issued_total",
+            "refresh" => "suat_tokens_refreshed_total",
+            "revoke" | "revoke_all" => "suat_tokens_revoked_total",
+            _ => return Ok(written),
+        };
+        metrics::counter!(counter).increment(1);
+        Ok(written)
+    }
+
+    /// How the audit log names a token (the first 16 hex characters of its keyed hash): the request journal uses it
+    /// too, so a journal entry and an audit line can be matched without either holding the token.
+    pub fn token_ref(&self, token: &str) -> String {
+        self.hash(token).to_hex()[..16].to_owned()
     }
 
     /// A token's keyed hash: the only form in which the store ever sees it.

@@ -40,10 +40,21 @@ use suat_service::caller::{Presented, ProofPolicy};
 /// [`parse_request`] (and the headers around it) wrap the whole route table rather than each route
 /// (`Router::layer` runs after routing): parsing must come before routing, because a `method` parameter changes
 /// which handler the request reaches.
+///
+/// The outer router (`with_root`, whole HTTP requests) also has the fault rules' gate (after parsing, before
+/// routing) and the journal's observer (inside the headers, around everything else); a batch's operations have
+/// neither: they are not requests of their own.
 pub fn router(state: AppState, with_root: bool) -> Router<AppState> {
+    use tower::Layer;
     let routes = routes(with_root).with_state(state.clone());
-    let parsed = tower::Layer::layer(&middleware::from_fn_with_state(state, parse_request), routes);
-    Router::new().fallback_service(tower::Layer::layer(&middleware::from_fn(crate::headers::graph_headers), parsed))
+    let headers = middleware::from_fn(crate::headers::graph_headers);
+    let parse = middleware::from_fn_with_state(state.clone(), parse_request);
+    if !with_root {
+        return Router::new().fallback_service(headers.layer(parse.layer(routes)));
+    }
+    let gated = middleware::from_fn_with_state(state.clone(), crate::faults::gate).layer(routes);
+    let observed = middleware::from_fn_with_state(state, crate::journal::observe).layer(parse.layer(gated));
+    Router::new().fallback_service(headers.layer(observed))
 }
 
 fn routes(with_root: bool) -> Router<AppState> {
@@ -104,7 +115,8 @@ pub async fn run_whole(State(state): State<AppState>, req: Request, next: Next) 
         Ok(r) => r,
         Err(_) => GraphError::internal().into_response(),
     };
-    if r.status().is_server_error() {
+    // An injected 5xx is what the operator asked for, not a fault of the server.
+    if r.status().is_server_error() && r.extensions().get::<crate::faults::Injected>().is_none() {
         state.server_errors.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
     r
@@ -177,7 +189,9 @@ async fn authenticate(
     policy: ProofPolicy,
 ) -> Result<suat_service::caller::Caller, GraphError> {
     let req = Req::from_request_parts(parts, state).await?;
-    Ok(state.svc.authenticate(req.presented(), req.now, policy).await?)
+    let caller = state.svc.authenticate(req.presented(), req.now, policy).await?;
+    crate::journal::note_caller(caller.app().app.id);
+    Ok(caller)
 }
 
 impl FromRequestParts<AppState> for Caller {

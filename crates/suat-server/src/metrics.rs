@@ -1,0 +1,145 @@
+//! Prometheus metrics (issue 10), through the `metrics` facade so any crate can count with one macro (the service
+//! counts tokens where it writes them; the rate limiter calls [`rate_limited`]). The recorder is process-wide:
+//! servers in one process (tests) share it, as the facade intends.
+//!
+//! `GET /metrics` is not behind the control-plane key: its labels are route templates, methods, statuses and
+//! Graph codes (never an id, token or app), and scrapers expect an open endpoint. Put it behind your proxy if the
+//! request volume itself is sensitive.
+
+use axum::http::{header, HeaderValue, Method};
+use axum::response::{IntoResponse, Response};
+use metrics::{counter, histogram};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use std::{sync::OnceLock, time::Duration};
+
+pub const REQUESTS: &str = "suat_requests_total";
+pub const DURATION: &str = "suat_request_duration_seconds";
+pub const RATE_LIMITED: &str = "suat_rate_limited_total";
+pub const FAULT_HITS: &str = "suat_fault_hits_total";
+/// Counted by `suat_service` where it writes the token (see `Service::write`).
+pub const TOKENS_ISSUED: &str = "suat_tokens_issued_total";
+pub const TOKENS_REFRESHED: &str = "suat_tokens_refreshed_total";
+pub const TOKENS_REVOKED: &str = "suat_tokens_revoked_total";
+
+static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
+
+/// Installs the Prometheus recorder once per process; None if another recorder was installed first.
+pub fn install() -> Option<PrometheusHandle> {
+    HANDLE
+        .get_or_init(|| {
+            let buckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
+            let recorder = PrometheusBuilder::new()
+                .set_buckets_for_metric(Matcher::Full(DURATION.into()), &buckets)
+                .ok()?
+                .build_recorder();
+            let handle = recorder.handle();
+            metrics::set_global_recorder(recorder).ok()?;
+            describe();
+            // Histogram samples wait in the recorder until drained: drain them even if nobody scrapes.
+            let h = handle.clone();
+            std::thread::Builder::new()
+                .name("suat-metrics-upkeep".into())
+                .spawn(move || loop {
+                    std::thread::sleep(Duration::from_secs(5));
+                    h.run_upkeep();
+                })
+                .ok()?;
+            Some(handle)
+        })
+        .clone()
+}
+
+fn describe() {
+    use metrics::{describe_counter, describe_histogram, Unit};
+    describe_counter!(REQUESTS, "Graph requests answered, by method, endpoint (route template), status and Graph code");
+    describe_histogram!(DURATION, Unit::Seconds, "Time to answer a Graph request, by endpoint");
+    describe_counter!(RATE_LIMITED, "Graph calls refused by a rate limit, by Graph code");
+    describe_counter!(FAULT_HITS, "Graph calls a fault rule answered, delayed or dropped, by effect");
+    describe_counter!(TOKENS_ISSUED, "Tokens issued (system-user, user, page and app tokens)");
+    describe_counter!(TOKENS_REFRESHED, "Tokens refreshed (fb_exchange_token)");
+    describe_counter!(TOKENS_REVOKED, "Token revocations (one token, or all of a system user's for an app)");
+    // Present from the first scrape, so a dashboard can tell 0 from "not exported".
+    for c in [RATE_LIMITED, FAULT_HITS, TOKENS_ISSUED, TOKENS_REFRESHED, TOKENS_REVOKED] {
+        counter!(c).increment(0);
+    }
+}
+
+/// The hook for rate limiting: call once per refused call, with the Graph code answered (4, 17, 32, 613, 80000...).
+pub fn rate_limited(code: u32) {
+    counter!(RATE_LIMITED, "code" => code.to_string()).increment(1);
+}
+
+pub(crate) fn fault_hit(effect: &'static str) {
+    counter!(FAULT_HITS, "effect" => effect).increment(1);
+}
+
+/// One answered Graph request.
+pub(crate) fn request(method: &Method, path: &str, status: u16, code: Option<u32>, latency: Duration) {
+    let endpoint = endpoint(path);
+    // Static strings for the common labels: no allocation on the hot path.
+    let method: &'static str = match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::DELETE => "DELETE",
+        _ => "OTHER",
+    };
+    let status: metrics::SharedString = match status {
+        200 => "200".into(),
+        304 => "304".into(),
+        400 => "400".into(),
+        403 => "403".into(),
+        0 => "0".into(),
+        s => s.to_string().into(),
+    };
+    let code: metrics::SharedString = code.map_or_else(|| "0".into(), |c| c.to_string().into());
+    counter!(REQUESTS, "method" => method, "endpoint" => endpoint, "status" => status, "code" => code).increment(1);
+    histogram!(DURATION, "endpoint" => endpoint).record(latency.as_secs_f64());
+}
+
+/// The route template of a path, so labels stay few whatever clients send: ids become `{id}`, unknown edges
+/// `{edge}`, and anything deeper `{more}`.
+pub fn endpoint(path: &str) -> &'static str {
+    let s: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    match s.as_slice() {
+        [] => "/",
+        ["me"] => "/me",
+        ["me", "permissions"] => "/me/permissions",
+        ["me", "permissions", _] => "/me/permissions/{permission}",
+        ["me", _] => "/me/{edge}",
+        ["debug_token"] => "/debug_token",
+        ["oauth", "access_token"] => "/oauth/access_token",
+        ["oauth", "revoke"] => "/oauth/revoke",
+        ["dialog", "oauth"] => "/dialog/oauth",
+        ["dialog", "oauth", "confirm"] => "/dialog/oauth/confirm",
+        [_] => "/{id}",
+        [_, "access_tokens"] => "/{id}/access_tokens",
+        [_, "applications"] => "/{id}/applications",
+        [_, "assigned_users"] => "/{id}/assigned_users",
+        [_, "system_users"] => "/{id}/system_users",
+        [_, "client_apps"] => "/{id}/client_apps",
+        [_, _] => "/{id}/{edge}",
+        _ => "/{more}",
+    }
+}
+
+/// `GET /metrics`: the Prometheus text format.
+pub async fn render() -> Response {
+    let Some(handle) = install() else {
+        return (axum::http::StatusCode::NOT_FOUND, "metrics recorder not installed").into_response();
+    };
+    let mut r = handle.render().into_response();
+    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4"));
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn endpoints_are_templates() {
+        assert_eq!(super::endpoint("/4001/access_tokens"), "/{id}/access_tokens");
+        assert_eq!(super::endpoint("/EAAsomething"), "/{id}");
+        assert_eq!(super::endpoint("/me/accounts"), "/me/{edge}");
+        assert_eq!(super::endpoint("/a/b/c/d"), "/{more}");
+        assert_eq!(super::endpoint("/"), "/");
+    }
+}
