@@ -138,6 +138,10 @@ impl Backend for SqliteStore {
     const FOR_UPDATE: &'static str = "";
     /// Writes are serial, so the next number is simply one more than the last.
     const NEXT_CREATED_SEQ: &'static str = "(SELECT COALESCE(MAX(created_seq), 0) + 1 FROM users)";
+    const PEEK_NEXT_ID: &'static str = "SELECT value FROM settings WHERE key = 'next_id'";
+    const SET_NEXT_ID: &'static str = "UPDATE settings SET value = $1 WHERE key = 'next_id'";
+    /// `created_seq` is computed from the rows themselves: nothing to catch up.
+    const AFTER_RESTORE: &'static str = "";
 
     fn read_pool(&self) -> &SqlitePool {
         &self.read
