@@ -36,6 +36,10 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/dump", get(dump))
         .route("/audit", get(audit))
         .route("/reset", post(reset))
+        .route(
+            "/snapshot",
+            get(export_snapshot).post(import_snapshot).layer(axum::extract::DefaultBodyLimit::max(SNAPSHOT_BODY_LIMIT)),
+        )
         .route_layer(middleware::from_fn_with_state(state, require_admin))
         .route("/health", get(|| async { graph_json(&json!({"ok": true})) }))
 }
@@ -164,7 +168,28 @@ async fn audit(State(s): State<AppState>, Query(q): Query<AuditQuery>) -> Result
     Ok(graph_json(&json!({"data": entries})))
 }
 
-async fn reset(State(s): State<AppState>) -> Result<Response, GraphError> {
-    ops::reset(&s.svc).await?;
+/// `{}` (back to the seed the server started with, or empty without one), `{"to": "seed"}` or `{"to": "empty"}`.
+async fn reset(State(s): State<AppState>, body: Bytes) -> Result<Response, GraphError> {
+    let to = ops::reset(&s.svc, spec(&body)?).await?;
+    let to = match to {
+        ops::ResetTo::Seed => "seed",
+        ops::ResetTo::Empty => "empty",
+    };
+    Ok(graph_json(&json!({"success": true, "to": to})))
+}
+
+/// Largest snapshot document accepted (about a million tokens).
+const SNAPSHOT_BODY_LIMIT: usize = 512 << 20;
+
+/// The whole state as one JSON document (hashes and sealed secrets only, see the README).
+async fn export_snapshot(State(s): State<AppState>) -> Result<Response, GraphError> {
+    Ok(graph_json(&ops::export_snapshot(&s.svc).await?))
+}
+
+/// Replaces the whole state (but the audit log) with a document from `GET /_suat/snapshot`.
+async fn import_snapshot(State(s): State<AppState>, body: Bytes) -> Result<Response, GraphError> {
+    let doc: ops::SnapshotDocument =
+        serde_json::from_slice(&body).map_err(|e| GraphError::param(format!("Invalid snapshot: {e}")))?;
+    ops::import_snapshot(&s.svc, doc).await?;
     Ok(graph_json(&json!({"success": true})))
 }

@@ -329,6 +329,10 @@ pub struct UserTokenSpec {
     pub expires_in: Option<i64>,
     /// A fixed token string, for test suites that hard-code tokens. Must be at least 32 alphanumeric characters.
     pub access_token: Option<String>,
+    /// A token that never expires (`expires_in` must then be absent): a seeded admin token that keeps working
+    /// however far a test moves the server clock.
+    #[serde(default)]
+    pub permanent: bool,
 }
 
 /// Issues a user token (a person's login token for `app_id`), as the OAuth flow would.
@@ -350,11 +354,17 @@ pub async fn issue_user_token(svc: &Service, user: UserId, spec: UserTokenSpec) 
         None => AccessToken::mint(&mut rand::rngs::OsRng),
     };
     let now = svc.now();
+    if spec.permanent && spec.expires_in.is_some() {
+        return Err(Error::param("give expires_in or permanent, not both"));
+    }
     let expires_in = spec.expires_in.unwrap_or(suat_core::time::SIXTY_DAYS);
     if expires_in <= 0 {
         return Err(Error::param("expires_in must be positive"));
     }
-    let rec = TokenRecord::user(svc.hash(token.expose()), app_id, &u, scopes, now, expires_in);
+    let mut rec = TokenRecord::user(svc.hash(token.expose()), app_id, &u, scopes, now, expires_in);
+    if spec.permanent {
+        rec.expires_at = None;
+    }
     let audit = AuditEntry::new(now, "issue", OPERATOR)
         .subject(user)
         .app(app_id)
@@ -386,9 +396,110 @@ pub async fn set_clock(svc: &Service, set: Option<i64>, advance: Option<i64>) ->
     Ok(())
 }
 
-/// Deletes every object and token; the audit log is kept.
-pub async fn reset(svc: &Service) -> Result<()> {
-    svc.write(Write::Reset, AuditEntry::new(svc.now(), "reset", OPERATOR)).await?;
+/// Where `POST /_suat/reset` goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ResetTo {
+    /// The state the server had right after applying its `--seed` at start-up (clock offset 0).
+    Seed,
+    /// No objects, no tokens, clock offset 0.
+    Empty,
+}
+
+/// `POST /_suat/reset` body: `{"to": "seed" | "empty"}`; absent: the seed if the server has one, else empty.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResetSpec {
+    pub to: Option<ResetTo>,
+}
+
+/// Remembers the current state as the one `reset` returns to (called once the seed is applied at start-up). The
+/// clock offset is not part of it: a reset always puts the clock back to the wall clock.
+pub async fn remember_seeded_state(svc: &Service) -> Result<()> {
+    let mut s = svc.store.snapshot().await?;
+    s.clock_offset = 0;
+    *svc.seeded.write().expect("seed state lock") = Some(std::sync::Arc::new(s));
+    Ok(())
+}
+
+/// Returns to the seeded state or empties the store (objects and tokens; the audit log is kept), in one write.
+/// Returns where it went.
+pub async fn reset(svc: &Service, spec: ResetSpec) -> Result<ResetTo> {
+    let seeded = svc.seeded.read().expect("seed state lock").clone();
+    let to = spec.to.unwrap_or(if seeded.is_some() { ResetTo::Seed } else { ResetTo::Empty });
+    let audit = AuditEntry::new(svc.now(), "reset", OPERATOR);
+    match (to, seeded) {
+        (ResetTo::Empty, _) => svc.write(Write::Reset, audit.detail(json!({"to": "empty"}))).await?,
+        (ResetTo::Seed, Some(s)) => {
+            let w = Write::Restore(Box::new(s.as_ref().clone()));
+            svc.write(w, audit.detail(json!({"to": "seed"}))).await?
+        }
+        (ResetTo::Seed, None) => {
+            return Err(Error::param("this server was started without --seed: reset to \"empty\" instead"))
+        }
+    };
+    Ok(to)
+}
+
+/// The format tag of a snapshot document: a document of another format is refused, not half-read.
+pub const SNAPSHOT_FORMAT: &str = "suat-snapshot/1";
+
+/// `GET /_suat/snapshot`: the whole state as one document. Only hashes and sealed secrets are in it, so it opens
+/// only on a server with the same master key, which `key_check` names (a keyed hash of a fixed label, not the key).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SnapshotDocument {
+    pub format: String,
+    pub key_check: String,
+    pub state: suat_store::Snapshot,
+}
+
+fn key_check(svc: &Service) -> String {
+    svc.hash("suat snapshot key check v1").to_hex()[..16].to_owned()
+}
+
+pub async fn export_snapshot(svc: &Service) -> Result<SnapshotDocument> {
+    let state = svc.store.snapshot().await?;
+    Ok(SnapshotDocument { format: SNAPSHOT_FORMAT.into(), key_check: key_check(svc), state })
+}
+
+/// `POST /_suat/snapshot`: replaces the whole state (but the audit log) with `doc`, in one write, audited with the
+/// counts of what it holds. Refused, with nothing changed, if it was made under another master key, if its next id
+/// would hand out an id it already holds, or if the database refuses a row.
+pub async fn import_snapshot(svc: &Service, doc: SnapshotDocument) -> Result<()> {
+    if doc.format != SNAPSHOT_FORMAT {
+        return Err(Error::param(format!("format must be {SNAPSHOT_FORMAT:?}")));
+    }
+    if doc.key_check != key_check(svc) {
+        return Err(Error::param(
+            "this snapshot was made by a server with another master key: its tokens and app secrets cannot be opened here",
+        ));
+    }
+    let s = doc.state;
+    let ids = s.businesses.iter().map(|b| b.id).chain(s.users.iter().map(|u| u.id)).chain(s.apps.iter().map(|a| a.id));
+    let ids = ids.chain(s.pages.iter().map(|p| p.id)).chain(s.app_scoped_ids.iter().map(|a| a.id));
+    if let Some(max) = ids.max() {
+        if s.next_id <= max as u64 {
+            return Err(Error::param(format!(
+                "next_id {} must be greater than every id in the snapshot ({max})",
+                s.next_id
+            )));
+        }
+    }
+    if s.next_id == 0 || i64::try_from(s.next_id).is_err() {
+        return Err(Error::param("next_id must be a positive 63-bit integer"));
+    }
+    let detail = json!({
+        "businesses": s.businesses.len(), "users": s.users.len(), "apps": s.apps.len(), "pages": s.pages.len(),
+        "tokens": s.tokens.len(), "clock_offset": s.clock_offset,
+    });
+    let audit = AuditEntry::new(svc.now(), "snapshot_import", OPERATOR).detail(detail);
+    svc.write(Write::Restore(Box::new(s)), audit).await.map_err(|e| match e {
+        Error::Store(se @ (suat_store::StoreError::Conflict(_) | suat_store::StoreError::NotFound(_))) => {
+            Error::param(format!("the snapshot does not hold together: {se}"))
+        }
+        other => other,
+    })?;
     Ok(())
 }
 
