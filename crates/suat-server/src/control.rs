@@ -62,9 +62,10 @@ async fn require_admin(State(state): State<AppState>, req: Request, next: Next) 
     }
 }
 
-/// Parses a JSON body into a spec, turning serde's complaint into a Graph-style 100.
+/// Parses a JSON body into a spec, turning serde's complaint into a Graph-style 100. No body, or `null` (what a JSON
+/// client sends for "nothing"), is `{}`.
 fn spec<T: DeserializeOwned>(body: &Bytes) -> Result<T, GraphError> {
-    let raw: &[u8] = if body.is_empty() { b"{}" } else { body };
+    let raw: &[u8] = if body.is_empty() || body.trim_ascii() == b"null" { b"{}" } else { body };
     serde_json::from_slice(raw).map_err(|e| GraphError::param(format!("Invalid JSON body: {e}")))
 }
 
