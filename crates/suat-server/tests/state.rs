@@ -137,3 +137,51 @@ async fn the_date_header_follows_the_server_clock() {
     let back = get(&s, "/v25.0/me", &[("access_token", &f.admin_token)]).await;
     assert!(date_of(&back.headers) < now - 39 * 86_400);
 }
+
+/// `POST /_suat/apps/{id}` edits an existing app's redirect URIs and flags (audited, from and to); the dialog follows
+/// the new URIs at once; bad input is a clear `(#100)` that changes nothing.
+#[tokio::test]
+async fn the_app_update_edits_redirect_uris_and_flags() {
+    let s = TestServer::start().await;
+    let f = s.fixture().await;
+    let dialog = |uri: &'static str| {
+        let (s, app) = (&s, f.app_id.clone());
+        async move {
+            let params = [("client_id", app.as_str()), ("redirect_uri", uri), ("scope", "email")];
+            s.http.get(format!("{}/v25.0/dialog/oauth", s.url)).query(&params).send().await.unwrap().status().as_u16()
+        }
+    };
+    const NEW: &str = "https://new.example/cb";
+    assert_ne!(dialog(NEW).await, 200, "not registered yet");
+    let body = json!({"redirect_uris": [NEW], "require_app_secret": true, "access_level": "advanced",
+                      "permissions": ["ads_read", "business_management"], "capabilities": ["c1"], "test_app": false});
+    s.admin("POST", &format!("/apps/{}", f.app_id), body).await;
+    assert_eq!(dialog(NEW).await, 200, "the dialog accepts the new redirect URI at once");
+    let app = s.admin("GET", "/dump", Value::Null).await["apps"][0].clone();
+    assert_eq!(app["redirect_uris"], json!([NEW]));
+    assert_eq!((app["require_app_secret"].clone(), app["access_level"].clone()), (json!(true), json!("advanced")));
+    assert_eq!(app["permissions"], json!(["ads_read", "business_management"]));
+    let entry = s.admin("GET", "/audit?limit=1", Value::Null).await["data"][0].clone();
+    assert_eq!(entry["action"], "update_app");
+    assert_eq!(entry["detail"]["require_app_secret"], json!({"from": false, "to": true}));
+    assert_eq!(entry["detail"]["redirect_uris"], json!({"from": [], "to": [NEW]}));
+
+    let before = s.admin("GET", "/dump", Value::Null).await;
+    let path = format!("/apps/{}", f.app_id);
+    for (bad, code, says) in [
+        (r#"{"redirect_uris": ["https://x.example/cb#frag"]}"#, 100, "redirect_uris"),
+        (r#"{"redirect_uris": ["not a url"], "require_app_secret": false}"#, 100, "redirect_uris"),
+        (r#"{"permissions": ["manage_everything"]}"#, 3962, "manage_everything"),
+        (r#"{"access_level": "platinum"}"#, 100, "platinum"),
+        (r#"{"colour": "blue"}"#, 100, "colour"),
+        ("{}", 100, "at least one"),
+    ] {
+        let (status, body) = admin_raw(&s, "POST", &path, bad).await;
+        assert_eq!(status, 400, "{bad}: {body}");
+        assert_eq!(body["error"]["code"], code, "{bad}: {body}");
+        assert!(body["error"]["message"].as_str().unwrap().contains(says), "{bad}: {body}");
+    }
+    let (status, _) = admin_raw(&s, "POST", "/apps/999", r#"{"require_app_secret": true}"#).await;
+    assert_eq!(status, 400);
+    assert_eq!(s.admin("GET", "/dump", Value::Null).await, before, "refused updates change nothing");
+}

@@ -103,6 +103,7 @@ pub async fn create_app(svc: &Service, spec: AppSpec) -> Result<(AppId, AppSecre
         Some(_) => return Err(Error::param("secret must be at least 8 characters and contain no '|'")),
         None => AppSecret::generate(&mut rand::rngs::OsRng),
     };
+    suat_core::oauth::check_redirect_uris(&spec.redirect_uris)?;
     let permissions = spec.permissions.unwrap_or_else(|| SUPPORTED.iter().map(|s| s.to_string()).collect());
     // Validate names now so a typo in a seed file fails loudly instead of silently granting nothing.
     parse_scopes(&serde_json::to_string(&permissions).unwrap_or_default())?;
@@ -250,8 +251,9 @@ pub async fn reset_app_secret(svc: &Service, app_id: AppId) -> Result<AppSecret>
     Ok(secret)
 }
 
-/// `POST /_suat/apps/{id}`: what the operator changes about an existing app. At least one field.
-#[derive(Debug, Deserialize)]
+/// `POST /_suat/apps/{id}`: what the operator changes about an existing app. At least one field; each field given
+/// replaces the app's (the lists whole), the others stay.
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AppUpdateSpec {
     /// Seed 001's states: `active`, `throttled`, `disabled`, `deleted`.
@@ -259,27 +261,82 @@ pub struct AppUpdateSpec {
     /// Unix seconds of the app's last `POST /{app-scoped-id}/access_tokens` (seed 000's 90-day rule): set it more
     /// than 90 days back to make the app lapse.
     pub app_scoped_last_query_at: Option<i64>,
+    /// The OAuth dialog's registered redirect URIs (absolute http(s), no fragment).
+    pub redirect_uris: Option<Vec<String>>,
+    pub require_app_secret: Option<bool>,
+    pub access_level: Option<AccessLevel>,
+    pub test_app: Option<bool>,
+    /// The permissions the app may be granted (supported system-user scopes).
+    pub permissions: Option<Vec<String>>,
+    pub capabilities: Option<Vec<String>>,
 }
 
-/// The operator's app update (status, last app-scoped query), audited with what each field was and became.
+/// The operator's app update, audited with what each field was and became. Bad input is refused before anything is
+/// written.
 pub async fn update_app(svc: &Service, app_id: AppId, spec: AppUpdateSpec) -> Result<()> {
-    if spec.status.is_none() && spec.app_scoped_last_query_at.is_none() {
-        return Err(Error::param("give status and/or app_scoped_last_query_at"));
+    let AppUpdateSpec {
+        status,
+        app_scoped_last_query_at,
+        redirect_uris,
+        require_app_secret,
+        access_level,
+        test_app,
+        permissions,
+        capabilities,
+    } = spec;
+    let settings = suat_store::AppSettings {
+        redirect_uris,
+        require_app_secret,
+        access_level,
+        is_test_app: test_app,
+        permissions,
+        capabilities,
+    };
+    if status.is_none() && app_scoped_last_query_at.is_none() && settings == Default::default() {
+        return Err(Error::param(
+            "give at least one of status, app_scoped_last_query_at, redirect_uris, require_app_secret, access_level, \
+             test_app, permissions, capabilities",
+        ));
+    }
+    if let Some(uris) = &settings.redirect_uris {
+        suat_core::oauth::check_redirect_uris(uris)?;
+    }
+    if let Some(p) = &settings.permissions {
+        parse_scopes(&serde_json::to_string(p).unwrap_or_default())?;
     }
     let app = svc.store.get_app(app_id).await?.ok_or_else(|| Error::param(format!("app {app_id} does not exist")))?;
+    let a = &app.app;
     let mut detail = serde_json::Map::new();
-    if let Some(to) = spec.status {
-        detail.insert("status".into(), json!({"from": app.app.status.as_str(), "to": to.as_str()}));
+    let mut changed = |field: &str, from: serde_json::Value, to: serde_json::Value| {
+        detail.insert(field.into(), json!({"from": from, "to": to}));
+    };
+    if let Some(to) = status {
+        changed("status", json!(a.status.as_str()), json!(to.as_str()));
     }
-    if let Some(to) = spec.app_scoped_last_query_at {
-        detail.insert("app_scoped_last_query_at".into(), json!({"from": app.app.app_scoped_last_query_at, "to": to}));
+    if let Some(to) = app_scoped_last_query_at {
+        changed("app_scoped_last_query_at", json!(a.app_scoped_last_query_at), json!(to));
+    }
+    let c = &settings;
+    if let Some(to) = &c.redirect_uris {
+        changed("redirect_uris", json!(a.redirect_uris), json!(to));
+    }
+    if let Some(to) = c.require_app_secret {
+        changed("require_app_secret", json!(a.require_app_secret), json!(to));
+    }
+    if let Some(to) = c.access_level {
+        changed("access_level", json!(a.access_level), json!(to));
+    }
+    if let Some(to) = c.is_test_app {
+        changed("test_app", json!(a.is_test_app), json!(to));
+    }
+    if let Some(to) = &c.permissions {
+        changed("permissions", json!(a.permissions), json!(to));
+    }
+    if let Some(to) = &c.capabilities {
+        changed("capabilities", json!(a.capabilities), json!(to));
     }
     let audit = AuditEntry::new(svc.now(), "update_app", OPERATOR).app(app_id).detail(detail.into());
-    let w = Write::UpdateApp {
-        app: app.app.id,
-        status: spec.status,
-        app_scoped_last_query_at: spec.app_scoped_last_query_at,
-    };
+    let w = Write::UpdateApp { app: a.id, status, app_scoped_last_query_at, settings };
     svc.store.execute(&w, &audit).await?;
     Ok(())
 }

@@ -745,21 +745,70 @@ pub async fn app_status_and_last_query_update(s: Dyn) {
         async move { s.get_app(AppId(20)).await.unwrap().unwrap().app.clone() }
     };
     assert_eq!((get().await.status, get().await.app_scoped_last_query_at), (AppStatus::Throttled, Some(1_600_000_000)));
-    let status = Write::UpdateApp { app: AppId(20), status: Some(AppStatus::Deleted), app_scoped_last_query_at: None };
+    let status = Write::UpdateApp {
+        app: AppId(20),
+        status: Some(AppStatus::Deleted),
+        app_scoped_last_query_at: None,
+        settings: Default::default(),
+    };
     s.execute(&status, &audit("app_status")).await.unwrap();
     assert_eq!((get().await.status, get().await.app_scoped_last_query_at), (AppStatus::Deleted, Some(1_600_000_000)));
-    let lapse = Write::UpdateApp { app: AppId(20), status: None, app_scoped_last_query_at: Some(5) };
+    let lapse = Write::UpdateApp {
+        app: AppId(20),
+        status: None,
+        app_scoped_last_query_at: Some(5),
+        settings: Default::default(),
+    };
     s.execute(&lapse, &audit("app_status")).await.unwrap();
     assert_eq!((get().await.status, get().await.app_scoped_last_query_at), (AppStatus::Deleted, Some(5)));
-    let both = Write::UpdateApp { app: AppId(20), status: Some(AppStatus::Active), app_scoped_last_query_at: Some(6) };
+    let both = Write::UpdateApp {
+        app: AppId(20),
+        status: Some(AppStatus::Active),
+        app_scoped_last_query_at: Some(6),
+        settings: Default::default(),
+    };
     s.execute(&both, &audit("app_status")).await.unwrap();
     assert_eq!((get().await.status, get().await.app_scoped_last_query_at), (AppStatus::Active, Some(6)));
     let before = s.dump().await.unwrap();
-    let ghost = Write::UpdateApp { app: AppId(21), status: Some(AppStatus::Disabled), app_scoped_last_query_at: None };
+    let ghost = Write::UpdateApp {
+        app: AppId(21),
+        status: Some(AppStatus::Disabled),
+        app_scoped_last_query_at: None,
+        settings: Default::default(),
+    };
     assert!(matches!(s.execute(&ghost, &audit("app_status")).await, Err(StoreError::NotFound(_))));
     assert_eq!(s.dump().await.unwrap(), before);
     // The dump shows the stored status.
     assert!(s.dump().await.unwrap().apps.iter().all(|a| a.status == AppStatus::Active));
+    // Settings: each one given replaces the stored one, the others stay.
+    let settings = crate::AppSettings {
+        redirect_uris: Some(vec!["https://new.example/cb".into()]),
+        require_app_secret: Some(true),
+        access_level: Some(AccessLevel::Advanced),
+        is_test_app: Some(true),
+        permissions: Some(vec!["ads_read".into()]),
+        capabilities: Some(vec!["x".into()]),
+    };
+    let edit = Write::UpdateApp { app: AppId(20), status: None, app_scoped_last_query_at: None, settings };
+    s.execute(&edit, &audit("update_app")).await.unwrap();
+    let a = get().await;
+    assert_eq!(a.redirect_uris, ["https://new.example/cb"]);
+    assert!(a.require_app_secret && a.is_test_app);
+    assert_eq!(
+        (a.access_level, a.permissions, a.capabilities),
+        (AccessLevel::Advanced, vec!["ads_read".into()], vec!["x".into()])
+    );
+    assert_eq!((a.status, a.app_scoped_last_query_at, a.name), (AppStatus::Active, Some(6), app(20, Some(1)).app.name));
+    let one = crate::AppSettings { require_app_secret: Some(false), ..Default::default() };
+    s.execute(
+        &Write::UpdateApp { app: AppId(20), status: None, app_scoped_last_query_at: None, settings: one },
+        &audit("update_app"),
+    )
+    .await
+    .unwrap();
+    let b = get().await;
+    assert!(!b.require_app_secret);
+    assert_eq!(b.redirect_uris, ["https://new.example/cb"], "fields not given stay");
 }
 
 /// A token generated through an app-scoped id stamps its app in the same transaction: both or neither.
@@ -1095,6 +1144,7 @@ pub async fn abandoned_invalidating_writes_are_in_force_once_committed(s: Dyn) {
                 app: AppId(20),
                 status: Some(if round % 2 == 0 { AppStatus::Disabled } else { AppStatus::Active }),
                 app_scoped_last_query_at: None,
+                settings: Default::default(),
             },
             Write::Uninstall { su: UserId(10), app: AppId(20) },
             Write::RemovePageRole { page: PageId(30), user: UserId(10) },

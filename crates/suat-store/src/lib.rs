@@ -159,6 +159,18 @@ pub struct TokenSummary {
     pub revoked_at: Option<i64>,
 }
 
+/// What the operator may change of an app's configuration; `None` leaves a field as it is (one statement per update,
+/// so concurrent updates of different fields never undo each other).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AppSettings {
+    pub redirect_uris: Option<Vec<String>>,
+    pub require_app_secret: Option<bool>,
+    pub access_level: Option<suat_core::AccessLevel>,
+    pub is_test_app: Option<bool>,
+    pub permissions: Option<Vec<String>>,
+    pub capabilities: Option<Vec<String>>,
+}
+
 /// A change to the store, as a value. Each knows which cached entries it makes stale ([`Write::stale`]), so the
 /// one place that runs writes ([`Writes::execute`], wrapped by [`CachedStore`]) can always follow a committed write
 /// with its invalidation, locally and (through PostgreSQL NOTIFY) on every other replica.
@@ -196,6 +208,7 @@ pub enum Write {
         app: AppId,
         status: Option<AppStatus>,
         app_scoped_last_query_at: Option<i64>,
+        settings: AppSettings,
     },
     /// Installs `app` for system user `su`. Idempotent: [`Written::Changed`] is false if already installed.
     Install {

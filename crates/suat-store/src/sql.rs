@@ -463,13 +463,26 @@ macro_rules! sql_store {
                         }
                         D::Done
                     }
-                    W::UpdateApp { app, status, app_scoped_last_query_at } => {
+                    W::UpdateApp { app, status, app_scoped_last_query_at, settings: c } => {
                         let done = sqlx::query(
                             "UPDATE apps SET status = COALESCE($1, status),
-                             app_scoped_last_query_at = COALESCE($2, app_scoped_last_query_at) WHERE id = $3",
+                             app_scoped_last_query_at = COALESCE($2, app_scoped_last_query_at),
+                             redirect_uris = COALESCE($3, redirect_uris),
+                             require_app_secret = COALESCE($4, require_app_secret),
+                             access_level = COALESCE($5, access_level),
+                             is_test_app = COALESCE($6, is_test_app),
+                             permissions = COALESCE($7, permissions),
+                             capabilities = COALESCE($8, capabilities)
+                             WHERE id = $9",
                         )
                         .bind(status.as_ref().map(enum_text))
                         .bind(app_scoped_last_query_at)
+                        .bind(c.redirect_uris.as_ref().map(json))
+                        .bind(c.require_app_secret)
+                        .bind(c.access_level.as_ref().map(enum_text))
+                        .bind(c.is_test_app)
+                        .bind(c.permissions.as_ref().map(json))
+                        .bind(c.capabilities.as_ref().map(json))
                         .bind(to_i64(app.0)?)
                         .execute(&mut **tx)
                         .await?;
