@@ -171,3 +171,12 @@ async fn watch_once_rotates_by_the_server_clock() {
     let (ok, out) = suat(&url, &store, &["watch", "--once"], None).await;
     assert!(ok && out.contains("0 rotated"), "{out}");
 }
+
+/// The example seed's admin token is permanent: it still works after the clock jumps past 60 days.
+#[tokio::test]
+async fn the_seeded_admin_token_survives_any_clock_jump() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_server, url) = serve(dir.path(), ":memory:");
+    admin(&url, "POST", "/clock", json!({"advance": 5_270_400 + 365 * DAY})).await;
+    assert_eq!(me(&url, ADMIN_TOKEN).await["id"], "3001");
+}
