@@ -7,7 +7,14 @@
 use crate::error::{ClientError, GraphApiError};
 use reqwest::Method;
 use serde_json::Value;
-use std::{fmt, time::Duration};
+use std::{
+    fmt,
+    sync::{
+        atomic::{AtomicBool, AtomicI64, Ordering},
+        Arc,
+    },
+    time::Duration,
+};
 use suat_core::{AccessToken, AppId, AppSecret, AppSecretProof};
 use url::Url;
 
@@ -65,6 +72,46 @@ pub struct GraphClient {
     http: reqwest::Client,
     base: Url,
     version: Option<String>,
+    /// How far the server's clock is from ours, learnt from the `Date` of its answers (shared by clones).
+    server_clock: Arc<ServerClock>,
+}
+
+/// The server's clock as seconds to add to the local one, from the `Date` header of the last answer. Expiry is the
+/// server's to decide (Meta's clock on the real Graph, the control-plane clock on suat): deciding by the local clock
+/// would call a token valid that the server already refuses, or never find it due for rotation.
+#[derive(Debug, Default)]
+pub struct ServerClock {
+    skew: AtomicI64,
+    known: AtomicBool,
+}
+
+impl ServerClock {
+    /// The server's now (unix seconds): the local clock plus the last skew seen (none before the first answer).
+    pub fn now(&self) -> i64 {
+        local_now() + self.skew.load(Ordering::Relaxed)
+    }
+
+    /// Whether an answer with a `Date` has been seen.
+    pub fn known(&self) -> bool {
+        self.known.load(Ordering::Relaxed)
+    }
+
+    /// Records the `Date` of an answer received now; one that does not parse is ignored.
+    pub fn observe(&self, date: &str) {
+        if let Some(server) = parse_http_date(date) {
+            self.skew.store(server - local_now(), Ordering::Relaxed);
+            self.known.store(true, Ordering::Relaxed);
+        }
+    }
+}
+
+pub(crate) fn local_now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+}
+
+/// An HTTP date (`Sun, 06 Nov 1994 08:49:37 GMT`) as unix seconds.
+pub fn parse_http_date(s: &str) -> Option<i64> {
+    chrono::DateTime::parse_from_rfc2822(s.trim()).ok().map(|d| d.timestamp())
 }
 
 impl fmt::Debug for GraphClient {
@@ -94,12 +141,45 @@ impl GraphClient {
             .user_agent(concat!("suat-client/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| ClientError::Invalid(format!("cannot build the HTTP client: {e}")))?;
-        Ok(GraphClient { http, base, version })
+        Ok(GraphClient { http, base, version, server_clock: Default::default() })
     }
 
     /// Meta's Graph API at the default version.
     pub fn meta() -> GraphClient {
         GraphClient::new(DEFAULT_GRAPH_URL, DEFAULT_API_VERSION).expect("the default Graph URL is valid")
+    }
+
+    /// The server's clock as its answers tell it (see [`ServerClock`]).
+    pub fn server_clock(&self) -> &Arc<ServerClock> {
+        &self.server_clock
+    }
+
+    /// The server's now, asking it if need be: one unauthenticated `GET /{version}/` whose answer (an error on the
+    /// Graph, which is fine) carries the server's `Date`. Fails only if the server cannot be reached or sends no
+    /// usable `Date`.
+    pub async fn sync_clock(&self) -> Result<i64, ClientError> {
+        let endpoint = self.label(&Method::GET, "");
+        let resp = self
+            .http
+            .get(self.url(""))
+            .send()
+            .await
+            .map_err(|e| ClientError::Http { endpoint: endpoint.clone(), source: e.without_url() })?;
+        self.observe(&resp);
+        if !self.server_clock.known() {
+            return Err(ClientError::UnexpectedResponse {
+                endpoint,
+                status: resp.status().as_u16(),
+                detail: "no Date header: cannot tell the server's time".into(),
+            });
+        }
+        Ok(self.server_clock.now())
+    }
+
+    fn observe(&self, resp: &reqwest::Response) {
+        if let Some(d) = resp.headers().get(reqwest::header::DATE).and_then(|v| v.to_str().ok()) {
+            self.server_clock.observe(d);
+        }
     }
 
     pub fn base_url(&self) -> &str {
@@ -156,6 +236,7 @@ impl GraphClient {
         tracing::debug!(%endpoint, "graph call");
         let resp =
             req.send().await.map_err(|e| ClientError::Http { endpoint: endpoint.clone(), source: e.without_url() })?;
+        self.observe(&resp);
         let status = resp.status().as_u16();
         let text =
             resp.text().await.map_err(|e| ClientError::Http { endpoint: endpoint.clone(), source: e.without_url() })?;
@@ -266,6 +347,20 @@ mod tests {
         let app = Caller::app(AppId(7), &AppSecret::new("shh"));
         assert_eq!(app.token().expose(), "7|shh");
         assert!(app.secret().is_none());
+    }
+
+    #[test]
+    fn http_dates_set_the_server_clock() {
+        assert_eq!(parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT"), Some(784111777));
+        assert_eq!(parse_http_date("not a date"), None);
+        let c = ServerClock::default();
+        assert!(!c.known());
+        c.observe("garbage");
+        assert!(!c.known());
+        let in_ten_days = chrono::DateTime::from_timestamp(local_now() + 864_000, 0).unwrap().to_rfc2822();
+        c.observe(&in_ten_days);
+        assert!(c.known());
+        assert!((864_000 - 2..=864_000 + 2).contains(&(c.now() - local_now())), "{}", c.now() - local_now());
     }
 
     #[test]

@@ -19,7 +19,7 @@ pub mod store;
 pub mod system_user;
 pub mod watch;
 
-pub use client::{Caller, GraphClient, DEFAULT_API_VERSION, DEFAULT_GRAPH_URL};
+pub use client::{Caller, GraphClient, ServerClock, DEFAULT_API_VERSION, DEFAULT_GRAPH_URL};
 pub use debug::{Me, TokenInfo};
 pub use deploy::{CommandTarget, DeployTarget, Deployment, FileTarget, StoreEntryTarget, TargetSpec};
 pub use error::{ClientError, GraphApiError, RotationFailure, RotationStage};

@@ -5,13 +5,13 @@
 //! (issue and expiry times, last rotation, failures) lives in the token store, so a restarted watcher carries on.
 
 use crate::{
-    client::GraphClient,
+    client::{GraphClient, ServerClock},
     error::ClientError,
     metrics::Gauges,
     rotate::rotate_profile,
     store::{Profile, TokenStore},
 };
-use std::{future::Future, time::Duration};
+use std::{future::Future, sync::Arc, time::Duration};
 use suat_core::time::SIXTY_DAYS;
 
 /// Rotate once half of the lifetime has passed.
@@ -53,24 +53,38 @@ pub fn due(now: i64, issued_at: Option<i64>, expires_at: Option<i64>, fraction: 
     }
 }
 
-/// A wall clock that can be started at another instant (to follow a test server whose clock was advanced).
-#[derive(Debug, Clone, Copy, Default)]
+/// The clock a watcher decides by: the server's (from the `Date` of its answers; the default, so rotation follows
+/// the clock that decides expiry), the local one, or one started at a given instant (`--now`).
+#[derive(Debug, Clone, Default)]
 pub struct Clock {
     offset: i64,
+    server: Option<Arc<ServerClock>>,
 }
 
 impl Clock {
     pub fn system() -> Clock {
-        Clock { offset: 0 }
+        Clock { offset: 0, server: None }
     }
 
     /// A clock that reads `now` at this moment and then advances with real time.
     pub fn starting_at(now: i64) -> Clock {
-        Clock { offset: now - system_now() }
+        Clock { offset: now - system_now(), server: None }
+    }
+
+    /// The clock of `client`'s server, as its answers tell it; [`Watcher::pass`] asks the server before deciding.
+    pub fn following(client: &GraphClient) -> Clock {
+        Clock { offset: 0, server: Some(client.server_clock().clone()) }
+    }
+
+    pub fn follows_server(&self) -> bool {
+        self.server.is_some()
     }
 
     pub fn now(&self) -> i64 {
-        system_now() + self.offset
+        match &self.server {
+            Some(s) => s.now(),
+            None => system_now() + self.offset,
+        }
     }
 }
 
@@ -270,6 +284,10 @@ pub struct Watcher {
 impl Watcher {
     /// One pass, with the gauges updated from the store afterwards.
     pub async fn pass(&self, observer: &dyn WatchObserver) -> Result<Vec<ProfileOutcome>, ClientError> {
+        if self.clock.follows_server() {
+            // Each pass decides by the server's clock as it is now, which may have moved since the last answer.
+            self.client.sync_clock().await?;
+        }
         let now = self.clock.now();
         let result = watch_pass(&self.client, &self.store, &self.config, now, observer).await;
         // Gauges come from the store (not the outcomes) so they also reflect what another process changed.

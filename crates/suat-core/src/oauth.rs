@@ -161,6 +161,24 @@ pub fn check_code_session(code: &AuthCode, subject_epoch: i64) -> Result<(), Cor
     }
 }
 
+/// A redirect URI an app may register: an absolute `http(s)` URL without a fragment (RFC 6749 3.1.2), no
+/// whitespace or control characters, at most 2,000 characters; at most 100 per app.
+pub fn check_redirect_uris(uris: &[String]) -> Result<(), CoreError> {
+    if uris.len() > 100 {
+        return Err(CoreError::InvalidParameter("an app has at most 100 redirect_uris".into()));
+    }
+    for u in uris {
+        let rest = u.strip_prefix("https://").or_else(|| u.strip_prefix("http://"));
+        let host_ok = rest.is_some_and(|r| !r.is_empty() && !r.starts_with('/'));
+        if !host_ok || u.len() > 2000 || u.contains('#') || u.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(CoreError::InvalidParameter(format!(
+                "redirect_uris: {u:?} is not an absolute http(s) URL without a fragment"
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// The dialog only redirects to URIs the app registered (exact match), so a code can never be sent elsewhere.
 pub fn check_redirect_registered(registered: &[String], redirect_uri: &str) -> Result<(), CoreError> {
     if registered.iter().any(|r| r == redirect_uri) {
@@ -176,6 +194,16 @@ pub fn check_redirect_registered(registered: &[String], redirect_uri: &str) -> R
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn registrable_redirect_uris() {
+        let ok = |u: &str| check_redirect_uris(&[u.to_owned()]).is_ok();
+        assert!(ok("https://app.example/cb") && ok("http://127.0.0.1:8080/callback?x=1"));
+        for bad in ["app.example/cb", "https://", "https:///x", "https://a.example/cb#frag", "https://a b", "ftp://x"] {
+            assert!(!ok(bad), "{bad}");
+        }
+        assert!(check_redirect_uris(&vec!["https://a.example/".to_owned(); 101]).is_err());
+    }
 
     fn code() -> AuthCode {
         AuthCode {

@@ -38,6 +38,10 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/reset", post(reset))
         .merge(crate::faults::routes())
         .merge(crate::journal::routes())
+        .route(
+            "/snapshot",
+            get(export_snapshot).post(import_snapshot).layer(axum::extract::DefaultBodyLimit::max(SNAPSHOT_BODY_LIMIT)),
+        )
         .route_layer(middleware::from_fn_with_state(state, require_admin))
         .route("/health", get(|| async { graph_json(&json!({"ok": true})) }))
 }
@@ -60,9 +64,10 @@ async fn require_admin(State(state): State<AppState>, req: Request, next: Next) 
     }
 }
 
-/// Parses a JSON body into a spec, turning serde's complaint into a Graph-style 100.
+/// Parses a JSON body into a spec, turning serde's complaint into a Graph-style 100. No body, or `null` (what a JSON
+/// client sends for "nothing"), is `{}`.
 fn spec<T: DeserializeOwned>(body: &Bytes) -> Result<T, GraphError> {
-    let raw: &[u8] = if body.is_empty() { b"{}" } else { body };
+    let raw: &[u8] = if body.is_empty() || body.trim_ascii() == b"null" { b"{}" } else { body };
     serde_json::from_slice(raw).map_err(|e| GraphError::param(format!("Invalid JSON body: {e}")))
 }
 
@@ -166,9 +171,31 @@ async fn audit(State(s): State<AppState>, Query(q): Query<AuditQuery>) -> Result
     Ok(graph_json(&json!({"data": entries})))
 }
 
-async fn reset(State(s): State<AppState>) -> Result<Response, GraphError> {
-    ops::reset(&s.svc).await?;
+/// `{}` (back to the seed the server started with, or empty without one), `{"to": "seed"}` or `{"to": "empty"}`.
+async fn reset(State(s): State<AppState>, body: Bytes) -> Result<Response, GraphError> {
+    let to = ops::reset(&s.svc, spec(&body)?).await?;
+    // Fault rules and the request journal belong to the run being reset, not to the seed.
     s.faults.clear();
     s.journal.clear();
+    let to = match to {
+        ops::ResetTo::Seed => "seed",
+        ops::ResetTo::Empty => "empty",
+    };
+    Ok(graph_json(&json!({"success": true, "to": to})))
+}
+
+/// Largest snapshot document accepted (about a million tokens).
+const SNAPSHOT_BODY_LIMIT: usize = 512 << 20;
+
+/// The whole state as one JSON document (hashes and sealed secrets only, see the README).
+async fn export_snapshot(State(s): State<AppState>) -> Result<Response, GraphError> {
+    Ok(graph_json(&ops::export_snapshot(&s.svc).await?))
+}
+
+/// Replaces the whole state (but the audit log) with a document from `GET /_suat/snapshot`.
+async fn import_snapshot(State(s): State<AppState>, body: Bytes) -> Result<Response, GraphError> {
+    let doc: ops::SnapshotDocument =
+        serde_json::from_slice(&body).map_err(|e| GraphError::param(format!("Invalid snapshot: {e}")))?;
+    ops::import_snapshot(&s.svc, doc).await?;
     Ok(graph_json(&json!({"success": true})))
 }

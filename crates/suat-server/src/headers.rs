@@ -80,6 +80,26 @@ pub async fn graph_headers(req: Request, next: Next) -> Response {
     Response::from_parts(parts, body)
 }
 
+/// `Date` on every answer (Graph and control plane) from the server clock, wall clock plus the control-plane
+/// offset: clients that take "now" from the answers they get (as `suat` does, and must against Meta's clock) then
+/// agree with every expiry rule here. Hyper adds a wall-clock `Date` only when the answer has none.
+pub async fn server_date(
+    axum::extract::State(state): axum::extract::State<crate::state::AppState>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let mut response = next.run(req).await;
+    if let Ok(v) = HeaderValue::from_str(&http_date(state.now())) {
+        response.headers_mut().insert(header::DATE, v);
+    }
+    response
+}
+
+/// RFC 9110's IMF-fixdate of unix seconds (`Sun, 06 Nov 1994 08:49:37 GMT`).
+pub fn http_date(unix: i64) -> String {
+    chrono::DateTime::from_timestamp(unix, 0).unwrap_or_default().format("%a, %d %b %Y %H:%M:%S GMT").to_string()
+}
+
 fn decorate(h: &mut HeaderMap, request_id: &str, ok: bool) {
     let set = |h: &mut HeaderMap, k: &'static str, v: &str| {
         if let Ok(v) = HeaderValue::from_str(v) {
@@ -109,5 +129,11 @@ mod tests {
         assert_eq!(t.len(), 11);
         assert!(t.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/'));
         assert_ne!(fresh_request_id(), r);
+    }
+
+    #[test]
+    fn http_dates_are_imf_fixdate() {
+        assert_eq!(http_date(784111777), "Sun, 06 Nov 1994 08:49:37 GMT");
+        assert_eq!(http_date(0), "Thu, 01 Jan 1970 00:00:00 GMT");
     }
 }

@@ -65,6 +65,7 @@ pub async fn app(store: Arc<dyn Store>, keys: Keys, settings: Settings) -> anyho
         .merge(graph::router(state.clone(), true))
         .layer(axum::Extension(inner))
         .layer(axum::middleware::from_fn_with_state(state.clone(), graph::run_whole))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), headers::server_date))
         .with_state(state.clone());
     let strip: fn(axum::extract::Request) -> axum::extract::Request = graph::versioned;
     Ok((tower::util::MapRequest::new(router, strip), state))
@@ -119,6 +120,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         for line in report.lines {
             println!("{line}");
         }
+        suat_service::operator::remember_seeded_state(&state.svc).await.context("reading the seeded state")?;
     }
     let where_ = match &args.database_url {
         Some(_) => "PostgreSQL".to_owned(),

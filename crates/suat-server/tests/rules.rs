@@ -710,7 +710,7 @@ async fn app_update_refuses_bad_input() {
     for (path, body, needle) in [
         (path.as_str(), json!({"status": "frozen"}), "Invalid JSON body"),
         (path.as_str(), json!({"status": "deleted", "owner": "me"}), "Invalid JSON body"),
-        (path.as_str(), json!({}), "give status and/or app_scoped_last_query_at"),
+        (path.as_str(), json!({}), "give at least one of status, app_scoped_last_query_at"),
         ("/apps/424242", json!({"status": "deleted"}), "app 424242 does not exist"),
         ("/apps/x", json!({"status": "deleted"}), "numeric Graph id"),
     ] {

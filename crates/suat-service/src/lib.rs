@@ -84,6 +84,9 @@ pub struct Service {
     /// arrives as a new `Arc` from the store cache, so a stale entry can never match (the held `Arc` prevents reuse of
     /// its address).
     opened: std::sync::RwLock<HashMap<AppId, (Arc<StoredApp>, AppSecret)>>,
+    /// The state right after `--seed` was applied at start-up, which `POST /_suat/reset` returns to; `None` when the
+    /// server was started without a seed (reset then empties the store).
+    pub(crate) seeded: std::sync::RwLock<Option<Arc<suat_store::Snapshot>>>,
 }
 
 /// Cached token records (about 300 bytes each): bounds memory however many tokens are live.
@@ -93,7 +96,13 @@ impl Service {
     /// Wraps `store` in the read cache the server uses.
     pub async fn new(store: Arc<dyn Store>, keys: Keys) -> Result<Service> {
         let cache = CachedStore::new(store, CACHE_CAPACITY).await?;
-        Ok(Service { store: cache.clone() as Arc<dyn Store>, cache, keys, opened: Default::default() })
+        Ok(Service {
+            store: cache.clone() as Arc<dyn Store>,
+            cache,
+            keys,
+            opened: Default::default(),
+            seeded: Default::default(),
+        })
     }
 
     /// The server's notion of now (unix seconds): wall clock plus the control-plane offset.

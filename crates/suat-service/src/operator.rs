@@ -103,6 +103,7 @@ pub async fn create_app(svc: &Service, spec: AppSpec) -> Result<(AppId, AppSecre
         Some(_) => return Err(Error::param("secret must be at least 8 characters and contain no '|'")),
         None => AppSecret::generate(&mut rand::rngs::OsRng),
     };
+    suat_core::oauth::check_redirect_uris(&spec.redirect_uris)?;
     let permissions = spec.permissions.unwrap_or_else(|| SUPPORTED.iter().map(|s| s.to_string()).collect());
     // Validate names now so a typo in a seed file fails loudly instead of silently granting nothing.
     parse_scopes(&serde_json::to_string(&permissions).unwrap_or_default())?;
@@ -250,8 +251,9 @@ pub async fn reset_app_secret(svc: &Service, app_id: AppId) -> Result<AppSecret>
     Ok(secret)
 }
 
-/// `POST /_suat/apps/{id}`: what the operator changes about an existing app. At least one field.
-#[derive(Debug, Deserialize)]
+/// `POST /_suat/apps/{id}`: what the operator changes about an existing app. At least one field; each field given
+/// replaces the app's (the lists whole), the others stay.
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AppUpdateSpec {
     /// Seed 001's states: `active`, `throttled`, `disabled`, `deleted`.
@@ -259,27 +261,82 @@ pub struct AppUpdateSpec {
     /// Unix seconds of the app's last `POST /{app-scoped-id}/access_tokens` (seed 000's 90-day rule): set it more
     /// than 90 days back to make the app lapse.
     pub app_scoped_last_query_at: Option<i64>,
+    /// The OAuth dialog's registered redirect URIs (absolute http(s), no fragment).
+    pub redirect_uris: Option<Vec<String>>,
+    pub require_app_secret: Option<bool>,
+    pub access_level: Option<AccessLevel>,
+    pub test_app: Option<bool>,
+    /// The permissions the app may be granted (supported system-user scopes).
+    pub permissions: Option<Vec<String>>,
+    pub capabilities: Option<Vec<String>>,
 }
 
-/// The operator's app update (status, last app-scoped query), audited with what each field was and became.
+/// The operator's app update, audited with what each field was and became. Bad input is refused before anything is
+/// written.
 pub async fn update_app(svc: &Service, app_id: AppId, spec: AppUpdateSpec) -> Result<()> {
-    if spec.status.is_none() && spec.app_scoped_last_query_at.is_none() {
-        return Err(Error::param("give status and/or app_scoped_last_query_at"));
+    let AppUpdateSpec {
+        status,
+        app_scoped_last_query_at,
+        redirect_uris,
+        require_app_secret,
+        access_level,
+        test_app,
+        permissions,
+        capabilities,
+    } = spec;
+    let settings = suat_store::AppSettings {
+        redirect_uris,
+        require_app_secret,
+        access_level,
+        is_test_app: test_app,
+        permissions,
+        capabilities,
+    };
+    if status.is_none() && app_scoped_last_query_at.is_none() && settings == Default::default() {
+        return Err(Error::param(
+            "give at least one of status, app_scoped_last_query_at, redirect_uris, require_app_secret, access_level, \
+             test_app, permissions, capabilities",
+        ));
+    }
+    if let Some(uris) = &settings.redirect_uris {
+        suat_core::oauth::check_redirect_uris(uris)?;
+    }
+    if let Some(p) = &settings.permissions {
+        parse_scopes(&serde_json::to_string(p).unwrap_or_default())?;
     }
     let app = svc.store.get_app(app_id).await?.ok_or_else(|| Error::param(format!("app {app_id} does not exist")))?;
+    let a = &app.app;
     let mut detail = serde_json::Map::new();
-    if let Some(to) = spec.status {
-        detail.insert("status".into(), json!({"from": app.app.status.as_str(), "to": to.as_str()}));
+    let mut changed = |field: &str, from: serde_json::Value, to: serde_json::Value| {
+        detail.insert(field.into(), json!({"from": from, "to": to}));
+    };
+    if let Some(to) = status {
+        changed("status", json!(a.status.as_str()), json!(to.as_str()));
     }
-    if let Some(to) = spec.app_scoped_last_query_at {
-        detail.insert("app_scoped_last_query_at".into(), json!({"from": app.app.app_scoped_last_query_at, "to": to}));
+    if let Some(to) = app_scoped_last_query_at {
+        changed("app_scoped_last_query_at", json!(a.app_scoped_last_query_at), json!(to));
+    }
+    let c = &settings;
+    if let Some(to) = &c.redirect_uris {
+        changed("redirect_uris", json!(a.redirect_uris), json!(to));
+    }
+    if let Some(to) = c.require_app_secret {
+        changed("require_app_secret", json!(a.require_app_secret), json!(to));
+    }
+    if let Some(to) = c.access_level {
+        changed("access_level", json!(a.access_level), json!(to));
+    }
+    if let Some(to) = c.is_test_app {
+        changed("test_app", json!(a.is_test_app), json!(to));
+    }
+    if let Some(to) = &c.permissions {
+        changed("permissions", json!(a.permissions), json!(to));
+    }
+    if let Some(to) = &c.capabilities {
+        changed("capabilities", json!(a.capabilities), json!(to));
     }
     let audit = AuditEntry::new(svc.now(), "update_app", OPERATOR).app(app_id).detail(detail.into());
-    let w = Write::UpdateApp {
-        app: app.app.id,
-        status: spec.status,
-        app_scoped_last_query_at: spec.app_scoped_last_query_at,
-    };
+    let w = Write::UpdateApp { app: a.id, status, app_scoped_last_query_at, settings };
     svc.store.execute(&w, &audit).await?;
     Ok(())
 }
@@ -329,6 +386,10 @@ pub struct UserTokenSpec {
     pub expires_in: Option<i64>,
     /// A fixed token string, for test suites that hard-code tokens. Must be at least 32 alphanumeric characters.
     pub access_token: Option<String>,
+    /// A token that never expires (`expires_in` must then be absent): a seeded admin token that keeps working
+    /// however far a test moves the server clock.
+    #[serde(default)]
+    pub permanent: bool,
 }
 
 /// Issues a user token (a person's login token for `app_id`), as the OAuth flow would.
@@ -350,11 +411,17 @@ pub async fn issue_user_token(svc: &Service, user: UserId, spec: UserTokenSpec) 
         None => AccessToken::mint(&mut rand::rngs::OsRng),
     };
     let now = svc.now();
+    if spec.permanent && spec.expires_in.is_some() {
+        return Err(Error::param("give expires_in or permanent, not both"));
+    }
     let expires_in = spec.expires_in.unwrap_or(suat_core::time::SIXTY_DAYS);
     if expires_in <= 0 {
         return Err(Error::param("expires_in must be positive"));
     }
-    let rec = TokenRecord::user(svc.hash(token.expose()), app_id, &u, scopes, now, expires_in);
+    let mut rec = TokenRecord::user(svc.hash(token.expose()), app_id, &u, scopes, now, expires_in);
+    if spec.permanent {
+        rec.expires_at = None;
+    }
     let audit = AuditEntry::new(now, "issue", OPERATOR)
         .subject(user)
         .app(app_id)
@@ -386,9 +453,110 @@ pub async fn set_clock(svc: &Service, set: Option<i64>, advance: Option<i64>) ->
     Ok(())
 }
 
-/// Deletes every object and token; the audit log is kept.
-pub async fn reset(svc: &Service) -> Result<()> {
-    svc.write(Write::Reset, AuditEntry::new(svc.now(), "reset", OPERATOR)).await?;
+/// Where `POST /_suat/reset` goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ResetTo {
+    /// The state the server had right after applying its `--seed` at start-up (clock offset 0).
+    Seed,
+    /// No objects, no tokens, clock offset 0.
+    Empty,
+}
+
+/// `POST /_suat/reset` body: `{"to": "seed" | "empty"}`; absent: the seed if the server has one, else empty.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResetSpec {
+    pub to: Option<ResetTo>,
+}
+
+/// Remembers the current state as the one `reset` returns to (called once the seed is applied at start-up). The
+/// clock offset is not part of it: a reset always puts the clock back to the wall clock.
+pub async fn remember_seeded_state(svc: &Service) -> Result<()> {
+    let mut s = svc.store.snapshot().await?;
+    s.clock_offset = 0;
+    *svc.seeded.write().expect("seed state lock") = Some(std::sync::Arc::new(s));
+    Ok(())
+}
+
+/// Returns to the seeded state or empties the store (objects and tokens; the audit log is kept), in one write.
+/// Returns where it went.
+pub async fn reset(svc: &Service, spec: ResetSpec) -> Result<ResetTo> {
+    let seeded = svc.seeded.read().expect("seed state lock").clone();
+    let to = spec.to.unwrap_or(if seeded.is_some() { ResetTo::Seed } else { ResetTo::Empty });
+    let audit = AuditEntry::new(svc.now(), "reset", OPERATOR);
+    match (to, seeded) {
+        (ResetTo::Empty, _) => svc.write(Write::Reset, audit.detail(json!({"to": "empty"}))).await?,
+        (ResetTo::Seed, Some(s)) => {
+            let w = Write::Restore(Box::new(s.as_ref().clone()));
+            svc.write(w, audit.detail(json!({"to": "seed"}))).await?
+        }
+        (ResetTo::Seed, None) => {
+            return Err(Error::param("this server was started without --seed: reset to \"empty\" instead"))
+        }
+    };
+    Ok(to)
+}
+
+/// The format tag of a snapshot document: a document of another format is refused, not half-read.
+pub const SNAPSHOT_FORMAT: &str = "suat-snapshot/1";
+
+/// `GET /_suat/snapshot`: the whole state as one document. Only hashes and sealed secrets are in it, so it opens
+/// only on a server with the same master key, which `key_check` names (a keyed hash of a fixed label, not the key).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SnapshotDocument {
+    pub format: String,
+    pub key_check: String,
+    pub state: suat_store::Snapshot,
+}
+
+fn key_check(svc: &Service) -> String {
+    svc.hash("suat snapshot key check v1").to_hex()[..16].to_owned()
+}
+
+pub async fn export_snapshot(svc: &Service) -> Result<SnapshotDocument> {
+    let state = svc.store.snapshot().await?;
+    Ok(SnapshotDocument { format: SNAPSHOT_FORMAT.into(), key_check: key_check(svc), state })
+}
+
+/// `POST /_suat/snapshot`: replaces the whole state (but the audit log) with `doc`, in one write, audited with the
+/// counts of what it holds. Refused, with nothing changed, if it was made under another master key, if its next id
+/// would hand out an id it already holds, or if the database refuses a row.
+pub async fn import_snapshot(svc: &Service, doc: SnapshotDocument) -> Result<()> {
+    if doc.format != SNAPSHOT_FORMAT {
+        return Err(Error::param(format!("format must be {SNAPSHOT_FORMAT:?}")));
+    }
+    if doc.key_check != key_check(svc) {
+        return Err(Error::param(
+            "this snapshot was made by a server with another master key: its tokens and app secrets cannot be opened here",
+        ));
+    }
+    let s = doc.state;
+    let ids = s.businesses.iter().map(|b| b.id).chain(s.users.iter().map(|u| u.id)).chain(s.apps.iter().map(|a| a.id));
+    let ids = ids.chain(s.pages.iter().map(|p| p.id)).chain(s.app_scoped_ids.iter().map(|a| a.id));
+    if let Some(max) = ids.max() {
+        if s.next_id <= max as u64 {
+            return Err(Error::param(format!(
+                "next_id {} must be greater than every id in the snapshot ({max})",
+                s.next_id
+            )));
+        }
+    }
+    if s.next_id == 0 || i64::try_from(s.next_id).is_err() {
+        return Err(Error::param("next_id must be a positive 63-bit integer"));
+    }
+    let detail = json!({
+        "businesses": s.businesses.len(), "users": s.users.len(), "apps": s.apps.len(), "pages": s.pages.len(),
+        "tokens": s.tokens.len(), "clock_offset": s.clock_offset,
+    });
+    let audit = AuditEntry::new(svc.now(), "snapshot_import", OPERATOR).detail(detail);
+    svc.write(Write::Restore(Box::new(s)), audit).await.map_err(|e| match e {
+        Error::Store(se @ (suat_store::StoreError::Conflict(_) | suat_store::StoreError::NotFound(_))) => {
+            Error::param(format!("the snapshot does not hold together: {se}"))
+        }
+        other => other,
+    })?;
     Ok(())
 }
 

@@ -362,9 +362,10 @@ impl Writes for CachedStore {
             }
             // The clock is one number read on every request, with no database to fall back on: a move is in force
             // from its start, and the value reloaded after the write is the truth if it failed.
-            match write {
-                Write::SetClockOffset(o) => me.clock.store(o, Ordering::Release),
+            match &write {
+                Write::SetClockOffset(o) => me.clock.store(*o, Ordering::Release),
                 Write::Reset => me.clock.store(0, Ordering::Release),
+                Write::Restore(s) => me.clock.store(s.clock_offset, Ordering::Release),
                 _ => {}
             }
             let holding = Holding { shared: &me, stale: &stale };
@@ -489,6 +490,9 @@ impl Operator for CachedStore {
     }
     async fn dump(&self) -> Result<Dump> {
         self.0.inner.dump().await
+    }
+    async fn snapshot(&self) -> Result<crate::Snapshot> {
+        self.0.inner.snapshot().await
     }
 }
 

@@ -1,7 +1,7 @@
 //! The one contract every `Store` backend must meet. Each case is a plain async function over a fresh, empty store;
 //! [`store_contract_tests!`](crate::store_contract_tests) turns them into one `#[tokio::test]` per case per backend.
 
-use crate::{AuditEntry, Result, Store, StoreError, StoredApp, Write, Writes, Written};
+use crate::{AuditEntry, Dump, Result, Store, StoreError, StoredApp, Write, Writes, Written};
 use std::sync::Arc;
 use suat_core::{
     oauth::AuthCode,
@@ -745,21 +745,70 @@ pub async fn app_status_and_last_query_update(s: Dyn) {
         async move { s.get_app(AppId(20)).await.unwrap().unwrap().app.clone() }
     };
     assert_eq!((get().await.status, get().await.app_scoped_last_query_at), (AppStatus::Throttled, Some(1_600_000_000)));
-    let status = Write::UpdateApp { app: AppId(20), status: Some(AppStatus::Deleted), app_scoped_last_query_at: None };
+    let status = Write::UpdateApp {
+        app: AppId(20),
+        status: Some(AppStatus::Deleted),
+        app_scoped_last_query_at: None,
+        settings: Default::default(),
+    };
     s.execute(&status, &audit("app_status")).await.unwrap();
     assert_eq!((get().await.status, get().await.app_scoped_last_query_at), (AppStatus::Deleted, Some(1_600_000_000)));
-    let lapse = Write::UpdateApp { app: AppId(20), status: None, app_scoped_last_query_at: Some(5) };
+    let lapse = Write::UpdateApp {
+        app: AppId(20),
+        status: None,
+        app_scoped_last_query_at: Some(5),
+        settings: Default::default(),
+    };
     s.execute(&lapse, &audit("app_status")).await.unwrap();
     assert_eq!((get().await.status, get().await.app_scoped_last_query_at), (AppStatus::Deleted, Some(5)));
-    let both = Write::UpdateApp { app: AppId(20), status: Some(AppStatus::Active), app_scoped_last_query_at: Some(6) };
+    let both = Write::UpdateApp {
+        app: AppId(20),
+        status: Some(AppStatus::Active),
+        app_scoped_last_query_at: Some(6),
+        settings: Default::default(),
+    };
     s.execute(&both, &audit("app_status")).await.unwrap();
     assert_eq!((get().await.status, get().await.app_scoped_last_query_at), (AppStatus::Active, Some(6)));
     let before = s.dump().await.unwrap();
-    let ghost = Write::UpdateApp { app: AppId(21), status: Some(AppStatus::Disabled), app_scoped_last_query_at: None };
+    let ghost = Write::UpdateApp {
+        app: AppId(21),
+        status: Some(AppStatus::Disabled),
+        app_scoped_last_query_at: None,
+        settings: Default::default(),
+    };
     assert!(matches!(s.execute(&ghost, &audit("app_status")).await, Err(StoreError::NotFound(_))));
     assert_eq!(s.dump().await.unwrap(), before);
     // The dump shows the stored status.
     assert!(s.dump().await.unwrap().apps.iter().all(|a| a.status == AppStatus::Active));
+    // Settings: each one given replaces the stored one, the others stay.
+    let settings = crate::AppSettings {
+        redirect_uris: Some(vec!["https://new.example/cb".into()]),
+        require_app_secret: Some(true),
+        access_level: Some(AccessLevel::Advanced),
+        is_test_app: Some(true),
+        permissions: Some(vec!["ads_read".into()]),
+        capabilities: Some(vec!["x".into()]),
+    };
+    let edit = Write::UpdateApp { app: AppId(20), status: None, app_scoped_last_query_at: None, settings };
+    s.execute(&edit, &audit("update_app")).await.unwrap();
+    let a = get().await;
+    assert_eq!(a.redirect_uris, ["https://new.example/cb"]);
+    assert!(a.require_app_secret && a.is_test_app);
+    assert_eq!(
+        (a.access_level, a.permissions, a.capabilities),
+        (AccessLevel::Advanced, vec!["ads_read".into()], vec!["x".into()])
+    );
+    assert_eq!((a.status, a.app_scoped_last_query_at, a.name), (AppStatus::Active, Some(6), app(20, Some(1)).app.name));
+    let one = crate::AppSettings { require_app_secret: Some(false), ..Default::default() };
+    s.execute(
+        &Write::UpdateApp { app: AppId(20), status: None, app_scoped_last_query_at: None, settings: one },
+        &audit("update_app"),
+    )
+    .await
+    .unwrap();
+    let b = get().await;
+    assert!(!b.require_app_secret);
+    assert_eq!(b.redirect_uris, ["https://new.example/cb"], "fields not given stay");
 }
 
 /// A token generated through an app-scoped id stamps its app in the same transaction: both or neither.
@@ -944,6 +993,92 @@ pub async fn consent_answers_and_deauthorization(s: Dyn) {
     assert_eq!(s.get_authorization(tester, app).await.unwrap(), Authorization::default());
 }
 
+/// A snapshot holds every table (each kind of row at least once here), survives JSON, and a restore after a reset
+/// gives back the same snapshot, the same dump (but for the audit log, which only grows) and the same next id; a
+/// restore the database refuses changes nothing.
+pub async fn snapshot_round_trips_through_json_and_restore(s: Dyn) {
+    use suat_core::oauth::PermissionStatus::*;
+    world(&s).await;
+    let child = Business { parent_id: Some(BusinessId(1)), ..business(3) };
+    s.create_business(&child, &audit("b")).await.unwrap();
+    s.set_password_hash(TESTER, "$argon2id$v=19$stub", &audit("pw")).await.unwrap();
+    s.install_app(UserId(10), AppId(20), &audit("install")).await.unwrap();
+    s.execute(&Write::ShareApp { app: AppId(20), business: BusinessId(3) }, &audit("share")).await.unwrap();
+    let page = Page { id: PageId(30), name: "p".into(), business_id: BusinessId(1), category: Some("Brand".into()) };
+    s.create_page(&page, &audit("page")).await.unwrap();
+    let role = PageRole { page_id: PageId(30), user_id: UserId(10), tasks: vec![PageTask::Manage] };
+    s.set_page_role(&role, &audit("assign")).await.unwrap();
+    s.insert_token(&token(1, Some(10), None), &audit("issue")).await.unwrap();
+    s.refresh_token(&token(2, Some(10), Some(1)), &audit("refresh")).await.unwrap();
+    s.revoke_token(&TokenHash([1; 32]), 1500, &audit("revoke")).await.unwrap();
+    let sc = |n: &str| Scope::from_stored(n.into());
+    let code = AuthCode {
+        hash: TokenHash([8; 32]),
+        app_id: AppId(20),
+        user_id: TESTER,
+        redirect_uri: "https://x.example/cb".into(),
+        scopes: vec![sc("email")],
+        created_at: 100,
+        used_at: None,
+        session_epoch: 0,
+    };
+    let answers = vec![(sc("email"), Granted), (sc("user_posts"), Declined)];
+    let consent = Write::Consent { user: TESTER, app: AppId(20), answers, code: Some(code), token: None };
+    s.execute(&consent, &audit("authorize")).await.unwrap();
+    s.execute(&Write::Deauthorize { user: UserId(10), app: AppId(20), at: 7 }, &audit("deauthorize")).await.unwrap();
+    s.app_scoped_id(AppId(20), UserId(10)).await.unwrap();
+    s.bump_session_epoch(UserId(10), &audit("pw")).await.unwrap();
+    s.set_clock_offset(86_400, &audit("clock")).await.unwrap();
+
+    let before = s.snapshot().await.unwrap();
+    for (what, n) in [
+        ("businesses", before.businesses.len()),
+        ("users", before.users.len()),
+        ("credentials", before.credentials.len()),
+        ("apps", before.apps.len()),
+        ("app_roles", before.app_roles.len()),
+        ("app_clients", before.app_clients.len()),
+        ("installs", before.installs.len()),
+        ("pages", before.pages.len()),
+        ("page_roles", before.page_roles.len()),
+        ("tokens", before.tokens.len()),
+        ("auth_codes", before.auth_codes.len()),
+        ("app_scoped_ids", before.app_scoped_ids.len()),
+        ("app_permissions", before.app_permissions.len()),
+        ("app_deauthorizations", before.app_deauthorizations.len()),
+    ] {
+        assert!(n > 0, "the snapshot has no {what}");
+    }
+    assert_eq!(before.clock_offset, 86_400);
+    let dump_before = s.dump().await.unwrap();
+    let text = serde_json::to_string(&before).unwrap();
+    let parsed: crate::Snapshot = serde_json::from_str(&text).unwrap();
+    assert_eq!(parsed, before);
+
+    s.reset(&audit("reset")).await.unwrap();
+    assert_eq!(s.dump().await.unwrap().tokens.len(), 0);
+    s.execute(&Write::Restore(Box::new(parsed)), &audit("restore")).await.unwrap();
+    assert_eq!(s.snapshot().await.unwrap(), before);
+    let dump_after = s.dump().await.unwrap();
+    assert_eq!(Dump { audit_len: 0, ..dump_after.clone() }, Dump { audit_len: 0, ..dump_before });
+    assert_eq!(dump_after.audit_len, s.audit_tail(10_000).await.unwrap().len() as i64);
+    assert_eq!(s.clock_offset().await.unwrap(), 86_400);
+    assert_eq!(s.get_token(&TokenHash([2; 32])).await.unwrap().as_deref(), Some(&token(2, Some(10), Some(1))));
+    assert_eq!(s.next_id().await.unwrap(), before.next_id, "ids continue from where the snapshot left them");
+
+    // A snapshot the database refuses (an install naming no user) fails whole: the state is the restored one.
+    let current = s.snapshot().await.unwrap();
+    let mut bad = before.clone();
+    bad.installs.push(crate::snapshot::InstallSnap { user_id: 999, app_id: 20 });
+    assert!(s.execute(&Write::Restore(Box::new(bad)), &audit("restore")).await.is_err());
+    assert_eq!(s.snapshot().await.unwrap(), current);
+    // Restoring an empty snapshot empties the store.
+    let nothing = crate::Snapshot { next_id: before.next_id, ..Default::default() };
+    s.execute(&Write::Restore(Box::new(nothing)), &audit("restore")).await.unwrap();
+    let empty = s.dump().await.unwrap();
+    assert!(empty.businesses.is_empty() && empty.users.is_empty() && empty.tokens.is_empty());
+}
+
 /// Writes abandoned after their first poll (a client that went away) still complete, and the store keeps working.
 pub async fn cancelled_writes_leave_the_store_usable(s: Dyn) {
     world(&s).await;
@@ -1009,6 +1144,7 @@ pub async fn abandoned_invalidating_writes_are_in_force_once_committed(s: Dyn) {
                 app: AppId(20),
                 status: Some(if round % 2 == 0 { AppStatus::Disabled } else { AppStatus::Active }),
                 app_scoped_last_query_at: None,
+                settings: Default::default(),
             },
             Write::Uninstall { su: UserId(10), app: AppId(20) },
             Write::RemovePageRole { page: PageId(30), user: UserId(10) },
@@ -1092,7 +1228,8 @@ macro_rules! store_contract_tests {
             app_status_and_last_query_update, app_scoped_issuance_stamps_its_app, child_businesses_round_trip_and_list,
             consent_answers_and_deauthorization,
             concurrent_issuance_is_individually_acknowledged, cancelled_writes_leave_the_store_usable,
-            abandoned_invalidating_writes_are_in_force_once_committed);
+            abandoned_invalidating_writes_are_in_force_once_committed,
+            snapshot_round_trips_through_json_and_restore);
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {
         $(

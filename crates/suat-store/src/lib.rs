@@ -21,10 +21,12 @@ mod codec;
 pub mod contract;
 pub mod postgres;
 mod rows;
+pub mod snapshot;
 mod sql;
 pub mod sqlite;
 
 pub use cache::{CachedStore, Invalidation};
+pub use snapshot::Snapshot;
 
 /// The store's traits and values, for code that calls a store.
 pub mod prelude {
@@ -157,6 +159,18 @@ pub struct TokenSummary {
     pub revoked_at: Option<i64>,
 }
 
+/// What the operator may change of an app's configuration; `None` leaves a field as it is (one statement per update,
+/// so concurrent updates of different fields never undo each other).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AppSettings {
+    pub redirect_uris: Option<Vec<String>>,
+    pub require_app_secret: Option<bool>,
+    pub access_level: Option<suat_core::AccessLevel>,
+    pub is_test_app: Option<bool>,
+    pub permissions: Option<Vec<String>>,
+    pub capabilities: Option<Vec<String>>,
+}
+
 /// A change to the store, as a value. Each knows which cached entries it makes stale ([`Write::stale`]), so the
 /// one place that runs writes ([`Writes::execute`], wrapped by [`CachedStore`]) can always follow a committed write
 /// with its invalidation, locally and (through PostgreSQL NOTIFY) on every other replica.
@@ -194,6 +208,7 @@ pub enum Write {
         app: AppId,
         status: Option<AppStatus>,
         app_scoped_last_query_at: Option<i64>,
+        settings: AppSettings,
     },
     /// Installs `app` for system user `su`. Idempotent: [`Written::Changed`] is false if already installed.
     Install {
@@ -272,6 +287,9 @@ pub enum Write {
     AuditOnly,
     /// Deletes every object and token (the audit log is kept: it is append-only) and resets the clock.
     Reset,
+    /// Replaces the whole state (every table but the audit log, the clock offset and the next id) with a snapshot,
+    /// as [`Operator::snapshot`] exported it. All or nothing: a row the database refuses fails it with nothing changed.
+    Restore(Box<Snapshot>),
 }
 
 impl Write {
@@ -294,7 +312,7 @@ impl Write {
             Write::SetPageRole(r) => vec![I::PageRole(r.page_id, r.user_id)],
             Write::RemovePageRole { page, user } => vec![I::PageRole(*page, *user)],
             Write::SetClockOffset(_) => vec![I::Clock],
-            Write::Reset => vec![I::All],
+            Write::Reset | Write::Restore(_) => vec![I::All],
             Write::CreateBusiness(_)
             | Write::SetPassword { .. }
             | Write::IssueToken(_)
@@ -388,6 +406,8 @@ pub trait Operator: Send + Sync {
     /// One consistent snapshot, deterministically ordered (so two dumps compare equal when nothing changed): objects
     /// by id, installs and page roles by their key pair, tokens oldest first then by hash.
     async fn dump(&self) -> Result<Dump>;
+    /// The whole state but the audit log, in one read snapshot, for [`Write::Restore`].
+    async fn snapshot(&self) -> Result<Snapshot>;
     /// Changes made by other processes sharing this database, for caches to drop stale entries. `None` for a
     /// backend only one process uses (SQLite). Each call starts a new subscription.
     fn subscribe(&self) -> Option<tokio::sync::mpsc::UnboundedReceiver<Invalidation>> {

@@ -135,6 +135,13 @@ impl Backend for PgStore {
     /// then revokes a parent whose child exists legitimately) or wins first (and the refresh fails).
     const FOR_UPDATE: &'static str = " FOR UPDATE";
     const NEXT_CREATED_SEQ: &'static str = "nextval('user_created_seq')";
+    const PEEK_NEXT_ID: &'static str =
+        "SELECT CASE WHEN is_called THEN last_value + 1 ELSE last_value END FROM graph_ids";
+    /// Sequences are not transactional: this runs last in a restore, so only a failed commit could leave it moved.
+    const SET_NEXT_ID: &'static str = "SELECT setval('graph_ids', $1, false)::text";
+    /// Users created after a restore must list after the restored ones (`created_seq` orders system users).
+    const AFTER_RESTORE: &'static str =
+        "SELECT setval('user_created_seq', COALESCE((SELECT MAX(created_seq) FROM users), 0) + 1, false)::text";
 
     fn read_pool(&self) -> &PgPool {
         &self.read

@@ -32,6 +32,12 @@ pub(crate) trait Backend: Send + Sync + 'static {
     const FOR_UPDATE: &'static str;
     /// The SQL value of `users.created_seq` for a new user.
     const NEXT_CREATED_SEQ: &'static str;
+    /// Reads the next Graph id without taking it.
+    const PEEK_NEXT_ID: &'static str;
+    /// Sets the next Graph id to `$1` (a restore).
+    const SET_NEXT_ID: &'static str;
+    /// Run at the end of a restore, after the rows are in (empty: nothing to do).
+    const AFTER_RESTORE: &'static str;
 
     fn read_pool(&self) -> &sqlx::Pool<Self::Db>;
     fn write_pool(&self) -> &sqlx::Pool<Self::Db>;
@@ -105,6 +111,7 @@ macro_rules! sql_store {
                 rows::*,
                 sql::{conflict, push_binds, Backend, RESET_ORDER},
                 AuditEntry, Dump, Invalidation, Result, StoreError, StoredApp, Write, Written,
+                snapshot::{self, Snapshot},
             };
 
             type Tx = sqlx::Transaction<'static, $db>;
@@ -237,6 +244,122 @@ macro_rules! sql_store {
                 Ok(())
             }
 
+            /// `INSERT INTO {into}` of `rows` in chunks (each row bound by `bind`); nothing for no rows.
+            async fn restore_rows<T: Clone>(
+                tx: &mut Tx,
+                into: &str,
+                rows: &[T],
+                mut bind: impl FnMut(sqlx::query_builder::Separated<'_, '_, $db, &'static str>, T),
+            ) -> Result<()> {
+                for chunk in rows.chunks(snapshot::RESTORE_CHUNK) {
+                    insert_rows(tx, into, chunk.to_vec(), &mut bind)
+                        .await
+                        .map_err(|e| conflict(e, format!("a row of {into}")))?;
+                }
+                Ok(())
+            }
+
+            /// Empties every table but the audit log and puts `s` in its place, parents before children.
+            async fn restore(tx: &mut Tx, s: &Snapshot) -> Result<()> {
+                for t in RESET_ORDER {
+                    sqlx::query(&format!("DELETE FROM {t}")).execute(&mut **tx).await?;
+                }
+                // Top-level businesses before child businesses (a child names its parent).
+                let mut businesses = s.businesses.clone();
+                businesses.sort_by_key(|b| (b.parent_id.is_some(), b.id));
+                restore_rows(tx, "businesses (id, name, must_use_expiring_tokens, parent_id)", &businesses, |mut b, r| {
+                    push_binds! { b: r.id, r.name, r.must_use_expiring_tokens, r.parent_id }
+                })
+                .await?;
+                restore_rows(
+                    tx,
+                    "users (id, name, business_id, kind, admin, role, session_epoch, created_seq, email)",
+                    &s.users,
+                    |mut b, r| {
+                        push_binds! { b: r.id, r.name, r.business_id, r.kind, r.admin, r.role, r.session_epoch,
+                        r.created_seq, r.email }
+                    },
+                )
+                .await?;
+                restore_rows(tx, "credentials (user_id, password_hash)", &s.credentials, |mut b, r| {
+                    push_binds! { b: r.user_id, r.password_hash }
+                })
+                .await?;
+                restore_rows(
+                    tx,
+                    &format!("apps ({APP_COLUMNS})"),
+                    &s.apps,
+                    |mut b, r| {
+                        push_binds! { b: r.id, r.name, r.owner_business, r.access_level, r.is_test_app,
+                        r.require_app_secret, r.permissions, r.capabilities, r.created_at, r.redirect_uris,
+                        r.sealed_secret, r.status, r.app_scoped_last_query_at }
+                    },
+                )
+                .await?;
+                restore_rows(tx, "app_roles (app_id, user_id, role, pos)", &s.app_roles, |mut b, r| {
+                    push_binds! { b: r.app_id, r.user_id, r.role, r.pos }
+                })
+                .await?;
+                restore_rows(tx, "app_clients (app_id, business_id, pos)", &s.app_clients, |mut b, r| {
+                    push_binds! { b: r.app_id, r.business_id, r.pos }
+                })
+                .await?;
+                restore_rows(tx, "installs (user_id, app_id)", &s.installs, |mut b, r| {
+                    push_binds! { b: r.user_id, r.app_id }
+                })
+                .await?;
+                restore_rows(tx, "pages (id, name, business_id, category)", &s.pages, |mut b, r| {
+                    push_binds! { b: r.id, r.name, r.business_id, r.category }
+                })
+                .await?;
+                restore_rows(tx, "page_roles (page_id, user_id, tasks)", &s.page_roles, |mut b, r| {
+                    push_binds! { b: r.page_id, r.user_id, r.tasks }
+                })
+                .await?;
+                restore_rows(tx, &format!("tokens ({TOKEN_COLUMNS})"), &s.tokens, |mut b, r| {
+                    push_binds! { b: r.hash, r.kind, r.app_id, r.user_id, r.page_id, r.scopes, r.issued_at,
+                    r.expires_at, r.revoked_at, r.parent, r.session_epoch }
+                })
+                .await?;
+                restore_rows(
+                    tx,
+                    "auth_codes (hash, app_id, user_id, redirect_uri, scopes, created_at, used_at, session_epoch)",
+                    &s.auth_codes,
+                    |mut b, r| {
+                        push_binds! { b: r.hash, r.app_id, r.user_id, r.redirect_uri, r.scopes, r.created_at,
+                        r.used_at, r.session_epoch }
+                    },
+                )
+                .await?;
+                restore_rows(tx, "app_scoped_ids (id, app_id, user_id)", &s.app_scoped_ids, |mut b, r| {
+                    push_binds! { b: r.id, r.app_id, r.user_id }
+                })
+                .await?;
+                restore_rows(
+                    tx,
+                    "app_permissions (user_id, app_id, permission, status, pos)",
+                    &s.app_permissions,
+                    |mut b, r| {
+                        push_binds! { b: r.user_id, r.app_id, r.permission, r.status, r.pos }
+                    },
+                )
+                .await?;
+                restore_rows(tx, "app_deauthorizations (user_id, app_id, at)", &s.app_deauthorizations, |mut b, r| {
+                    push_binds! { b: r.user_id, r.app_id, r.at }
+                })
+                .await?;
+                sqlx::query("UPDATE settings SET value = $1 WHERE key = 'clock_offset'")
+                    .bind(s.clock_offset)
+                    .execute(&mut **tx)
+                    .await?;
+                let after = <$store as Backend>::AFTER_RESTORE;
+                if !after.is_empty() {
+                    sqlx::query(after).execute(&mut **tx).await?;
+                }
+                sqlx::query(<$store as Backend>::SET_NEXT_ID).bind(to_i64(s.next_id)?).execute(&mut **tx).await?;
+                Ok(())
+            }
+
             /// Runs one write and appends its audit entry, inside `tx`.
             async fn apply(store: &$store, tx: &mut Tx, w: &Write, a: &AuditEntry) -> Result<Written> {
                 use Write as W;
@@ -340,13 +463,26 @@ macro_rules! sql_store {
                         }
                         D::Done
                     }
-                    W::UpdateApp { app, status, app_scoped_last_query_at } => {
+                    W::UpdateApp { app, status, app_scoped_last_query_at, settings: c } => {
                         let done = sqlx::query(
                             "UPDATE apps SET status = COALESCE($1, status),
-                             app_scoped_last_query_at = COALESCE($2, app_scoped_last_query_at) WHERE id = $3",
+                             app_scoped_last_query_at = COALESCE($2, app_scoped_last_query_at),
+                             redirect_uris = COALESCE($3, redirect_uris),
+                             require_app_secret = COALESCE($4, require_app_secret),
+                             access_level = COALESCE($5, access_level),
+                             is_test_app = COALESCE($6, is_test_app),
+                             permissions = COALESCE($7, permissions),
+                             capabilities = COALESCE($8, capabilities)
+                             WHERE id = $9",
                         )
                         .bind(status.as_ref().map(enum_text))
                         .bind(app_scoped_last_query_at)
+                        .bind(c.redirect_uris.as_ref().map(json))
+                        .bind(c.require_app_secret)
+                        .bind(c.access_level.as_ref().map(enum_text))
+                        .bind(c.is_test_app)
+                        .bind(c.permissions.as_ref().map(json))
+                        .bind(c.capabilities.as_ref().map(json))
                         .bind(to_i64(app.0)?)
                         .execute(&mut **tx)
                         .await?;
@@ -497,6 +633,10 @@ macro_rules! sql_store {
                         D::Done
                     }
                     W::AuditOnly => D::Done,
+                    W::Restore(s) => {
+                        restore(tx, s).await?;
+                        D::Done
+                    }
                     W::Reset => {
                         for t in RESET_ORDER {
                             sqlx::query(&format!("DELETE FROM {t}")).execute(&mut **tx).await?;
@@ -847,6 +987,35 @@ macro_rules! sql_store {
                         audit_len,
                         clock_offset,
                     })
+                }
+
+                async fn snapshot(&self) -> Result<Snapshot> {
+                    use snapshot::select as q;
+                    let mut c = self.read_pool().begin_with(<$store as Backend>::BEGIN_SNAPSHOT).await?;
+                    let clock_offset: i64 = sqlx::query_scalar("SELECT value FROM settings WHERE key = 'clock_offset'")
+                        .fetch_one(&mut *c)
+                        .await?;
+                    let next_id: i64 = sqlx::query_scalar(<$store as Backend>::PEEK_NEXT_ID).fetch_one(&mut *c).await?;
+                    let s = Snapshot {
+                        clock_offset,
+                        next_id: to_u64(next_id),
+                        businesses: sqlx::query_as(q::BUSINESSES).fetch_all(&mut *c).await?,
+                        users: sqlx::query_as(q::USERS).fetch_all(&mut *c).await?,
+                        credentials: sqlx::query_as(q::CREDENTIALS).fetch_all(&mut *c).await?,
+                        apps: sqlx::query_as(q::APPS).fetch_all(&mut *c).await?,
+                        app_roles: sqlx::query_as(q::APP_ROLES).fetch_all(&mut *c).await?,
+                        app_clients: sqlx::query_as(q::APP_CLIENTS).fetch_all(&mut *c).await?,
+                        installs: sqlx::query_as(q::INSTALLS).fetch_all(&mut *c).await?,
+                        pages: sqlx::query_as(q::PAGES).fetch_all(&mut *c).await?,
+                        page_roles: sqlx::query_as(q::PAGE_ROLES).fetch_all(&mut *c).await?,
+                        tokens: sqlx::query_as(q::TOKENS).fetch_all(&mut *c).await?,
+                        auth_codes: sqlx::query_as(q::AUTH_CODES).fetch_all(&mut *c).await?,
+                        app_scoped_ids: sqlx::query_as(q::APP_SCOPED_IDS).fetch_all(&mut *c).await?,
+                        app_permissions: sqlx::query_as(q::APP_PERMISSIONS).fetch_all(&mut *c).await?,
+                        app_deauthorizations: sqlx::query_as(q::APP_DEAUTHORIZATIONS).fetch_all(&mut *c).await?,
+                    };
+                    c.commit().await?;
+                    Ok(s)
                 }
 
                 fn subscribe(&self) -> Option<tokio::sync::mpsc::UnboundedReceiver<Invalidation>> {

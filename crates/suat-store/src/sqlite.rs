@@ -30,6 +30,8 @@ pub struct SqliteStore {
     issue: tokio::sync::mpsc::Sender<Issue>,
     /// Held as long as any clone of the store lives (or until [`SqliteStore::close`]).
     _lock: Arc<ProcessLock>,
+    /// For `:memory:`, the private directory holding the database, removed with the last clone of the store.
+    _ephemeral: Option<Arc<tempfile::TempDir>>,
 }
 
 /// Most issuances committed in one transaction.
@@ -95,7 +97,24 @@ use statements::{insert_audits, insert_tokens};
 impl SqliteStore {
     /// Opens (creating if needed) the database file and runs migrations. Fails at once with
     /// [`StoreError::InUse`] if another store (in this or another process) has the file open.
+    ///
+    /// `:memory:` opens a database that lives as long as the store: a file in a fresh private temporary directory,
+    /// deleted when the last clone of the store is dropped. (An SQLite in-memory database would be one database per
+    /// pooled connection, and a shared-cache one has no WAL and vanishes whenever the pools go idle.)
     pub async fn open(path: &Path) -> Result<SqliteStore> {
+        if path == Path::new(":memory:") {
+            let dir = tempfile::Builder::new()
+                .prefix("suat-ephemeral-")
+                .tempdir()
+                .map_err(|e| StoreError::Unavailable(format!("creating a temporary directory: {e}")))?;
+            let mut store = Self::open_file(&dir.path().join("suat.db")).await?;
+            store._ephemeral = Some(Arc::new(dir));
+            return Ok(store);
+        }
+        Self::open_file(path).await
+    }
+
+    async fn open_file(path: &Path) -> Result<SqliteStore> {
         let lock = Arc::new(ProcessLock::take(path)?);
         // `filename`, not a `sqlite://` URL: a path may hold characters a URL would misread (`?`, `#`, `%`).
         let opts = SqliteConnectOptions::new()
@@ -114,7 +133,7 @@ impl SqliteStore {
         let read = SqlitePoolOptions::new().max_connections(4).connect_with(opts.read_only(true)).await?;
         let (issue, rx) = tokio::sync::mpsc::channel(4 * MAX_BATCH);
         tokio::spawn(issue_batcher(write.clone(), rx));
-        Ok(SqliteStore { read, write, issue, _lock: lock })
+        Ok(SqliteStore { read, write, issue, _lock: lock, _ephemeral: None })
     }
 
     /// Closes both pools, letting SQLite checkpoint the WAL, for a clean shutdown, and gives up the file. Everything
@@ -138,6 +157,10 @@ impl Backend for SqliteStore {
     const FOR_UPDATE: &'static str = "";
     /// Writes are serial, so the next number is simply one more than the last.
     const NEXT_CREATED_SEQ: &'static str = "(SELECT COALESCE(MAX(created_seq), 0) + 1 FROM users)";
+    const PEEK_NEXT_ID: &'static str = "SELECT value FROM settings WHERE key = 'next_id'";
+    const SET_NEXT_ID: &'static str = "UPDATE settings SET value = $1 WHERE key = 'next_id'";
+    /// `created_seq` is computed from the rows themselves: nothing to catch up.
+    const AFTER_RESTORE: &'static str = "";
 
     fn read_pool(&self) -> &SqlitePool {
         &self.read
@@ -254,6 +277,25 @@ mod tests {
         for ext in ["", "-wal", "-shm", ".lock"] {
             let _ = std::fs::remove_file(format!("{}{ext}", path.display()));
         }
+    }
+
+    /// `:memory:` is one database for every pooled connection (what the writer commits, the readers see), each
+    /// open is its own, and its files go with the store.
+    #[tokio::test]
+    async fn memory_is_one_private_database_removed_with_the_store() {
+        use crate::{AuditEntry, Directory, Write, Writes};
+        use suat_core::{Business, BusinessId};
+        let a = SqliteStore::open(Path::new(":memory:")).await.unwrap();
+        let b = SqliteStore::open(Path::new(":memory:")).await.unwrap();
+        let biz = Business { id: BusinessId(1), name: "b".into(), must_use_expiring_tokens: false, parent_id: None };
+        a.execute(&Write::CreateBusiness(biz.clone()), &AuditEntry::new(1, "b", "operator")).await.unwrap();
+        assert_eq!(a.get_business(BusinessId(1)).await.unwrap(), Some(biz));
+        assert_eq!(b.get_business(BusinessId(1)).await.unwrap(), None);
+        let dir = a._ephemeral.as_ref().unwrap().path().to_owned();
+        assert!(dir.join("suat.db").exists());
+        a.close().await;
+        drop(a);
+        assert!(!dir.exists(), "{} is removed with the store", dir.display());
     }
 
     #[tokio::test]

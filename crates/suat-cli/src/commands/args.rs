@@ -21,8 +21,11 @@ pub struct GraphArgs {
 }
 
 impl GraphArgs {
+    /// The client, whose server's clock [`super::output::now`] follows from then on.
     pub fn client(&self) -> Result<GraphClient, ClientError> {
-        GraphClient::new(&self.graph_url, &self.api_version)
+        let client = GraphClient::new(&self.graph_url, &self.api_version)?;
+        super::output::follow(&client);
+        Ok(client)
     }
 }
 

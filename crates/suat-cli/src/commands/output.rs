@@ -43,8 +43,20 @@ pub fn finish(r: Result<(), ClientError>) -> ExitCode {
     }
 }
 
+/// The Graph server's clock once this process has had an answer from it (see [`follow`]), else the local one:
+/// expiry shown next to debug_token's verdict must be reckoned on the clock that gave the verdict.
+static CLOCK: std::sync::OnceLock<suat_client::Clock> = std::sync::OnceLock::new();
+
+/// Reckons [`now`] by `client`'s server from now on (the first client of the process wins: there is one Graph).
+pub fn follow(client: &suat_client::GraphClient) {
+    let _ = CLOCK.set(suat_client::Clock::following(client));
+}
+
 pub fn now() -> i64 {
-    suat_client::Clock::system().now()
+    match CLOCK.get() {
+        Some(c) => c.now(),
+        None => suat_client::Clock::system().now(),
+    }
 }
 
 /// `Tuesday, 24-Nov-26 10:00:00 UTC (in 59d 23h)`, or `never`.

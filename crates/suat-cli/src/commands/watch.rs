@@ -33,7 +33,7 @@ pub struct WatchArgs {
     /// Watch only these profiles (repeatable).
     #[arg(long, value_name = "PROFILE")]
     only: Vec<String>,
-    /// Pretend the time is this unix instant (for testing against a server whose clock was moved).
+    /// Decide as if the time were this unix instant, instead of by the server's clock (the `Date` of its answers).
     #[arg(long, hide = true)]
     now: Option<i64>,
     #[command(flatten)]
@@ -70,15 +70,16 @@ impl WatchArgs {
     }
 
     async fn go(self) -> Result<(), ClientError> {
+        let client = self.graph.client()?;
         let watcher = Watcher {
-            client: self.graph.client()?,
+            clock: self.now.map(Clock::starting_at).unwrap_or_else(|| Clock::following(&client)),
+            client,
             store: self.store.open()?,
             config: WatchConfig {
                 fraction: self.refresh_at,
                 warn_before: self.warn_before,
                 profiles: self.only.clone(),
             },
-            clock: self.now.map(Clock::starting_at).unwrap_or_else(Clock::system),
             interval: Duration::from_secs(self.interval.max(1) as u64),
             gauges: Gauges::default(),
         };
@@ -88,7 +89,7 @@ impl WatchArgs {
                 .map_err(|e| ClientError::Invalid(format!("cannot listen on {addr} for metrics: {e}")))?;
             let local = listener.local_addr().map(|a| a.to_string()).unwrap_or_else(|_| addr.to_string());
             eprintln!("metrics at http://{local}/metrics");
-            let (gauges, clock) = (watcher.gauges.clone(), watcher.clock);
+            let (gauges, clock) = (watcher.gauges.clone(), watcher.clock.clone());
             tokio::spawn(async move {
                 if let Err(e) = serve_metrics(listener, gauges, clock).await {
                     eprintln!("error: metrics endpoint stopped: {e}");
