@@ -4,20 +4,6 @@
 mod common;
 use common::*;
 
-const REDIRECT: &str = "https://app.example/callback";
-
-/// An app with a registered redirect URI and a person who can sign in.
-async fn oauth_world(s: &TestServer) -> (String, String, String) {
-    let b = s.admin("POST", "/businesses", json!({"name": "B"})).await["id"].as_str().unwrap().to_owned();
-    let app =
-        s.admin("POST", "/apps", json!({"name": "Login App", "owner_business": b, "redirect_uris": [REDIRECT]})).await;
-    let person = s.admin("POST", "/users", json!({"name": "Pat", "password": "correct horse"})).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    (app["id"].as_str().unwrap().to_owned(), app["secret"].as_str().unwrap().to_owned(), person)
-}
-
 fn no_redirects() -> reqwest::Client {
     reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
 }

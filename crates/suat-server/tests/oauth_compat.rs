@@ -5,20 +5,6 @@
 mod common;
 use common::*;
 
-const REDIRECT: &str = "https://app.example/callback";
-
-/// An app with a registered redirect URI and a person who can sign in: (app, secret, person).
-async fn oauth_world(s: &TestServer) -> (String, String, String) {
-    let b = s.admin("POST", "/businesses", json!({"name": "B"})).await["id"].as_str().unwrap().to_owned();
-    let app =
-        s.admin("POST", "/apps", json!({"name": "Login App", "owner_business": b, "redirect_uris": [REDIRECT]})).await;
-    let person = s.admin("POST", "/users", json!({"name": "Pat", "password": "correct horse"})).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    (app["id"].as_str().unwrap().to_owned(), app["secret"].as_str().unwrap().to_owned(), person)
-}
-
 fn basic(id: &str, secret: &str) -> String {
     use base64::Engine;
     let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();

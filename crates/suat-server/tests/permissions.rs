@@ -7,20 +7,6 @@ mod common;
 use common::*;
 use std::collections::HashMap;
 
-const REDIRECT: &str = "https://app.example/callback";
-
-/// An app with a registered redirect URI and a person who can sign in: (app, secret, person).
-async fn oauth_world(s: &TestServer) -> (String, String, String) {
-    let b = s.admin("POST", "/businesses", json!({"name": "B"})).await["id"].as_str().unwrap().to_owned();
-    let app =
-        s.admin("POST", "/apps", json!({"name": "Login App", "owner_business": b, "redirect_uris": [REDIRECT]})).await;
-    let person = s.admin("POST", "/users", json!({"name": "Pat", "password": "correct horse"})).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    (app["id"].as_str().unwrap().to_owned(), app["secret"].as_str().unwrap().to_owned(), person)
-}
-
 /// Signs `person` in on the dialog (`dialog` extra parameters), unticks `untick`, Allows; the redirect's Location.
 async fn consent(s: &TestServer, app: &str, person: &str, dialog: &[(&str, &str)], untick: &[&str]) -> String {
     let mut q = vec![("client_id", app), ("redirect_uri", REDIRECT)];

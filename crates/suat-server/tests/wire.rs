@@ -257,7 +257,8 @@ async fn bad_input_gets_a_graph_error_and_changes_nothing() {
 #[tokio::test]
 async fn oauth_endpoints_take_get_and_post_and_ignore_stray_params() {
     let (s, f) = setup().await;
-    for m in ["GET", "POST"] {
+    // Each method as sent, and a POST that says it is a GET (fbgraph, old JS SDKs).
+    for (m, stray) in [("GET", ("summary", "true")), ("POST", ("summary", "true")), ("POST", ("method", "get"))] {
         let a = call(
             &s,
             m,
@@ -267,24 +268,7 @@ async fn oauth_endpoints_take_get_and_post_and_ignore_stray_params() {
                 ("client_id", &f.app_id),
                 ("client_secret", &f.app_secret),
                 ("access_token", "stray"),
-                ("summary", "true"),
-            ],
-        )
-        .await;
-        assert!(a.ok()["access_token"].as_str().unwrap().starts_with(&f.app_id));
-    }
-    // And a POST that says it is a GET (fbgraph, old JS SDKs).
-    for m in ["GET", "POST"] {
-        let a = call(
-            &s,
-            m,
-            "/v25.0/oauth/access_token",
-            &[
-                ("grant_type", "client_credentials"),
-                ("client_id", &f.app_id),
-                ("client_secret", &f.app_secret),
-                ("access_token", "stray"),
-                ("method", "get"),
+                stray,
             ],
         )
         .await;

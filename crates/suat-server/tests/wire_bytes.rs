@@ -53,6 +53,18 @@ async fn at_t0() -> (TestServer, Fixture) {
     (s, f)
 }
 
+/// A page of the fixture business (`spec` gives its name and category) with MANAGE for each of `users`, each
+/// assignment checked byte for byte.
+async fn page_for(s: &TestServer, f: &Fixture, mut spec: Value, users: &[&String]) -> String {
+    spec["business_id"] = json!(f.business_id);
+    let p = s.admin("POST", "/pages", spec).await["id"].as_str().unwrap().to_owned();
+    for user in users {
+        let params = [("user", user.as_str()), ("tasks", "MANAGE"), ("access_token", &f.admin_token)];
+        exact(&post(s, &format!("/{p}/assigned_users"), &params).await, 200, r#"{"success":true}"#);
+    }
+    p
+}
+
 fn err(kind: &str, code: i64, sub: Option<i64>, msg: &str) -> String {
     let sub = sub.map(|s| format!(",\"error_subcode\":{s}")).unwrap_or_default();
     format!(r#"{{"error":{{"message":"{msg}","type":"{kind}","code":{code}{sub},"fbtrace_id":"{{TRACE}}"}}}}"#)
@@ -401,22 +413,9 @@ async fn accounts_paging_and_person_page_tokens() {
     install(&s, &f).await;
     let mut pages = Vec::new();
     for name in ["Alpha", "Beta", "Gamma"] {
-        let p = s
-            .admin("POST", "/pages", json!({"name": name, "business_id": f.business_id, "category": "Brand"}))
-            .await["id"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        for user in [&f.system_user_id, &f.admin_user_id] {
-            let a = post(
-                &s,
-                &format!("/{p}/assigned_users"),
-                &[("user", user), ("tasks", "MANAGE"), ("access_token", &f.admin_token)],
-            )
-            .await;
-            exact(&a, 200, r#"{"success":true}"#);
-        }
-        pages.push(p);
+        pages.push(
+            page_for(&s, &f, json!({"name": name, "category": "Brand"}), &[&f.system_user_id, &f.admin_user_id]).await,
+        );
     }
     let su = generate(&s, &f, "pages_show_list", false).await;
     let cat = suat_core::page::Page::category_id("Brand");
@@ -597,17 +596,7 @@ async fn other_methods_unknown_ids_and_page_tokens_on_permissions() {
 
     // A page token: /me is the page, which has no permissions edge (and cannot de-authorise its user).
     install(&s, &f).await;
-    let page = s.admin("POST", "/pages", json!({"name": "P", "business_id": f.business_id})).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    post(
-        &s,
-        &format!("/{page}/assigned_users"),
-        &[("user", &f.system_user_id), ("tasks", "MANAGE"), ("access_token", t)],
-    )
-    .await
-    .ok();
+    let page = page_for(&s, &f, json!({"name": "P"}), &[&f.system_user_id]).await;
     let su = generate(&s, &f, "pages_show_list", false).await;
     let pt = get(&s, &format!("/{page}"), &[("fields", "access_token"), ("access_token", &su)]).await.ok()
         ["access_token"]
@@ -639,17 +628,7 @@ async fn other_methods_unknown_ids_and_page_tokens_on_permissions() {
     let a = get(&s, "/v25.0/me/permissions", &[("fields", "status"), ("access_token", t)]).await;
     exact(&a, 200, r#"{"data":[{"status":"granted"}]}"#);
     // A Bearer token never lands in a URL, not even through ?ids= and a nested edge (two pages: one per page).
-    let second = s.admin("POST", "/pages", json!({"name": "Q", "business_id": f.business_id})).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    post(
-        &s,
-        &format!("/{second}/assigned_users"),
-        &[("user", &f.system_user_id), ("tasks", "MANAGE"), ("access_token", t)],
-    )
-    .await
-    .ok();
+    page_for(&s, &f, json!({"name": "Q"}), &[&f.system_user_id]).await;
     let r =
         s.http.get(format!("{}/v25.0/?ids=me&fields=accounts.limit(1)", s.url)).bearer_auth(&su).send().await.unwrap();
     let a = answer(r).await;

@@ -194,3 +194,19 @@ pub async fn obtain_code(s: &TestServer, app: &str, person: &str, redirect: &str
     let code = u.query_pairs().find(|(k, _)| k == "code").map(|(_, v)| v.into_owned());
     code.unwrap_or_else(|| panic!("no code in {loc}"))
 }
+
+/// The redirect URI `oauth_world`'s app registers.
+pub const REDIRECT: &str = "https://app.example/callback";
+
+/// An app with a registered redirect URI ([`REDIRECT`]) and a person who can sign in ("correct horse"):
+/// (app, secret, person).
+pub async fn oauth_world(s: &TestServer) -> (String, String, String) {
+    let b = s.admin("POST", "/businesses", json!({"name": "B"})).await["id"].as_str().unwrap().to_owned();
+    let app =
+        s.admin("POST", "/apps", json!({"name": "Login App", "owner_business": b, "redirect_uris": [REDIRECT]})).await;
+    let person = s.admin("POST", "/users", json!({"name": "Pat", "password": "correct horse"})).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    (app["id"].as_str().unwrap().to_owned(), app["secret"].as_str().unwrap().to_owned(), person)
+}
