@@ -2,12 +2,12 @@
 //! for one page and `GET /me/accounts` for every page the system user has a task on.
 
 use crate::{
-    client::{str_field, Caller, GraphClient},
+    client::{str_field, wire, Caller, GraphClient},
     error::ClientError,
 };
 use reqwest::Method;
-use serde_json::Value;
 use suat_core::{AccessToken, PageId};
+use suat_wire::{AccountItem, List};
 
 /// Pages listed per request, and how many pages of results we follow before stopping (a runaway cursor guard).
 const PAGE_SIZE: &str = "100";
@@ -41,26 +41,24 @@ impl GraphClient {
                 params.push(("after", a.clone()));
             }
             let body = self.call(Method::GET, "me/accounts", params, Some(caller)).await?;
-            let data = body.get("data").and_then(Value::as_array).ok_or_else(|| ClientError::UnexpectedResponse {
-                endpoint: "GET /me/accounts".into(),
-                status: 200,
-                detail: "no data list in the answer".into(),
-            })?;
-            for p in data {
+            let page: List<AccountItem> = wire(body, "GET /me/accounts")?;
+            let empty = page.data.is_empty();
+            for p in page.data {
+                let token = p.access_token.ok_or_else(|| ClientError::UnexpectedResponse {
+                    endpoint: "GET /me/accounts".into(),
+                    status: 200,
+                    detail: format!("page {} has no access_token", p.id),
+                })?;
                 out.push(PageAccount {
-                    id: str_field(p, "id", "GET /me/accounts")?,
-                    name: p.get("name").and_then(Value::as_str).map(Into::into),
-                    tasks: p
-                        .get("tasks")
-                        .and_then(Value::as_array)
-                        .map(|t| t.iter().filter_map(Value::as_str).map(Into::into).collect())
-                        .unwrap_or_default(),
-                    token: AccessToken::from_presented(str_field(p, "access_token", "GET /me/accounts")?),
+                    id: p.id,
+                    name: p.name,
+                    tasks: p.tasks,
+                    token: AccessToken::from_presented(token),
                 });
             }
-            let has_next = body.pointer("/paging/next").and_then(Value::as_str).is_some();
-            after = body.pointer("/paging/cursors/after").and_then(Value::as_str).map(Into::into);
-            if !has_next || after.is_none() || data.is_empty() {
+            let paging = page.paging.unwrap_or_default();
+            after = paging.cursors.map(|c| c.after);
+            if paging.next.is_none() || after.is_none() || empty {
                 return Ok(out);
             }
         }
