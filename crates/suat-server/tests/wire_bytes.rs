@@ -648,3 +648,73 @@ async fn other_methods_unknown_ids_and_page_tokens_on_permissions() {
         ),
     );
 }
+
+/// A 60-day `email` token of the fixture's person, issued now.
+async fn person_token(s: &TestServer, f: &Fixture) -> String {
+    let body = json!({"app_id": f.app_id, "scopes": ["email"]});
+    s.admin("POST", &format!("/users/{}/tokens", f.admin_user_id), body).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn debug_token_kinds_and_session_errors() {
+    let (s, f) = at_t0().await;
+    let (app, uid) = (&f.app_id, &f.admin_user_id);
+    let caller = app_token(&f);
+    let debug = |input: String| {
+        let (s, caller) = (&s, caller.clone());
+        async move { get(s, "/v25.0/debug_token", &[("input_token", &input), ("access_token", &caller)]).await }
+    };
+    let (exp, dae) = (T0 + 60 * 86400, T0 + 90 * 86400);
+    let x = person_token(&s, &f).await;
+    exact(
+        &debug(x.clone()).await,
+        200,
+        &format!(
+            r#"{{"data":{{"app_id":"{app}","type":"USER","application":"Acme Ads","data_access_expires_at":{dae},"expires_at":{exp},"is_valid":true,"issued_at":{T0},"scopes":["email"],"granular_scopes":[{{"scope":"email"}}],"user_id":"{uid}"}}}}"#
+        ),
+    );
+    exact(
+        &debug(caller.clone()).await,
+        200,
+        &format!(
+            r#"{{"data":{{"app_id":"{app}","type":"APP","application":"Acme Ads","is_valid":true,"scopes":[]}}}}"#
+        ),
+    );
+
+    // 458: the app is uninstalled for the system user.
+    install(&s, &f).await;
+    let y = generate(&s, &f, "ads_read", false).await;
+    let su = &f.system_user_id;
+    delete(&s, &format!("/v25.0/{su}/applications"), &[("business_app", app), ("access_token", &f.admin_token)])
+        .await
+        .ok();
+    let msg = format!("Error validating access token: The user has not authorized application {app}.");
+    exact(&get(&s, "/v25.0/me", &[("access_token", &y)]).await, 400, &err("OAuthException", 190, Some(458), &msg));
+
+    // 460: the person changed their password; debug_token keeps the scopes but not issued_at.
+    s.admin("POST", &format!("/users/{uid}/password_change"), Value::Null).await;
+    let msg = "Error validating access token: The session has been invalidated because the user changed their password or Facebook has changed the session for security reasons.";
+    exact(&get(&s, "/v25.0/me", &[("access_token", &x)]).await, 400, &err("OAuthException", 190, Some(460), msg));
+    exact(
+        &debug(x.clone()).await,
+        200,
+        &format!(
+            r#"{{"data":{{"app_id":"{app}","type":"USER","application":"Acme Ads","data_access_expires_at":{dae},"error":{{"code":190,"message":"{msg}","subcode":460}},"expires_at":{exp},"is_valid":false,"scopes":["email"],"granular_scopes":[{{"scope":"email"}}],"user_id":"{uid}"}}}}"#
+        ),
+    );
+
+    // 463: expired; debug_token keeps every field.
+    let z = person_token(&s, &f).await;
+    s.admin("POST", "/clock", json!({"set": exp + 5})).await;
+    let msg = "Error validating access token: Session has expired on Saturday, 13-Jan-24 14:13:20 PST. The current time is Saturday, 13-Jan-24 14:13:25 PST.";
+    exact(
+        &debug(z).await,
+        200,
+        &format!(
+            r#"{{"data":{{"app_id":"{app}","type":"USER","application":"Acme Ads","data_access_expires_at":{dae},"error":{{"code":190,"message":"{msg}","subcode":463}},"expires_at":{exp},"is_valid":false,"issued_at":{T0},"scopes":["email"],"granular_scopes":[{{"scope":"email"}}],"user_id":"{uid}"}}}}"#
+        ),
+    );
+}
