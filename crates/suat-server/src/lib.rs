@@ -38,13 +38,18 @@ pub struct Settings {
     pub public_url: String,
     /// Entries kept by the request journal (`--journal-size`).
     pub journal_size: usize,
+    /// A wall clock other than the system's (tests that need a still clock); `None` in `suat serve`.
+    pub wall_clock: Option<suat_service::WallClock>,
 }
 
 /// Builds the HTTP application over a store.
 pub async fn app(store: Arc<dyn Store>, keys: Keys, settings: Settings) -> anyhow::Result<(App, AppState)> {
-    let Settings { admin_key, api_version, public_url, journal_size } = settings;
+    let Settings { admin_key, api_version, public_url, journal_size, wall_clock } = settings;
     metrics::install();
-    let svc = Service::new(store, keys).await.context("starting the store cache")?;
+    let mut svc = Service::new(store, keys).await.context("starting the store cache")?;
+    if let Some(w) = wall_clock {
+        svc.set_wall_clock(w);
+    }
     let api_version_header = axum::http::HeaderValue::from_str(&api_version).context("--api-version")?;
     let public_url = public_url.trim_end_matches('/').to_owned();
     url::Url::parse(&public_url).with_context(|| format!("--public-url {public_url:?} is not a URL"))?;
@@ -112,6 +117,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         api_version: args.api_version.clone(),
         public_url,
         journal_size: args.journal_size as usize,
+        wall_clock: None,
     };
     let (router, state) = app(store, keys, settings).await?;
     if let Some(path) = &args.seed {

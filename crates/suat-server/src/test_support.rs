@@ -52,6 +52,27 @@ impl TestServer {
     }
 
     pub async fn start_with_keys(store: Arc<dyn Store>, db_path: PathBuf, keys: Keys, admin_key: String) -> TestServer {
+        Self::start_full(store, db_path, keys, admin_key, None).await
+    }
+
+    /// Starts a server on a fresh SQLite file whose clock stands still at `unix` (until the control plane moves
+    /// it): for tests that compare issue and expiry times exactly.
+    pub async fn start_at(unix: i64) -> TestServer {
+        let path = temp_db();
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&path).await.expect("open sqlite"));
+        let mut master = [0u8; 32];
+        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut master);
+        let wall: suat_service::WallClock = Arc::new(move || unix);
+        Self::start_full(store, path, Keys::from_master(&master), hex::encode(master), Some(wall)).await
+    }
+
+    async fn start_full(
+        store: Arc<dyn Store>,
+        db_path: PathBuf,
+        keys: Keys,
+        admin_key: String,
+        wall_clock: Option<suat_service::WallClock>,
+    ) -> TestServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let url = format!("http://{}", listener.local_addr().expect("addr"));
         let settings = crate::Settings {
@@ -59,6 +80,7 @@ impl TestServer {
             api_version: "v25.0".into(),
             public_url: url.clone(),
             journal_size: crate::journal::DEFAULT_SIZE,
+            wall_clock,
         };
         let (router, state) = app(store.clone(), keys, settings).await.expect("build app");
         let task = tokio::spawn(async move {

@@ -47,9 +47,11 @@ fn www(a: &Answer, kind: &str) {
     );
 }
 
+/// A server whose clock stands still at [`T0`] (the control plane still moves it): a second ticking between two
+/// calls cannot shift an issue or expiry time.
 async fn at_t0() -> (TestServer, Fixture) {
-    let (s, f) = setup().await;
-    s.admin("POST", "/clock", json!({"set": T0})).await;
+    let s = TestServer::start_at(T0).await;
+    let f = s.fixture().await;
     (s, f)
 }
 

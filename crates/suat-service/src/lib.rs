@@ -87,6 +87,19 @@ pub struct Service {
     /// The state right after `--seed` was applied at start-up, which `POST /_suat/reset` returns to; `None` when the
     /// server was started without a seed (reset then empties the store).
     pub(crate) seeded: std::sync::RwLock<Option<Arc<suat_store::Snapshot>>>,
+    /// The wall clock the control-plane offset is added to: the system clock, or a fixed instant for tests that
+    /// compare issue and expiry times byte for byte (a second ticking between two calls would otherwise move them).
+    wall: WallClock,
+}
+
+/// Unix seconds "now" before the control-plane offset.
+pub type WallClock = Arc<dyn Fn() -> i64 + Send + Sync>;
+
+/// The system clock.
+pub fn system_wall_clock() -> WallClock {
+    Arc::new(|| {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+    })
 }
 
 /// Cached token records (about 300 bytes each): bounds memory however many tokens are live.
@@ -102,14 +115,18 @@ impl Service {
             keys,
             opened: Default::default(),
             seeded: Default::default(),
+            wall: system_wall_clock(),
         })
+    }
+
+    /// Replaces the wall clock (see [`WallClock`]); the control-plane offset still applies on top.
+    pub fn set_wall_clock(&mut self, wall: WallClock) {
+        self.wall = wall;
     }
 
     /// The server's notion of now (unix seconds): wall clock plus the control-plane offset.
     pub fn now(&self) -> i64 {
-        let wall =
-            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
-        wall + self.cache.clock_offset_now()
+        (self.wall)() + self.cache.clock_offset_now()
     }
 
     /// Associated data binding a sealed secret to its app.
