@@ -12,6 +12,7 @@ pub mod faults;
 pub mod graph;
 pub mod headers;
 pub mod journal;
+pub mod limits;
 pub mod metrics;
 pub mod params;
 pub mod state;
@@ -38,13 +39,16 @@ pub struct Settings {
     pub public_url: String,
     /// Entries kept by the request journal (`--journal-size`).
     pub journal_size: usize,
+    /// Default rate-limit quotas (`--app-rate-limit` etc.).
+    pub quotas: suat_service::limits::Quotas,
 }
 
 /// Builds the HTTP application over a store.
 pub async fn app(store: Arc<dyn Store>, keys: Keys, settings: Settings) -> anyhow::Result<(App, AppState)> {
-    let Settings { admin_key, api_version, public_url, journal_size } = settings;
+    let Settings { admin_key, api_version, public_url, journal_size, quotas } = settings;
     metrics::install();
-    let svc = Service::new(store, keys).await.context("starting the store cache")?;
+    let mut svc = Service::new(store, keys).await.context("starting the store cache")?;
+    svc.limits = suat_service::limits::Limiter::new(quotas);
     let api_version_header = axum::http::HeaderValue::from_str(&api_version).context("--api-version")?;
     let public_url = public_url.trim_end_matches('/').to_owned();
     url::Url::parse(&public_url).with_context(|| format!("--public-url {public_url:?} is not a URL"))?;
@@ -112,6 +116,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         api_version: args.api_version.clone(),
         public_url,
         journal_size: args.journal_size as usize,
+        quotas: args.quotas(),
     };
     let (router, state) = app(store, keys, settings).await?;
     if let Some(path) = &args.seed {

@@ -59,6 +59,7 @@ impl TestServer {
             api_version: "v25.0".into(),
             public_url: url.clone(),
             journal_size: crate::journal::DEFAULT_SIZE,
+            quotas: Default::default(),
         };
         let (router, state) = app(store.clone(), keys, settings).await.expect("build app");
         let task = tokio::spawn(async move {

@@ -8,6 +8,7 @@
 
 pub mod caller;
 pub mod consent;
+pub mod limits;
 pub mod objects;
 pub mod operator;
 pub mod pages;
@@ -87,6 +88,9 @@ pub struct Service {
     /// The state right after `--seed` was applied at start-up, which `POST /_suat/reset` returns to; `None` when the
     /// server was started without a seed (reset then empties the store).
     pub(crate) seeded: std::sync::RwLock<Option<Arc<suat_store::Snapshot>>>,
+    /// Rate-limit counters and quotas of this process (GRAPH-WIRE §8); the server replaces the defaults with its
+    /// configured ones.
+    pub limits: limits::Limiter,
 }
 
 /// Cached token records (about 300 bytes each): bounds memory however many tokens are live.
@@ -102,6 +106,7 @@ impl Service {
             keys,
             opened: Default::default(),
             seeded: Default::default(),
+            limits: limits::Limiter::new(Default::default()),
         })
     }
 
@@ -148,6 +153,11 @@ impl Service {
 
     /// Runs one write with its audit entry.
     pub(crate) async fn write(&self, w: Write, audit: AuditEntry) -> Result<Written> {
+        // Every token minted through a use case counts against its app's allowance, so a runaway client is refused
+        // (code 4) before it fills the disk. Operator-issued tokens (control plane, seed) do not come through here.
+        if let ("issue" | "refresh", Some(app)) = (audit.action.as_str(), audit.app_id) {
+            self.limits.mint(app, audit.at)?;
+        }
         let written = self.store.execute(&w, &audit).await?;
         // Counted from the audit action, once committed: the server exports these as Prometheus counters.
         let counter = match audit.action.as_str() {
