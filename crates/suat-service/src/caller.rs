@@ -176,10 +176,12 @@ impl Service {
         }
         let caller = Caller { token, resolved };
         rules::check_caller_app(&caller.app().app)?;
+        // Counted once the token is known valid, before the proof: a client retrying with a bad proof spends its
+        // allowance too, and every endpoint counts alike whether it or its use case checks the proof.
+        self.count_call(&caller, now)?;
         if policy == ProofPolicy::Standard && !caller.resolved.is_app_token {
             self.check_proof(caller.app(), &caller.token, p, now)?;
         }
-        self.count_call(&caller, now)?;
         Ok(caller)
     }
 
