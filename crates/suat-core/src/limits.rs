@@ -69,7 +69,8 @@ impl Window {
         if self.is_stale(now) {
             return Usage::default();
         }
-        let percent = if limit == 0 { 100 } else { (self.calls.saturating_mul(100) / limit).min(100) as u32 };
+        // A zero allowance is all spent.
+        let percent = self.calls.saturating_mul(100).checked_div(limit).map_or(100, |p| p.min(100) as u32);
         let regain_minutes = if self.calls >= limit {
             // Whole minutes, rounded up: "1" until the last second of the window.
             ((self.start + WINDOW - now).max(0) as u64).div_ceil(60) as u32

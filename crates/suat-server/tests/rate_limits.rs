@@ -249,3 +249,19 @@ async fn quotas_are_checked_on_the_control_plane() {
     assert_eq!(bad(format!("/apps/{}", f.app_id), json!({"rate_limit": "x"})).await, 400);
     assert_eq!(bad(format!("/businesses/{}", f.business_id), json!({"rate_limit": 0})).await, 200);
 }
+
+#[tokio::test]
+async fn a_seed_sets_quotas_that_a_reset_keeps() {
+    let (s, f) = at_t0().await;
+    let seed = format!("[rate_limits]\nuser = 7\napps = {{ \"{}\" = 2 }}\n", f.app_id);
+    suat_service::seed::apply(&s.state.svc, &seed, false).await.unwrap();
+    s.admin("POST", "/reset", json!({"to": "empty"})).await;
+    let u = s.admin("GET", "/usage", Value::Null).await;
+    assert_eq!((u["apps"][&f.app_id].clone(), u["defaults"]["user"].clone()), (json!(2), json!(7)));
+    // The reset emptied the store, but the seed's quota is by id and still in force.
+    let limits = &s.state.svc.limits;
+    let app = suat_core::AppId(f.app_id.parse().unwrap());
+    assert!(limits.mint(app, T0).is_ok() && limits.mint(app, T0).is_ok());
+    assert!(limits.mint(app, T0).is_err());
+    assert!(suat_service::seed::apply(&s.state.svc, "[rate_limits]\nbusinesses = { x = 1 }\n", false).await.is_err());
+}

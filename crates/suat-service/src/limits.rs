@@ -58,8 +58,9 @@ pub enum Regime {
     Business(AppId, BusinessId, UseCase),
 }
 
-#[derive(Default)]
+#[derive(Clone, Default)]
 struct Tables {
+    defaults: Quotas,
     windows: HashMap<Key, Window>,
     app_quota: HashMap<AppId, u64>,
     user_quota: HashMap<AppId, u64>,
@@ -68,13 +69,55 @@ struct Tables {
 
 /// The counters and quotas of one server process.
 pub struct Limiter {
-    defaults: Quotas,
     tables: Mutex<Tables>,
+    /// What `reset` returns to: the configured defaults and the seed's quotas, no windows.
+    baseline: Mutex<Tables>,
+}
+
+/// `[rate_limits]` of a seed file: defaults (replacing the flags') and per-app and per-business quotas, by id.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuotaSpec {
+    pub app: Option<u64>,
+    pub user: Option<u64>,
+    pub business: Option<u64>,
+    #[serde(default)]
+    pub apps: std::collections::BTreeMap<String, u64>,
+    #[serde(default)]
+    pub app_users: std::collections::BTreeMap<String, u64>,
+    #[serde(default)]
+    pub businesses: std::collections::BTreeMap<String, u64>,
 }
 
 impl Limiter {
     pub fn new(defaults: Quotas) -> Limiter {
-        Limiter { defaults, tables: Default::default() }
+        let base = Tables { defaults, ..Default::default() };
+        Limiter { tables: Mutex::new(base.clone()), baseline: Mutex::new(base) }
+    }
+
+    /// Applies a seed's quotas, which `reset` keeps (they are configuration, like the flags).
+    pub fn seed(&self, spec: &QuotaSpec) -> Result<(), String> {
+        let id = |s: &String| s.parse::<u64>().map_err(|_| format!("rate_limits: {s:?} is not a numeric Graph id"));
+        let mut base = self.baseline.lock().unwrap_or_else(|e| e.into_inner());
+        let d = &mut base.defaults;
+        *d = Quotas {
+            app: spec.app.unwrap_or(d.app),
+            user: spec.user.unwrap_or(d.user),
+            business: spec.business.unwrap_or(d.business),
+        };
+        for (k, q) in &spec.apps {
+            base.app_quota.insert(AppId(id(k)?), *q);
+        }
+        for (k, q) in &spec.app_users {
+            base.user_quota.insert(AppId(id(k)?), *q);
+        }
+        for (k, q) in &spec.businesses {
+            base.business_quota.insert(BusinessId(id(k)?), *q);
+        }
+        let mut t = self.lock();
+        let windows = std::mem::take(&mut t.windows);
+        *t = Tables { windows, ..base.clone() };
+        Ok(())
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Tables> {
@@ -86,7 +129,7 @@ impl Limiter {
     pub fn hit(&self, regime: Regime, now: i64) -> Result<Report, (CoreError, Report)> {
         let mut t = self.lock();
         evict(&mut t.windows, now);
-        let app_limit = |t: &Tables, a: &AppId| t.app_quota.get(a).copied().unwrap_or(self.defaults.app);
+        let app_limit = |t: &Tables, a: &AppId| t.app_quota.get(a).copied().unwrap_or(t.defaults.app);
         match regime {
             Regime::App(app) => {
                 let limit = app_limit(&t, &app);
@@ -98,7 +141,7 @@ impl Limiter {
                 Ok(Report::App(w.count(now, limit)))
             }
             Regime::Person(app, user) => {
-                let (al, ul) = (app_limit(&t, &app), t.user_quota.get(&app).copied().unwrap_or(self.defaults.user));
+                let (al, ul) = (app_limit(&t, &app), t.user_quota.get(&app).copied().unwrap_or(t.defaults.user));
                 let mut aw = t.windows.get(&Key::App(app)).copied().unwrap_or_default();
                 let mut uw = t.windows.get(&Key::User(app, user)).copied().unwrap_or_default();
                 // The tighter of the two: the header is what a client backs off by (inferred).
@@ -121,7 +164,7 @@ impl Limiter {
                 }
             }
             Regime::Business(app, business, use_case) => {
-                let limit = t.business_quota.get(&business).copied().unwrap_or(self.defaults.business);
+                let limit = t.business_quota.get(&business).copied().unwrap_or(t.defaults.business);
                 let w = t.windows.entry(Key::Business(app, business, use_case)).or_default();
                 let report = |usage: Usage| Report::Business { business, use_case, usage };
                 if !w.admits(now, limit) {
@@ -166,9 +209,11 @@ impl Limiter {
         };
     }
 
-    /// Forgets every count and every override (`POST /_suat/reset`): back to the configured defaults.
+    /// Forgets every count and every control-plane quota (`POST /_suat/reset`): back to the configured defaults and
+    /// the seed's quotas.
     pub fn reset(&self) {
-        *self.lock() = Tables::default();
+        let base = self.baseline.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        *self.lock() = base;
     }
 
     /// The current usage of every live window, for `GET /_suat/usage`.
@@ -181,11 +226,9 @@ impl Limiter {
             .filter(|(_, w)| !w.is_stale(now))
             .map(|(k, w)| {
                 let (kind, app, user, business, use_case, limit) = match *k {
-                    Key::App(a) => {
-                        ("app", a, None, None, None, t.app_quota.get(&a).copied().unwrap_or(self.defaults.app))
-                    }
+                    Key::App(a) => ("app", a, None, None, None, t.app_quota.get(&a).copied().unwrap_or(t.defaults.app)),
                     Key::User(a, u) => {
-                        ("user", a, Some(u), None, None, t.user_quota.get(&a).copied().unwrap_or(self.defaults.user))
+                        ("user", a, Some(u), None, None, t.user_quota.get(&a).copied().unwrap_or(t.defaults.user))
                     }
                     Key::Business(a, b, c) => (
                         "business",
@@ -193,7 +236,7 @@ impl Limiter {
                         None,
                         Some(b),
                         Some(c.as_str()),
-                        t.business_quota.get(&b).copied().unwrap_or(self.defaults.business),
+                        t.business_quota.get(&b).copied().unwrap_or(t.defaults.business),
                     ),
                 };
                 let u = w.usage(now, limit);
@@ -213,7 +256,7 @@ impl Limiter {
             .collect();
         windows.sort_by_key(|w| (w.kind, w.app.0, w.user.map(|u| u.0), w.business.map(|b| b.0), w.use_case));
         UsageDocument {
-            defaults: self.defaults,
+            defaults: t.defaults,
             apps: t.app_quota.iter().map(|(a, q)| (a.to_string(), *q)).collect(),
             app_users: t.user_quota.iter().map(|(a, q)| (a.to_string(), *q)).collect(),
             businesses: t.business_quota.iter().map(|(b, q)| (b.to_string(), *q)).collect(),
@@ -319,6 +362,21 @@ mod tests {
         assert!(l.mint(a, 3600).is_ok());
         l.reset();
         assert!(l.hit(b, 0).is_ok());
+    }
+
+    #[test]
+    fn seeded_quotas_survive_a_reset() {
+        let l = Limiter::new(Quotas::default());
+        let spec: QuotaSpec = serde_json::from_value(serde_json::json!({"user": 1, "apps": {"5": 1}})).unwrap();
+        l.seed(&spec).unwrap();
+        l.set_app_quota(AppId(6), Some(1));
+        l.reset();
+        let u = l.usage(0);
+        assert_eq!((u.defaults.user, u.apps.len(), u.apps["5"]), (1, 1, 1));
+        assert!(l.hit(Regime::App(AppId(5)), 0).is_ok());
+        assert!(l.hit(Regime::App(AppId(5)), 0).is_err());
+        let bad: QuotaSpec = serde_json::from_value(serde_json::json!({"businesses": {"x": 1}})).unwrap();
+        assert!(l.seed(&bad).is_err());
     }
 
     #[test]
