@@ -97,7 +97,17 @@ impl Limiter {
 
     /// Applies a seed's quotas, which `reset` keeps (they are configuration, like the flags).
     pub fn seed(&self, spec: &QuotaSpec) -> Result<(), String> {
-        let id = |s: &String| s.parse::<u64>().map_err(|_| format!("rate_limits: {s:?} is not a numeric Graph id"));
+        // Every id parsed before anything changes: a bad seed changes nothing.
+        let ids = |m: &std::collections::BTreeMap<String, u64>| {
+            m.iter()
+                .map(|(k, q)| {
+                    k.parse::<u64>()
+                        .map(|id| (id, *q))
+                        .map_err(|_| format!("rate_limits: {k:?} is not a numeric Graph id"))
+                })
+                .collect::<Result<Vec<_>, String>>()
+        };
+        let (apps, app_users, businesses) = (ids(&spec.apps)?, ids(&spec.app_users)?, ids(&spec.businesses)?);
         let mut base = self.baseline.lock().unwrap_or_else(|e| e.into_inner());
         let d = &mut base.defaults;
         *d = Quotas {
@@ -105,15 +115,9 @@ impl Limiter {
             user: spec.user.unwrap_or(d.user),
             business: spec.business.unwrap_or(d.business),
         };
-        for (k, q) in &spec.apps {
-            base.app_quota.insert(AppId(id(k)?), *q);
-        }
-        for (k, q) in &spec.app_users {
-            base.user_quota.insert(AppId(id(k)?), *q);
-        }
-        for (k, q) in &spec.businesses {
-            base.business_quota.insert(BusinessId(id(k)?), *q);
-        }
+        base.app_quota.extend(apps.into_iter().map(|(id, q)| (AppId(id), q)));
+        base.user_quota.extend(app_users.into_iter().map(|(id, q)| (AppId(id), q)));
+        base.business_quota.extend(businesses.into_iter().map(|(id, q)| (BusinessId(id), q)));
         let mut t = self.lock();
         let windows = std::mem::take(&mut t.windows);
         *t = Tables { windows, ..base.clone() };
@@ -375,8 +379,11 @@ mod tests {
         assert_eq!((u.defaults.user, u.apps.len(), u.apps["5"]), (1, 1, 1));
         assert!(l.hit(Regime::App(AppId(5)), 0).is_ok());
         assert!(l.hit(Regime::App(AppId(5)), 0).is_err());
-        let bad: QuotaSpec = serde_json::from_value(serde_json::json!({"businesses": {"x": 1}})).unwrap();
+        let bad: QuotaSpec =
+            serde_json::from_value(serde_json::json!({"user": 9, "apps": {"7": 1}, "businesses": {"x": 1}})).unwrap();
         assert!(l.seed(&bad).is_err());
+        let u = l.usage(0);
+        assert_eq!((u.defaults.user, u.apps.len()), (1, 1), "a bad seed changes nothing");
     }
 
     #[test]
