@@ -173,6 +173,15 @@ mod tests {
     }
 
     #[test]
+    fn rate_limits_default_high_and_are_set_by_flags() {
+        let parse = |a: &[&str]| Cli::try_parse_from([&["suat"], a].concat()).map(|c| c.serve.quotas());
+        assert_eq!(parse(&[]).unwrap(), suat_service::limits::Quotas::DEFAULT);
+        let q = parse(&["--app-rate-limit", "5", "--user-rate-limit", "0", "--business-rate-limit", "7"]).unwrap();
+        assert_eq!((q.app, q.user, q.business), (5, 0, 7));
+        assert!(parse(&["--app-rate-limit", "-1"]).is_err());
+    }
+
+    #[test]
     fn the_journal_size_is_bounded_and_the_log_format_named() {
         let parse = |a: &[&str]| Cli::try_parse_from([&["suat"], a].concat()).map(|c| c.serve);
         let d = parse(&[]).unwrap();
