@@ -265,3 +265,34 @@ async fn a_seed_sets_quotas_that_a_reset_keeps() {
     assert!(limits.mint(app, T0).is_err());
     assert!(suat_service::seed::apply(&s.state.svc, "[rate_limits]\nbusinesses = { x = 1 }\n", false).await.is_err());
 }
+
+#[tokio::test]
+async fn a_page_token_counts_under_its_business_pages_use_case() {
+    let (s, f) = at_t0().await;
+    let page = s.admin("POST", "/pages", json!({"name": "Acme Page", "business_id": f.business_id})).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    post(
+        &s,
+        &format!("/v25.0/{page}/assigned_users"),
+        &[("user", &f.system_user_id), ("tasks", "MANAGE"), ("access_token", &f.admin_token)],
+    )
+    .await
+    .ok();
+    install(&s, &f).await;
+    let su = generate(&s, &f, "pages_show_list", false).await;
+    let a = get(&s, &format!("/v25.0/{page}"), &[("fields", "access_token"), ("access_token", &su)]).await;
+    let pt = a.ok()["access_token"].as_str().unwrap().to_owned();
+    s.admin("POST", &format!("/businesses/{}", f.business_id), json!({"rate_limit": 3})).await;
+    // The system user's call above predates the quota but is in the same window: 1 of 3 spent.
+    for pct in [66, 100] {
+        let a = get(&s, "/v25.0/me", &[("access_token", &pt)]).await;
+        assert_eq!(a.ok()["id"], json!(page));
+        let u = buc_usage(&a, &f.business_id);
+        assert_eq!((u["type"].clone(), u["call_count"].clone()), (json!("pages"), json!(pct)));
+    }
+    let a = get(&s, "/v25.0/me", &[("access_token", &pt)]).await;
+    assert_eq!((a.status, a.err()), (400, (80001, None)));
+    assert_eq!(buc_usage(&a, &f.business_id)["call_count"], 100);
+}

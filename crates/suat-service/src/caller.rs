@@ -196,10 +196,10 @@ impl Service {
         let kind = caller.record().map_or(TokenKind::App, |r| r.kind);
         let user = caller.resolved.user.as_ref();
         let regime = match (kind, user) {
-            (TokenKind::SystemUser | TokenKind::Page, Some(u)) if u.business_id.is_some() => {
+            (TokenKind::SystemUser | TokenKind::Page, Some(User { business_id: Some(business), .. })) => {
                 let scopes = caller.record().map(|r| r.scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>());
                 let use_case = suat_core::limits::UseCase::of(scopes.unwrap_or_default());
-                limits::Regime::Business(app, u.business_id.expect("checked"), use_case)
+                limits::Regime::Business(app, *business, use_case)
             }
             (TokenKind::User, Some(u)) => limits::Regime::Person(app, u.id),
             _ => limits::Regime::App(app),
