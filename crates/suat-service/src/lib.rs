@@ -153,9 +153,10 @@ impl Service {
 
     /// Runs one write with its audit entry.
     pub(crate) async fn write(&self, w: Write, audit: AuditEntry) -> Result<Written> {
-        // Every token minted through a use case counts against its app's allowance, so a runaway client is refused
-        // (code 4) before it fills the disk. Operator-issued tokens (control plane, seed) do not come through here.
-        if let ("issue" | "refresh", Some(app)) = (audit.action.as_str(), audit.app_id) {
+        // Every token (or the dialog's code) minted through a use case counts against its app's allowance, so a
+        // runaway client is refused (code 4) before it fills the disk. Operator-issued tokens (control plane, seed)
+        // do not come through here.
+        if let ("issue" | "refresh" | "authorize", Some(app)) = (audit.action.as_str(), audit.app_id) {
             self.limits.mint(app, audit.at)?;
         }
         let written = self.store.execute(&w, &audit).await?;
