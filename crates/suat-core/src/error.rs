@@ -127,6 +127,9 @@ pub enum CoreError {
     /// OAuth authorization-code problems (code 100, WWW-Authenticate invalid_code).
     #[error("{0}")]
     InvalidCode(&'static str),
+    /// A rate limit refused the call (GRAPH-WIRE §8: 4, 17, 80001, 80004); the message carries its own `(#N)`.
+    #[error("{message}")]
+    RateLimited { code: u32, message: &'static str },
 }
 
 impl From<TokenProblem> for CoreError {

@@ -6,6 +6,7 @@
 pub mod crypto;
 pub mod error;
 pub mod ids;
+pub mod limits;
 pub mod model;
 pub mod oauth;
 pub mod page;

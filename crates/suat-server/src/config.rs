@@ -45,6 +45,30 @@ pub struct ServeArgs {
     /// Log lines as `text` (coloured only on a terminal) or `json` (one object a line).
     #[arg(long, env = "SUAT_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+    /// Calls per hour of the server clock an app may make (app and person tokens, and tokens minted for it) before
+    /// `(#4)`; `POST /_suat/apps/{id}` `rate_limit` overrides it per app.
+    #[arg(long, env = "SUAT_APP_RATE_LIMIT", default_value_t = DEFAULT_QUOTAS.app)]
+    pub app_rate_limit: u64,
+    /// Calls per hour one person may make with one app before `(#17)`.
+    #[arg(long, env = "SUAT_USER_RATE_LIMIT", default_value_t = DEFAULT_QUOTAS.user)]
+    pub user_rate_limit: u64,
+    /// Calls per hour per business, app and use case (system-user and page tokens) before 80001/80004;
+    /// `POST /_suat/businesses/{id}` `rate_limit` overrides it per business.
+    #[arg(long, env = "SUAT_BUSINESS_RATE_LIMIT", default_value_t = DEFAULT_QUOTAS.business)]
+    pub business_rate_limit: u64,
+}
+
+const DEFAULT_QUOTAS: suat_service::limits::Quotas = suat_service::limits::Quotas::DEFAULT;
+
+impl ServeArgs {
+    /// The rate-limit quotas the flags configure.
+    pub fn quotas(&self) -> suat_service::limits::Quotas {
+        suat_service::limits::Quotas {
+            app: self.app_rate_limit,
+            user: self.user_rate_limit,
+            business: self.business_rate_limit,
+        }
+    }
 }
 
 /// `--log-format`.
@@ -146,6 +170,15 @@ mod tests {
         }
         let (_dir, args) = args_with_key_file("0123456789abcdef0123\n");
         assert_eq!(load_admin_key(&args).unwrap(), "0123456789abcdef0123");
+    }
+
+    #[test]
+    fn rate_limits_default_high_and_are_set_by_flags() {
+        let parse = |a: &[&str]| Cli::try_parse_from([&["suat"], a].concat()).map(|c| c.serve.quotas());
+        assert_eq!(parse(&[]).unwrap(), suat_service::limits::Quotas::DEFAULT);
+        let q = parse(&["--app-rate-limit", "5", "--user-rate-limit", "0", "--business-rate-limit", "7"]).unwrap();
+        assert_eq!((q.app, q.user, q.business), (5, 0, 7));
+        assert!(parse(&["--app-rate-limit", "-1"]).is_err());
     }
 
     #[test]

@@ -38,6 +38,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/reset", post(reset))
         .merge(crate::faults::routes())
         .merge(crate::journal::routes())
+        .merge(crate::limits::routes())
         .route(
             "/snapshot",
             get(export_snapshot).post(import_snapshot).layer(axum::extract::DefaultBodyLimit::max(SNAPSHOT_BODY_LIMIT)),

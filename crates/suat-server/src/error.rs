@@ -97,6 +97,11 @@ impl From<CoreError> for GraphError {
             CoreError::UnknownApp | CoreError::AppUnavailable(_) => GraphError::new(101, OAUTH, message),
             CoreError::Deprecated(_) => GraphError::new(12, OAUTH, message),
             CoreError::UnknownPath(_) | CoreError::NoCurrentUser => GraphError::new(2500, OAUTH, message),
+            // Counted here, where every refusal becomes its answer once.
+            CoreError::RateLimited { code, .. } => {
+                crate::metrics::rate_limited(code);
+                GraphError::new(code, OAUTH, message)
+            }
             CoreError::InvalidCode(m) => GraphError {
                 www_authenticate: "invalid_code",
                 subcode: suat_core::error::code_messages::subcode(m),

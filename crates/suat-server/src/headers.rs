@@ -1,7 +1,8 @@
 //! The headers of every Graph answer (GRAPH-WIRE §3), put on in one place: trace, request and revision ids, the
-//! cache headers (success and error differ), CORS, and an `ETag` on successful GETs that `If-None-Match` turns into
-//! a bodiless 304. The request id is also the `fbtrace_id` of an error body, as on the Graph, so a client's log
-//! line and the answer's header name the same request.
+//! cache headers (success and error differ), CORS, an `ETag` on successful GETs that `If-None-Match` turns into a
+//! bodiless 304, and the usage header of a token-authenticated call (GRAPH-WIRE §8). The request id is also the
+//! `fbtrace_id` of an error body, as on the Graph, so a client's log line and the answer's header name the same
+//! request.
 
 use axum::{
     body::Body,
@@ -51,8 +52,16 @@ pub async fn graph_headers(req: Request, next: Next) -> Response {
     let id = fresh_request_id();
     let sent = req.method().clone();
     let if_none_match = req.headers().get(header::IF_NONE_MATCH).cloned();
-    let response = REQUEST_ID.scope(id.clone(), next.run(req)).await;
+    let usage = suat_service::limits::ReportSlot::default();
+    let response = REQUEST_ID.scope(id.clone(), suat_service::limits::scope(usage.clone(), next.run(req))).await;
     let (mut parts, body) = response.into_parts();
+    // GRAPH-WIRE §3/§8: the usage header on every answer to a token-authenticated call, refusals included; the
+    // caller's authentication left it in this request's slot.
+    if let Some((name, value)) = usage.get().map(|r| r.header()) {
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            parts.headers.insert(name, v);
+        }
+    }
     let is_get = parts.extensions.get::<AnsweredMethod>().map_or(sent, |m| m.0.clone()) == Method::GET;
     let ok = parts.status.is_success();
     let json = parts.headers.get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"application/json"));

@@ -12,6 +12,7 @@ pub mod faults;
 pub mod graph;
 pub mod headers;
 pub mod journal;
+pub mod limits;
 pub mod metrics;
 pub mod params;
 pub mod state;
@@ -40,13 +41,16 @@ pub struct Settings {
     pub journal_size: usize,
     /// A wall clock other than the system's (tests that need a still clock); `None` in `suat serve`.
     pub wall_clock: Option<suat_service::WallClock>,
+    /// Default rate-limit quotas (`--app-rate-limit` etc.).
+    pub quotas: suat_service::limits::Quotas,
 }
 
 /// Builds the HTTP application over a store.
 pub async fn app(store: Arc<dyn Store>, keys: Keys, settings: Settings) -> anyhow::Result<(App, AppState)> {
-    let Settings { admin_key, api_version, public_url, journal_size, wall_clock } = settings;
+    let Settings { admin_key, api_version, public_url, journal_size, wall_clock, quotas } = settings;
     metrics::install();
     let mut svc = Service::new(store, keys).await.context("starting the store cache")?;
+    svc.limits = suat_service::limits::Limiter::new(quotas);
     if let Some(w) = wall_clock {
         svc.set_wall_clock(w);
     }
@@ -118,6 +122,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         public_url,
         journal_size: args.journal_size as usize,
         wall_clock: None,
+        quotas: args.quotas(),
     };
     let (router, state) = app(store, keys, settings).await?;
     if let Some(path) = &args.seed {

@@ -81,6 +81,7 @@ impl TestServer {
             public_url: url.clone(),
             journal_size: crate::journal::DEFAULT_SIZE,
             wall_clock,
+            quotas: Default::default(),
         };
         let (router, state) = app(store.clone(), keys, settings).await.expect("build app");
         let task = tokio::spawn(async move {

@@ -23,12 +23,70 @@ fn section3(a: &Answer, version: &str) {
     assert_eq!(h("pragma"), "no-cache");
     assert_eq!(h("expires"), "Sat, 01 Jan 2000 00:00:00 GMT");
     assert!(a.headers.get("retry-after").is_none());
+    // Usage headers (§8) belong to answers to token-authenticated calls: never on a token error or a missing token,
+    // never both regimes at once, and always of their exact shape. Which calls carry one: [`usage`].
+    let app = a.headers.get("x-app-usage").map(|v| v.to_str().unwrap().to_owned());
+    let buc = a.headers.get("x-business-use-case-usage").map(|v| v.to_str().unwrap().to_owned());
+    assert!(app.is_none() || buc.is_none(), "one regime per answer");
+    if matches!(a.body["error"]["code"].as_i64(), Some(190 | 104)) {
+        assert!(app.is_none() && buc.is_none(), "no caller, no usage: {}", a.text);
+    }
+    if let Some(v) = &app {
+        let re = regex_lite(v, &["{\"call_count\":", ",\"total_cputime\":", ",\"total_time\":", "}"]);
+        assert!(re, "{v}");
+    }
+    if let Some(v) = &buc {
+        let shaped = ["pages", "ads_management"].iter().any(|t| {
+            let head = format!("\":[{{\"type\":\"{t}\",\"call_count\":");
+            let tail = [",\"total_cputime\":", ",\"total_time\":", ",\"estimated_time_to_regain_access\":", "}]}"];
+            regex_lite(v, &[&["{\"", head.as_str()][..], &tail].concat())
+        });
+        assert!(shaped, "{v}");
+    }
+    assert!(a.headers.keys().all(|k| !k.as_str().starts_with("ratelimit")));
     if (200..300).contains(&a.status) {
         assert_eq!(h("cache-control"), "private, no-cache, no-store, must-revalidate");
         assert!(a.headers.get("www-authenticate").is_none());
     } else {
         assert_eq!(h("cache-control"), "no-store");
     }
+}
+
+/// Whether `v` is the `parts` with a non-negative integer after each but the last, in order.
+fn regex_lite(v: &str, parts: &[&str]) -> bool {
+    let mut rest = v;
+    for (i, p) in parts.iter().enumerate() {
+        let Some(r) = rest.strip_prefix(p) else { return false };
+        rest = r;
+        if i + 1 < parts.len() {
+            let n = rest.bytes().take_while(u8::is_ascii_digit).count();
+            if n == 0 {
+                return false;
+            }
+            rest = &rest[n..];
+        }
+    }
+    rest.is_empty()
+}
+
+/// The usage header a call's answer must carry (GRAPH-WIRE §3, §8).
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Usage {
+    /// No valid token came with the call (none, a bad one, or client credentials).
+    Absent,
+    /// An app or person token: `x-app-usage`.
+    App,
+    /// A system-user or page token: `x-business-use-case-usage`.
+    Business,
+}
+
+fn usage(a: &Answer, expected: Usage) {
+    let got = match (a.headers.get("x-app-usage"), a.headers.get("x-business-use-case-usage")) {
+        (None, None) => Usage::Absent,
+        (Some(_), _) => Usage::App,
+        (None, Some(_)) => Usage::Business,
+    };
+    assert_eq!(got, expected, "{} {}", a.status, a.text);
 }
 
 /// Asserts status, section-3 headers and the exact body; for errors, also the `WWW-Authenticate` kind.
@@ -79,6 +137,8 @@ async fn nodes_and_fields() {
     let uid = &f.admin_user_id;
     let a = get(&s, "/v25.0/me", &[("access_token", t)]).await;
     exact(&a, 200, &format!(r#"{{"name":"Ada Admin","id":"{uid}"}}"#));
+    usage(&a, Usage::App);
+    assert_eq!(a.headers["x-app-usage"], r#"{"call_count":0,"total_cputime":0,"total_time":0}"#);
     let etag = a.headers["etag"].to_str().unwrap().to_owned();
     assert!(etag.len() == 42 && etag.starts_with('"') && etag[1..41].bytes().all(|b| b.is_ascii_hexdigit()), "{etag}");
 
@@ -94,6 +154,7 @@ async fn nodes_and_fields() {
         &err("OAuthException", 100, None, "(#100) Tried accessing nonexisting field (nonsense) on node type (User)"),
     );
     www(&a, "invalid_request");
+    usage(&a, Usage::App);
 
     let su = &f.system_user_id;
     let a = get(&s, &format!("/v25.0/{su}"), &[("access_token", t), ("fields", "role,name")]).await;
@@ -209,6 +270,8 @@ async fn proofs_and_system_user_tokens() {
         &err("GraphMethodException", 100, None, "API calls from the server require an appsecret_proof argument"),
     );
     www(&a, "invalid_request");
+    // The token is valid: the call is counted (and reported) even though its proof is missing.
+    usage(&a, Usage::App);
     let wrong = proof("another-apps-secret", &f.admin_token);
     let a = post(&s, &path, &[base.as_slice(), &[("appsecret_proof", wrong.as_str())]].concat()).await;
     exact(&a, 400, &err("GraphMethodException", 100, None, "Invalid appsecret_proof provided in the API argument"));
@@ -218,6 +281,10 @@ async fn proofs_and_system_user_tokens() {
     assert!(tok.starts_with("EAA") && (170..=220).contains(&tok.len()), "{tok}");
     exact(&a, 200, &format!(r#"{{"access_token":"{tok}"}}"#));
     assert!(a.headers.get("etag").is_none(), "only GETs carry an ETag");
+    usage(&a, Usage::App);
+    let a = get(&s, "/v25.0/me", &[("access_token", &tok), ("appsecret_proof", &proof(&f.app_secret, &tok))]).await;
+    exact(&a, 200, &format!(r#"{{"name":"ci-bot","id":"{}"}}"#, f.system_user_id));
+    usage(&a, Usage::Business);
 
     let a = post(
         &s,
@@ -242,6 +309,7 @@ async fn oauth_endpoints() {
     let at = a.ok()["access_token"].as_str().unwrap().to_owned();
     assert!(at.starts_with(&format!("{app}|")));
     exact(&a, 200, &format!(r#"{{"access_token":"{at}","token_type":"bearer"}}"#));
+    usage(&a, Usage::Absent);
 
     install(&s, &f).await;
     let user = generate(&s, &f, "ads_read", true).await;
@@ -254,6 +322,7 @@ async fn oauth_endpoints() {
     let a = post(&s, "/v25.0/oauth/access_token", &exchange).await;
     let fresh = a.ok()["access_token"].as_str().unwrap().to_owned();
     exact(&a, 200, &format!(r#"{{"access_token":"{fresh}","token_type":"bearer","expires_in":5184000}}"#));
+    usage(&a, Usage::Absent);
 
     let mut bad = exchange;
     bad[2].1 = "nope";
@@ -271,6 +340,7 @@ async fn oauth_endpoints() {
     )
     .await;
     exact(&a, 200, r#"{"success":true}"#);
+    usage(&a, Usage::Business);
     let a = get(&s, "/v25.0/me", &[("access_token", &user)]).await;
     exact(
         &a,

@@ -1,7 +1,7 @@
 //! Who is calling: resolves a presented token to its record, app and subject, checks its validity against the
 //! server clock, and enforces appsecret_proof where the app requires it or the caller sent one.
 
-use crate::{Error, Result, Service};
+use crate::{limits, Error, Result, Service};
 use std::sync::Arc;
 use suat_core::{oauth, page, rules, AppId, AppSecretProof, CoreError, TokenKind, TokenProblem, TokenRecord, User};
 use suat_store::prelude::*;
@@ -176,10 +176,44 @@ impl Service {
         }
         let caller = Caller { token, resolved };
         rules::check_caller_app(&caller.app().app)?;
+        // Counted once the token is known valid, before the proof: a client retrying with a bad proof spends its
+        // allowance too, and every endpoint counts alike whether it or its use case checks the proof.
+        self.count_call(&caller, now)?;
         if policy == ProofPolicy::Standard && !caller.resolved.is_app_token {
             self.check_proof(caller.app(), &caller.token, p, now)?;
         }
         Ok(caller)
+    }
+
+    /// Counts an authenticated call under its regime (GRAPH-WIRE §8), once per request, and leaves the usage for
+    /// the answer's header: app and person tokens under the platform limits, system-user and page tokens under
+    /// their business's use-case limits (a system user without a business falls back to the platform's).
+    fn count_call(&self, caller: &Caller, now: i64) -> Result<()> {
+        if limits::counted() {
+            return Ok(());
+        }
+        let app = caller.app().app.id;
+        let kind = caller.record().map_or(TokenKind::App, |r| r.kind);
+        let user = caller.resolved.user.as_ref();
+        let regime = match (kind, user) {
+            (TokenKind::SystemUser | TokenKind::Page, Some(User { business_id: Some(business), .. })) => {
+                let scopes = caller.record().map(|r| r.scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>());
+                let use_case = suat_core::limits::UseCase::of(scopes.unwrap_or_default());
+                limits::Regime::Business(app, *business, use_case)
+            }
+            (TokenKind::User, Some(u)) => limits::Regime::Person(app, u.id),
+            _ => limits::Regime::App(app),
+        };
+        match self.limits.hit(regime, now) {
+            Ok(report) => {
+                limits::note(report);
+                Ok(())
+            }
+            Err((refusal, report)) => {
+                limits::note(report);
+                Err(refusal.into())
+            }
+        }
     }
 
     /// Verifies the presented appsecret_proof for `token` of `app` when one is sent, and demands one when the app

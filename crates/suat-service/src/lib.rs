@@ -8,6 +8,7 @@
 
 pub mod caller;
 pub mod consent;
+pub mod limits;
 pub mod objects;
 pub mod operator;
 pub mod pages;
@@ -90,6 +91,9 @@ pub struct Service {
     /// The wall clock the control-plane offset is added to: the system clock, or a fixed instant for tests that
     /// compare issue and expiry times byte for byte (a second ticking between two calls would otherwise move them).
     wall: WallClock,
+    /// Rate-limit counters and quotas of this process (GRAPH-WIRE §8); the server replaces the defaults with its
+    /// configured ones.
+    pub limits: limits::Limiter,
 }
 
 /// Unix seconds "now" before the control-plane offset.
@@ -116,6 +120,7 @@ impl Service {
             opened: Default::default(),
             seeded: Default::default(),
             wall: system_wall_clock(),
+            limits: limits::Limiter::new(Default::default()),
         })
     }
 
@@ -165,6 +170,12 @@ impl Service {
 
     /// Runs one write with its audit entry.
     pub(crate) async fn write(&self, w: Write, audit: AuditEntry) -> Result<Written> {
+        // Every token (or the dialog's code) minted through a use case counts against its app's allowance, so a
+        // runaway client is refused (code 4) before it fills the disk. Operator-issued tokens (control plane, seed)
+        // do not come through here.
+        if let ("issue" | "refresh" | "authorize", Some(app)) = (audit.action.as_str(), audit.app_id) {
+            self.limits.mint(app, audit.at)?;
+        }
         let written = self.store.execute(&w, &audit).await?;
         // Counted from the audit action, once committed: the server exports these as Prometheus counters.
         let counter = match audit.action.as_str() {

@@ -242,6 +242,20 @@ pub async fn add_app_role(svc: &Service, app_id: AppId, spec: AppRoleSpec) -> Re
 }
 
 /// "Reset app secret": a new secret; proofs and `APPID|SECRET` tokens made with the old one stop working.
+/// `POST /_suat/businesses/{id}`: the business's calls-per-hour quota per app and use case (GRAPH-WIRE §8), in
+/// this process only.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BusinessUpdateSpec {
+    pub rate_limit: u64,
+}
+
+pub async fn update_business(svc: &Service, id: BusinessId, spec: BusinessUpdateSpec) -> Result<()> {
+    svc.store.get_business(id).await?.ok_or_else(|| Error::param(format!("business {id} does not exist")))?;
+    svc.limits.set_business_quota(id, Some(spec.rate_limit));
+    Ok(())
+}
+
 pub async fn reset_app_secret(svc: &Service, app_id: AppId) -> Result<AppSecret> {
     let app = svc.store.get_app(app_id).await?.ok_or_else(|| Error::param(format!("app {app_id} does not exist")))?;
     let secret = AppSecret::generate(&mut rand::rngs::OsRng);
@@ -269,6 +283,11 @@ pub struct AppUpdateSpec {
     /// The permissions the app may be granted (supported system-user scopes).
     pub permissions: Option<Vec<String>>,
     pub capabilities: Option<Vec<String>>,
+    /// Calls per hour of the server clock before `(#4)` (GRAPH-WIRE §8), in this process only; `POST /_suat/reset`
+    /// returns to the configured default.
+    pub rate_limit: Option<u64>,
+    /// Calls per hour of the server clock each person may make with the app before `(#17)`, likewise.
+    pub user_rate_limit: Option<u64>,
 }
 
 /// The operator's app update, audited with what each field was and became. Bad input is refused before anything is
@@ -283,6 +302,8 @@ pub async fn update_app(svc: &Service, app_id: AppId, spec: AppUpdateSpec) -> Re
         test_app,
         permissions,
         capabilities,
+        rate_limit,
+        user_rate_limit,
     } = spec;
     let settings = suat_store::AppSettings {
         redirect_uris,
@@ -292,10 +313,11 @@ pub async fn update_app(svc: &Service, app_id: AppId, spec: AppUpdateSpec) -> Re
         permissions,
         capabilities,
     };
-    if status.is_none() && app_scoped_last_query_at.is_none() && settings == Default::default() {
+    let stored_unchanged = status.is_none() && app_scoped_last_query_at.is_none() && settings == Default::default();
+    if stored_unchanged && rate_limit.is_none() && user_rate_limit.is_none() {
         return Err(Error::param(
             "give at least one of status, app_scoped_last_query_at, redirect_uris, require_app_secret, access_level, \
-             test_app, permissions, capabilities",
+             test_app, permissions, capabilities, rate_limit, user_rate_limit",
         ));
     }
     if let Some(uris) = &settings.redirect_uris {
@@ -305,6 +327,15 @@ pub async fn update_app(svc: &Service, app_id: AppId, spec: AppUpdateSpec) -> Re
         parse_scopes(&serde_json::to_string(p).unwrap_or_default())?;
     }
     let app = svc.store.get_app(app_id).await?.ok_or_else(|| Error::param(format!("app {app_id} does not exist")))?;
+    if let Some(q) = rate_limit {
+        svc.limits.set_app_quota(app_id, Some(q));
+    }
+    if let Some(q) = user_rate_limit {
+        svc.limits.set_user_quota(app_id, Some(q));
+    }
+    if stored_unchanged {
+        return Ok(());
+    }
     let a = &app.app;
     let mut detail = serde_json::Map::new();
     let mut changed = |field: &str, from: serde_json::Value, to: serde_json::Value| {
@@ -495,6 +526,8 @@ pub async fn reset(svc: &Service, spec: ResetSpec) -> Result<ResetTo> {
             return Err(Error::param("this server was started without --seed: reset to \"empty\" instead"))
         }
     };
+    // Rate-limit counters and control-plane quotas belong to the run being reset.
+    svc.limits.reset();
     Ok(to)
 }
 

@@ -23,6 +23,8 @@ pub struct SeedFile {
     pub system_users: Vec<ops::SystemUserSpec>,
     #[serde(default)]
     pub pages: Vec<ops::PageSpec>,
+    /// Rate-limit quotas (GRAPH-WIRE §8), kept across `POST /_suat/reset`.
+    pub rate_limits: Option<crate::limits::QuotaSpec>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -43,6 +45,9 @@ pub struct SeedReport {
 pub async fn apply(svc: &Service, text: &str, print_secrets: bool) -> Result<SeedReport, SeedError> {
     let seed: SeedFile = toml::from_str(text).map_err(|e| SeedError(format!("parsing the seed file: {e}")))?;
     let mut lines = Vec::new();
+    if let Some(q) = &seed.rate_limits {
+        svc.limits.seed(q).map_err(SeedError)?;
+    }
     let fail = |what: &str, e: crate::Error| SeedError(format!("seeding {what}: {e}"));
     let differs = |what: &str, id: &str, found: &str| {
         SeedError(format!(

@@ -1,0 +1,40 @@
+//! The rate-limit part of the control plane (GRAPH-WIRE §8): a business's quota, and the current usage. An app's
+//! quota is a field of `POST /_suat/apps/{id}`. Counting itself happens where callers are authenticated
+//! ([`suat_service::limits`]).
+
+use crate::{
+    error::{graph_json, GraphError},
+    state::AppState,
+};
+use axum::{
+    body::Bytes,
+    extract::{Path, State},
+    response::Response,
+    routing::{get, post},
+    Router,
+};
+use serde_json::json;
+use suat_service::operator as ops;
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/businesses/{id}", post(update_business)).route("/usage", get(usage))
+}
+
+/// `{"rate_limit": N}`: calls per hour per app and use case for this business's system-user and page tokens.
+async fn update_business(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, GraphError> {
+    let id: suat_core::BusinessId =
+        id.parse().map_err(|_| GraphError::param("business id must be a numeric Graph id"))?;
+    let spec: ops::BusinessUpdateSpec =
+        serde_json::from_slice(&body).map_err(|e| GraphError::param(format!("Invalid JSON body: {e}")))?;
+    ops::update_business(&s.svc, id, spec).await?;
+    Ok(graph_json(&json!({"success": true})))
+}
+
+/// The quotas in force and every live window of this process, at the server clock.
+async fn usage(State(s): State<AppState>) -> Response {
+    graph_json(&s.svc.limits.usage(s.now()))
+}
