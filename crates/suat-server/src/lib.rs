@@ -13,6 +13,7 @@ pub mod graph;
 pub mod headers;
 pub mod journal;
 pub mod metrics;
+pub mod openapi;
 pub mod params;
 pub mod state;
 pub mod test_support;

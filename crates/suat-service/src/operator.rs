@@ -29,7 +29,7 @@ async fn fresh_id(svc: &Service, given: Option<u64>) -> Result<u64> {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BusinessSpec {
     pub id: Option<String>,
@@ -62,7 +62,7 @@ pub async fn create_business(svc: &Service, spec: BusinessSpec) -> Result<Busine
     Ok(id)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AppSpec {
     pub id: Option<String>,
@@ -130,7 +130,7 @@ pub async fn create_app(svc: &Service, spec: AppSpec) -> Result<(AppId, AppSecre
     Ok((id, secret))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PersonSpec {
     pub id: Option<String>,
@@ -195,7 +195,7 @@ async fn hash_password(pw: &str) -> Result<String> {
     .map_err(|_| Error::Internal("argon2"))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PageSpec {
     pub id: Option<String>,
@@ -222,7 +222,7 @@ pub async fn create_page(svc: &Service, spec: PageSpec) -> Result<PageId> {
     Ok(id)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AppRoleSpec {
     pub user_id: String,
@@ -253,7 +253,7 @@ pub async fn reset_app_secret(svc: &Service, app_id: AppId) -> Result<AppSecret>
 
 /// `POST /_suat/apps/{id}`: what the operator changes about an existing app. At least one field; each field given
 /// replaces the app's (the lists whole), the others stay.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AppUpdateSpec {
     /// Seed 001's states: `active`, `throttled`, `disabled`, `deleted`.
@@ -341,7 +341,7 @@ pub async fn update_app(svc: &Service, app_id: AppId, spec: AppUpdateSpec) -> Re
     Ok(())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SystemUserSpec {
     pub id: Option<String>,
@@ -376,7 +376,7 @@ pub async fn create_system_user(svc: &Service, spec: SystemUserSpec) -> Result<U
     Ok(id)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UserTokenSpec {
     pub app_id: String,
@@ -454,7 +454,7 @@ pub async fn set_clock(svc: &Service, set: Option<i64>, advance: Option<i64>) ->
 }
 
 /// Where `POST /_suat/reset` goes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ResetTo {
     /// The state the server had right after applying its `--seed` at start-up (clock offset 0).
@@ -464,7 +464,7 @@ pub enum ResetTo {
 }
 
 /// `POST /_suat/reset` body: `{"to": "seed" | "empty"}`; absent: the seed if the server has one, else empty.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ResetSpec {
     pub to: Option<ResetTo>,
@@ -503,11 +503,13 @@ pub const SNAPSHOT_FORMAT: &str = "suat-snapshot/1";
 
 /// `GET /_suat/snapshot`: the whole state as one document. Only hashes and sealed secrets are in it, so it opens
 /// only on a server with the same master key, which `key_check` names (a keyed hash of a fixed label, not the key).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SnapshotDocument {
     pub format: String,
     pub key_check: String,
+    /// Every table but the audit log (see the README's "Snapshots").
+    #[schema(value_type = Object)]
     pub state: suat_store::Snapshot,
 }
 
