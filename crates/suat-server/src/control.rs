@@ -238,6 +238,7 @@ async fn get_clock(State(s): State<AppState>) -> Response {
 #[serde(deny_unknown_fields)]
 pub(crate) struct ClockSpec {
     /// Jump to this unix time.
+    #[schema(minimum = 0, maximum = 253_402_300_799_i64)]
     set: Option<i64>,
     /// Move forward (or back, if negative) by this many seconds.
     advance: Option<i64>,

@@ -138,3 +138,39 @@ async fn schemathesis_finds_no_server_error_and_no_schema_violation() {
     // The server agrees it answered no 5xx (also checked when `s` is dropped).
     assert_eq!(s.take_server_errors(), 0, "{report}");
 }
+
+/// Found while fuzzing the clock: `{"set": i64::MIN}` overflowed (a 500), and `{"set": i64::MAX}` was accepted, so
+/// every later `now + lifetime` overflowed. Out-of-range input is now a (#100) and moves nothing.
+#[tokio::test]
+async fn an_out_of_range_clock_or_lifetime_is_refused_and_changes_nothing() {
+    let s = TestServer::start().await;
+    let f = s.fixture().await;
+    let before = s.admin("GET", "/clock", Value::Null).await["offset"].clone();
+    for body in [
+        serde_json::json!({"set": i64::MIN}),
+        serde_json::json!({"set": i64::MAX}),
+        serde_json::json!({"set": -1}),
+        serde_json::json!({"set": 253_402_300_800_i64}),
+        serde_json::json!({"advance": i64::MAX}),
+        serde_json::json!({"advance": i64::MIN}),
+    ] {
+        let r = s.http.post(format!("{}/_suat/clock", s.url)).bearer_auth(&s.admin_key).json(&body).send().await;
+        let r = r.unwrap();
+        assert_eq!(r.status(), 400, "{body}");
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(v["error"]["code"], 100, "{body}: {v}");
+    }
+    assert_eq!(s.admin("GET", "/clock", Value::Null).await["offset"], before);
+    let path = format!("{}/_suat/users/{}/tokens", s.url, f.admin_user_id);
+    let body = serde_json::json!({"app_id": f.app_id, "expires_in": i64::MAX});
+    let r = s.http.post(&path).bearer_auth(&s.admin_key).json(&body).send().await.unwrap();
+    assert_eq!(r.status(), 400);
+    // The edges still work: the end of year 9999, then a 100-year token issued there.
+    s.admin("POST", "/clock", serde_json::json!({"set": 253_402_300_799_i64 - 3_153_600_000})).await;
+    s.admin(
+        "POST",
+        &format!("/users/{}/tokens", f.admin_user_id),
+        serde_json::json!({"app_id": f.app_id, "expires_in": 3_153_600_000_i64}),
+    )
+    .await;
+}

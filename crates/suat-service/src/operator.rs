@@ -382,7 +382,8 @@ pub struct UserTokenSpec {
     pub app_id: String,
     #[serde(default)]
     pub scopes: Vec<String>,
-    /// Seconds until expiry; absent = 60 days (a long-lived user token).
+    /// Seconds until expiry, at most 100 years; absent = 60 days (a long-lived user token).
+    #[schema(minimum = 1, maximum = 3_153_600_000_i64)]
     pub expires_in: Option<i64>,
     /// A fixed token string, for test suites that hard-code tokens. Must be at least 32 alphanumeric characters.
     pub access_token: Option<String>,
@@ -415,8 +416,8 @@ pub async fn issue_user_token(svc: &Service, user: UserId, spec: UserTokenSpec) 
         return Err(Error::param("give expires_in or permanent, not both"));
     }
     let expires_in = spec.expires_in.unwrap_or(suat_core::time::SIXTY_DAYS);
-    if expires_in <= 0 {
-        return Err(Error::param("expires_in must be positive"));
+    if !(1..=suat_core::time::MAX_LIFETIME).contains(&expires_in) {
+        return Err(Error::param(format!("expires_in must be 1 to {} seconds", suat_core::time::MAX_LIFETIME)));
     }
     let mut rec = TokenRecord::user(svc.hash(token.expose()), app_id, &u, scopes, now, expires_in);
     if spec.permanent {
@@ -442,12 +443,20 @@ pub async fn password_change(svc: &Service, user: UserId) -> Result<i64> {
 
 /// Moves the clock every expiry rule reads: to `set` (unix seconds) or by `advance` seconds, exactly one of them.
 pub async fn set_clock(svc: &Service, set: Option<i64>, advance: Option<i64>) -> Result<()> {
+    use suat_core::time::MAX_CLOCK;
     let current = svc.cache.clock_offset_now();
-    let offset = match (set, advance) {
-        (Some(t), None) => current + (t - svc.now()),
-        (None, Some(d)) => current.checked_add(d).ok_or_else(|| Error::param("advance out of range"))?,
+    let now = svc.now();
+    let target = match (set, advance) {
+        (Some(t), None) => Some(t),
+        (None, Some(d)) => now.checked_add(d),
         _ => return Err(Error::param("give exactly one of set (unix seconds) or advance (seconds)")),
     };
+    // Outside these bounds every later `now + lifetime` (and the `Date` header) could overflow.
+    let Some(target) = target.filter(|t| (0..=MAX_CLOCK).contains(t)) else {
+        return Err(Error::param(format!("the clock must stay between 0 and {MAX_CLOCK} (unix seconds, year 9999)")));
+    };
+    // Both terms are bounded now: `current` is `now` less the wall clock.
+    let offset = current + (target - now);
     let audit = AuditEntry::new(svc.now(), "clock", OPERATOR).detail(json!({"offset": offset}));
     svc.write(Write::SetClockOffset(offset), audit).await?;
     Ok(())
