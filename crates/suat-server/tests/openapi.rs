@@ -125,7 +125,7 @@ async fn schemathesis_finds_no_server_error_and_no_schema_violation() {
         .args(["--header", &format!("Authorization: Bearer {}", s.admin_key)])
         .args(["--checks", "not_a_server_error,response_schema_conformance,status_code_conformance"])
         .args(["--phases", "examples,coverage,fuzzing"])
-        .args(["--max-examples", "150", "--seed", "20261123"])
+        .args(["--max-examples", "100", "--seed", "20261123"])
         .args(["--workers", "1", "--no-color"])
         .args(["--request-timeout", "10"])
         .env("NO_COLOR", "1")
