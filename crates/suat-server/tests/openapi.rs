@@ -174,3 +174,28 @@ async fn an_out_of_range_clock_or_lifetime_is_refused_and_changes_nothing() {
     )
     .await;
 }
+
+/// The fuzzer sends NUL characters in strings: SQLite stores them, PostgreSQL refuses them (which would be a 5xx
+/// there). Names and capabilities with one are (#100) on every store, and nothing is created.
+#[tokio::test]
+async fn a_nul_character_in_stored_text_is_refused_and_creates_nothing() {
+    let s = TestServer::start().await;
+    let f = s.fixture().await;
+    let before = s.admin("GET", "/dump", Value::Null).await;
+    for (path, body) in [
+        ("/businesses".to_owned(), serde_json::json!({"name": "a\u{0}b"})),
+        ("/apps".to_owned(), serde_json::json!({"name": "a\u{0}b"})),
+        ("/apps".to_owned(), serde_json::json!({"name": "ok", "capabilities": ["x\u{0}"]})),
+        (format!("/apps/{}", f.app_id), serde_json::json!({"capabilities": ["x\u{0}"]})),
+        ("/users".to_owned(), serde_json::json!({"name": "\u{0}"})),
+        ("/pages".to_owned(), serde_json::json!({"name": "\u{0}", "business_id": f.business_id})),
+        ("/system_users".to_owned(), serde_json::json!({"name": "\u{0}", "business_id": f.business_id})),
+    ] {
+        let r = s.http.post(format!("{}/_suat{path}", s.url)).bearer_auth(&s.admin_key).json(&body).send().await;
+        let r = r.unwrap();
+        assert_eq!(r.status(), 400, "{path} {body}");
+        let v: Value = r.json().await.unwrap();
+        assert!(v["error"]["message"].as_str().unwrap().contains("NUL"), "{path}: {v}");
+    }
+    assert_eq!(s.admin("GET", "/dump", Value::Null).await, before);
+}

@@ -22,6 +22,15 @@ fn id_or_new<T: std::str::FromStr>(raw: &Option<String>, what: &str) -> Result<O
     }
 }
 
+/// Refuses a NUL character in text the store keeps: PostgreSQL cannot store one in `text` (the write would fail as a
+/// server error), and no Graph name holds one.
+fn no_nul<'a>(what: &str, values: impl IntoIterator<Item = &'a String>) -> Result<()> {
+    if values.into_iter().any(|v| v.contains('\0')) {
+        return Err(Error::param(format!("{what} must not contain a NUL character")));
+    }
+    Ok(())
+}
+
 async fn fresh_id(svc: &Service, given: Option<u64>) -> Result<u64> {
     match given {
         Some(id) => Ok(id),
@@ -41,6 +50,7 @@ pub struct BusinessSpec {
 }
 
 pub async fn create_business(svc: &Service, spec: BusinessSpec) -> Result<BusinessId> {
+    no_nul("name", [&spec.name])?;
     let given: Option<BusinessId> = id_or_new(&spec.id, "id")?;
     let parent: Option<BusinessId> = id_or_new(&spec.parent_id, "parent_id")?;
     if let Some(p) = parent {
@@ -91,6 +101,8 @@ fn standard() -> AccessLevel {
 }
 
 pub async fn create_app(svc: &Service, spec: AppSpec) -> Result<(AppId, AppSecret)> {
+    no_nul("name", [&spec.name])?;
+    no_nul("capabilities", &spec.capabilities)?;
     let given: Option<AppId> = id_or_new(&spec.id, "id")?;
     let owner: Option<BusinessId> = id_or_new(&spec.owner_business, "owner_business")?;
     if let Some(b) = owner {
@@ -145,6 +157,7 @@ pub struct PersonSpec {
 }
 
 pub async fn create_person(svc: &Service, spec: PersonSpec) -> Result<UserId> {
+    no_nul("name", [&spec.name])?;
     let given: Option<UserId> = id_or_new(&spec.id, "id")?;
     let business: Option<BusinessId> = id_or_new(&spec.business_id, "business_id")?;
     if let Some(b) = business {
@@ -206,6 +219,7 @@ pub struct PageSpec {
 }
 
 pub async fn create_page(svc: &Service, spec: PageSpec) -> Result<PageId> {
+    no_nul("name", [&spec.name])?;
     let given: Option<PageId> = id_or_new(&spec.id, "id")?;
     let business: BusinessId =
         spec.business_id.parse().map_err(|_| Error::param("business_id must be a numeric Graph id"))?;
@@ -301,6 +315,7 @@ pub async fn update_app(svc: &Service, app_id: AppId, spec: AppUpdateSpec) -> Re
     if let Some(uris) = &settings.redirect_uris {
         suat_core::oauth::check_redirect_uris(uris)?;
     }
+    no_nul("capabilities", settings.capabilities.iter().flatten())?;
     if let Some(p) = &settings.permissions {
         parse_scopes(&serde_json::to_string(p).unwrap_or_default())?;
     }
@@ -356,6 +371,7 @@ fn employee() -> SystemUserRole {
 }
 
 pub async fn create_system_user(svc: &Service, spec: SystemUserSpec) -> Result<UserId> {
+    no_nul("name", [&spec.name])?;
     let given: Option<UserId> = id_or_new(&spec.id, "id")?;
     let business: BusinessId =
         spec.business_id.parse().map_err(|_| Error::param("business_id must be a numeric Graph id"))?;
