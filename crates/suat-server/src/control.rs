@@ -154,7 +154,7 @@ fn app_id(raw: &str) -> Result<suat_core::AppId, GraphError> {
     post,
     path = "/_suat/apps/{id}/roles",
     tag = "control",
-    params(("id" = String, Path, pattern = "^[0-9]{1,19}$", description = "Graph id")),
+    params(("id" = String, Path, pattern = "^[0-9]{1,19}$", example = "2001", description = "Graph id")),
     request_body(content = ops::AppRoleSpec, content_type = "application/json"),
     responses((status = 200, description = "Role given", body = doc::Success)),
 )]
@@ -168,7 +168,7 @@ async fn app_role(State(s): State<AppState>, Path(id): Path<String>, body: Bytes
     post,
     path = "/_suat/apps/{id}",
     tag = "control",
-    params(("id" = String, Path, pattern = "^[0-9]{1,19}$", description = "Graph id")),
+    params(("id" = String, Path, pattern = "^[0-9]{1,19}$", example = "2001", description = "Graph id")),
     request_body(content = ops::AppUpdateSpec, content_type = "application/json"),
     responses((status = 200, description = "App updated", body = doc::Success)),
 )]
@@ -181,7 +181,7 @@ async fn update_app(State(s): State<AppState>, Path(id): Path<String>, body: Byt
     post,
     path = "/_suat/apps/{id}/reset_secret",
     tag = "control",
-    params(("id" = String, Path, pattern = "^[0-9]{1,19}$", description = "Graph id")),
+    params(("id" = String, Path, pattern = "^[0-9]{1,19}$", example = "2001", description = "Graph id")),
     responses((status = 200, description = "The new secret", body = doc::SecretAnswer)),
 )]
 async fn reset_secret(State(s): State<AppState>, Path(id): Path<String>) -> Result<Response, GraphError> {
@@ -197,7 +197,7 @@ fn user_id(raw: &str) -> Result<UserId, GraphError> {
     post,
     path = "/_suat/users/{id}/tokens",
     tag = "control",
-    params(("id" = String, Path, pattern = "^[0-9]{1,19}$", description = "Graph id")),
+    params(("id" = String, Path, pattern = "^[0-9]{1,19}$", example = "3001", description = "Graph id")),
     request_body(content = ops::UserTokenSpec, content_type = "application/json"),
     responses((status = 200, description = "The new user token", body = doc::TokenAnswer)),
 )]
@@ -211,7 +211,7 @@ async fn user_token(State(s): State<AppState>, Path(id): Path<String>, body: Byt
     post,
     path = "/_suat/users/{id}/password_change",
     tag = "control",
-    params(("id" = String, Path, pattern = "^[0-9]{1,19}$", description = "Graph id")),
+    params(("id" = String, Path, pattern = "^[0-9]{1,19}$", example = "3001", description = "Graph id")),
     responses((status = 200, description = "The user's new session epoch", body = doc::PasswordChanged)),
 )]
 async fn password_change(State(s): State<AppState>, Path(id): Path<String>) -> Result<Response, GraphError> {

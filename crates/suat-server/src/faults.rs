@@ -446,7 +446,7 @@ async fn list(State(s): State<AppState>) -> Response {
     delete,
     path = "/_suat/faults/{id}",
     tag = "faults",
-    params(("id" = String, Path, pattern = "^[0-9]{1,19}$", description = "The rule's id")),
+    params(("id" = String, Path, pattern = "^[0-9]{1,19}$", example = "1", description = "The rule's id")),
     responses(
         (status = 200, description = "Removed", body = crate::openapi::Success),
         (status = 404, description = "No rule with that id", body = crate::openapi::ErrorEnvelope)

@@ -79,6 +79,7 @@ pub struct AppSpec {
     pub name: String,
     /// Generated (128 random bits, hex) when absent.
     pub secret: Option<String>,
+    #[schema(example = "1001")]
     pub owner_business: Option<String>,
     #[serde(default = "standard")]
     pub access_level: AccessLevel,
@@ -147,6 +148,7 @@ pub async fn create_app(svc: &Service, spec: AppSpec) -> Result<(AppId, AppSecre
 pub struct PersonSpec {
     pub id: Option<String>,
     pub name: String,
+    #[schema(example = "1001")]
     pub business_id: Option<String>,
     #[serde(default)]
     pub admin: bool,
@@ -213,6 +215,7 @@ async fn hash_password(pw: &str) -> Result<String> {
 pub struct PageSpec {
     pub id: Option<String>,
     pub name: String,
+    #[schema(example = "1001")]
     pub business_id: String,
     /// Answered as `category` and in `category_list` (e.g. `Brand`).
     pub category: Option<String>,
@@ -239,6 +242,7 @@ pub async fn create_page(svc: &Service, spec: PageSpec) -> Result<PageId> {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AppRoleSpec {
+    #[schema(example = "4001")]
     pub user_id: String,
     pub role: AppRole,
 }
@@ -360,6 +364,7 @@ pub async fn update_app(svc: &Service, app_id: AppId, spec: AppUpdateSpec) -> Re
 #[serde(deny_unknown_fields)]
 pub struct SystemUserSpec {
     pub id: Option<String>,
+    #[schema(example = "1001")]
     pub business_id: String,
     pub name: String,
     #[serde(default = "employee")]
@@ -395,6 +400,7 @@ pub async fn create_system_user(svc: &Service, spec: SystemUserSpec) -> Result<U
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UserTokenSpec {
+    #[schema(example = "2001")]
     pub app_id: String,
     #[serde(default)]
     pub scopes: Vec<String>,
