@@ -18,7 +18,7 @@ pub struct Business {
 }
 
 /// System user roles as the Graph spells them (`role` on POST /{business}/system_users).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum SystemUserRole {
     Admin,
@@ -80,7 +80,7 @@ impl User {
 }
 
 /// Ads Management API access tier. Only Standard and above can be installed for system users.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AccessLevel {
     Development,
@@ -90,7 +90,7 @@ pub enum AccessLevel {
 
 /// Where an app stands with the platform. Seed 001 names the states that stop an app from revoking tokens ("not
 /// throttled, disabled, or deleted"); suat also stops the app's tokens and credentials working while it is in them.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AppStatus {
     #[default]
@@ -115,7 +115,7 @@ impl AppStatus {
 }
 
 /// A user's role on an app (from the app dashboard).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AppRole {
     Admin,

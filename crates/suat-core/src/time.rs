@@ -8,6 +8,11 @@ pub const SHORT_LIVED: i64 = 2 * 3600;
 pub const CODE_TTL: i64 = 10 * 60;
 /// How old an `appsecret_time` may be.
 pub const PROOF_TIME_WINDOW: i64 = 5 * 60;
+/// The latest instant the server clock may show: 9999-12-31T23:59:59Z, the last second an HTTP `Date` header can
+/// name. Bounding the clock (and lifetimes, [`MAX_LIFETIME`]) keeps every `now + lifetime` far from overflowing.
+pub const MAX_CLOCK: i64 = 253_402_300_799;
+/// The longest lifetime an operator may give a token: 100 years (365-day years).
+pub const MAX_LIFETIME: i64 = 100 * 365 * 24 * 3600;
 /// Apps created before this instant may still request `publish_actions` (2018-04-24T00:00:00Z).
 pub const PUBLISH_ACTIONS_CUTOFF: i64 = 1_524_528_000;
 

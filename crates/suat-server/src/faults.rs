@@ -33,7 +33,7 @@ pub const MAX_LATENCY_MS: u64 = 30_000;
 const MAX_TEXT: usize = 1_000;
 
 /// A rule as the operator sends it (`POST /_suat/faults`).
-#[derive(Deserialize, Serialize, Clone, Debug, Default)]
+#[derive(Deserialize, Serialize, Clone, Debug, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FaultSpec {
     /// `GET`, `POST` or `DELETE` (after the `method` parameter's override); any if absent.
@@ -69,7 +69,7 @@ pub struct FaultSpec {
 }
 
 /// The Graph error a rule answers.
-#[derive(Deserialize, Serialize, Clone, Debug)]
+#[derive(Deserialize, Serialize, Clone, Debug, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ErrorSpec {
     pub code: u32,
@@ -418,6 +418,13 @@ pub fn routes() -> Router<AppState> {
     Router::new().route("/faults", get(list).post(add)).route("/faults/{id}", delete(remove))
 }
 
+#[utoipa::path(
+    post,
+    path = "/_suat/faults",
+    tag = "faults",
+    request_body(content = FaultSpec, content_type = "application/json"),
+    responses((status = 200, description = "The rule as listed", body = crate::openapi::FaultRule))
+)]
 async fn add(State(s): State<AppState>, body: Bytes) -> Result<Response, GraphError> {
     let spec: FaultSpec = serde_json::from_slice(if body.is_empty() { b"{}" } else { &body })
         .map_err(|e| GraphError::param(format!("Invalid JSON body: {e}")))?;
@@ -425,10 +432,26 @@ async fn add(State(s): State<AppState>, body: Bytes) -> Result<Response, GraphEr
     Ok(crate::error::graph_json(&listed))
 }
 
+#[utoipa::path(
+    get,
+    path = "/_suat/faults",
+    tag = "faults",
+    responses((status = 200, description = "The rules in creation order", body = crate::openapi::FaultList))
+)]
 async fn list(State(s): State<AppState>) -> Response {
     crate::error::graph_json(&json!({"data": s.faults.list()}))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/_suat/faults/{id}",
+    tag = "faults",
+    params(("id" = String, Path, pattern = "^[0-9]{1,19}$", example = "1", description = "The rule's id")),
+    responses(
+        (status = 200, description = "Removed", body = crate::openapi::Success),
+        (status = 404, description = "No rule with that id", body = crate::openapi::ErrorEnvelope)
+    )
+)]
 async fn remove(State(s): State<AppState>, Path(id): Path<String>) -> Result<Response, GraphError> {
     match id.parse::<u64>() {
         Ok(id) if s.faults.remove(id) => Ok(crate::error::graph_json(&json!({"success": true}))),

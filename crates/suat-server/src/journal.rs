@@ -22,7 +22,7 @@ pub const MAX_SIZE: usize = 100_000;
 const MAX_PATH: usize = 256;
 
 /// One answered Graph request.
-#[derive(Serialize, Clone, Debug)]
+#[derive(Serialize, Clone, Debug, utoipa::ToSchema)]
 pub struct Entry {
     /// Increasing from 1 since start.
     pub seq: u64,
@@ -83,7 +83,8 @@ impl Journal {
 }
 
 /// `GET /_suat/requests?path=&app_id=&status=&limit=`.
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct Filter {
     /// A glob as in fault rules (`/*/access_tokens`).
@@ -224,6 +225,13 @@ pub fn routes() -> Router<AppState> {
     Router::new().route("/requests", get(list))
 }
 
+#[utoipa::path(
+    get,
+    path = "/_suat/requests",
+    tag = "journal",
+    params(Filter),
+    responses((status = 200, description = "Journal entries, newest first", body = crate::openapi::JournalAnswer))
+)]
 async fn list(
     State(s): State<AppState>,
     q: Result<Query<Filter>, axum::extract::rejection::QueryRejection>,

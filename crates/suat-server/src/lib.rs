@@ -14,6 +14,7 @@ pub mod headers;
 pub mod journal;
 pub mod limits;
 pub mod metrics;
+pub mod openapi;
 pub mod params;
 pub mod state;
 pub mod test_support;

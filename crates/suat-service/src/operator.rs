@@ -22,6 +22,15 @@ fn id_or_new<T: std::str::FromStr>(raw: &Option<String>, what: &str) -> Result<O
     }
 }
 
+/// Refuses a NUL character in text the store keeps: PostgreSQL cannot store one in `text` (the write would fail as a
+/// server error), and no Graph name holds one.
+fn no_nul<'a>(what: &str, values: impl IntoIterator<Item = &'a String>) -> Result<()> {
+    if values.into_iter().any(|v| v.contains('\0')) {
+        return Err(Error::param(format!("{what} must not contain a NUL character")));
+    }
+    Ok(())
+}
+
 async fn fresh_id(svc: &Service, given: Option<u64>) -> Result<u64> {
     match given {
         Some(id) => Ok(id),
@@ -29,7 +38,7 @@ async fn fresh_id(svc: &Service, given: Option<u64>) -> Result<u64> {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BusinessSpec {
     pub id: Option<String>,
@@ -41,6 +50,7 @@ pub struct BusinessSpec {
 }
 
 pub async fn create_business(svc: &Service, spec: BusinessSpec) -> Result<BusinessId> {
+    no_nul("name", [&spec.name])?;
     let given: Option<BusinessId> = id_or_new(&spec.id, "id")?;
     let parent: Option<BusinessId> = id_or_new(&spec.parent_id, "parent_id")?;
     if let Some(p) = parent {
@@ -62,13 +72,14 @@ pub async fn create_business(svc: &Service, spec: BusinessSpec) -> Result<Busine
     Ok(id)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AppSpec {
     pub id: Option<String>,
     pub name: String,
     /// Generated (128 random bits, hex) when absent.
     pub secret: Option<String>,
+    #[schema(example = "1001")]
     pub owner_business: Option<String>,
     #[serde(default = "standard")]
     pub access_level: AccessLevel,
@@ -91,6 +102,8 @@ fn standard() -> AccessLevel {
 }
 
 pub async fn create_app(svc: &Service, spec: AppSpec) -> Result<(AppId, AppSecret)> {
+    no_nul("name", [&spec.name])?;
+    no_nul("capabilities", &spec.capabilities)?;
     let given: Option<AppId> = id_or_new(&spec.id, "id")?;
     let owner: Option<BusinessId> = id_or_new(&spec.owner_business, "owner_business")?;
     if let Some(b) = owner {
@@ -130,11 +143,12 @@ pub async fn create_app(svc: &Service, spec: AppSpec) -> Result<(AppId, AppSecre
     Ok((id, secret))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PersonSpec {
     pub id: Option<String>,
     pub name: String,
+    #[schema(example = "1001")]
     pub business_id: Option<String>,
     #[serde(default)]
     pub admin: bool,
@@ -145,6 +159,7 @@ pub struct PersonSpec {
 }
 
 pub async fn create_person(svc: &Service, spec: PersonSpec) -> Result<UserId> {
+    no_nul("name", [&spec.name])?;
     let given: Option<UserId> = id_or_new(&spec.id, "id")?;
     let business: Option<BusinessId> = id_or_new(&spec.business_id, "business_id")?;
     if let Some(b) = business {
@@ -195,17 +210,19 @@ async fn hash_password(pw: &str) -> Result<String> {
     .map_err(|_| Error::Internal("argon2"))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PageSpec {
     pub id: Option<String>,
     pub name: String,
+    #[schema(example = "1001")]
     pub business_id: String,
     /// Answered as `category` and in `category_list` (e.g. `Brand`).
     pub category: Option<String>,
 }
 
 pub async fn create_page(svc: &Service, spec: PageSpec) -> Result<PageId> {
+    no_nul("name", [&spec.name])?;
     let given: Option<PageId> = id_or_new(&spec.id, "id")?;
     let business: BusinessId =
         spec.business_id.parse().map_err(|_| Error::param("business_id must be a numeric Graph id"))?;
@@ -222,9 +239,10 @@ pub async fn create_page(svc: &Service, spec: PageSpec) -> Result<PageId> {
     Ok(id)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AppRoleSpec {
+    #[schema(example = "4001")]
     pub user_id: String,
     pub role: AppRole,
 }
@@ -267,7 +285,7 @@ pub async fn reset_app_secret(svc: &Service, app_id: AppId) -> Result<AppSecret>
 
 /// `POST /_suat/apps/{id}`: what the operator changes about an existing app. At least one field; each field given
 /// replaces the app's (the lists whole), the others stay.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AppUpdateSpec {
     /// Seed 001's states: `active`, `throttled`, `disabled`, `deleted`.
@@ -323,6 +341,7 @@ pub async fn update_app(svc: &Service, app_id: AppId, spec: AppUpdateSpec) -> Re
     if let Some(uris) = &settings.redirect_uris {
         suat_core::oauth::check_redirect_uris(uris)?;
     }
+    no_nul("capabilities", settings.capabilities.iter().flatten())?;
     if let Some(p) = &settings.permissions {
         parse_scopes(&serde_json::to_string(p).unwrap_or_default())?;
     }
@@ -372,10 +391,11 @@ pub async fn update_app(svc: &Service, app_id: AppId, spec: AppUpdateSpec) -> Re
     Ok(())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SystemUserSpec {
     pub id: Option<String>,
+    #[schema(example = "1001")]
     pub business_id: String,
     pub name: String,
     #[serde(default = "employee")]
@@ -387,6 +407,7 @@ fn employee() -> SystemUserRole {
 }
 
 pub async fn create_system_user(svc: &Service, spec: SystemUserSpec) -> Result<UserId> {
+    no_nul("name", [&spec.name])?;
     let given: Option<UserId> = id_or_new(&spec.id, "id")?;
     let business: BusinessId =
         spec.business_id.parse().map_err(|_| Error::param("business_id must be a numeric Graph id"))?;
@@ -407,13 +428,15 @@ pub async fn create_system_user(svc: &Service, spec: SystemUserSpec) -> Result<U
     Ok(id)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UserTokenSpec {
+    #[schema(example = "2001")]
     pub app_id: String,
     #[serde(default)]
     pub scopes: Vec<String>,
-    /// Seconds until expiry; absent = 60 days (a long-lived user token).
+    /// Seconds until expiry, at most 100 years; absent = 60 days (a long-lived user token).
+    #[schema(minimum = 1, maximum = 3_153_600_000_i64)]
     pub expires_in: Option<i64>,
     /// A fixed token string, for test suites that hard-code tokens. Must be at least 32 alphanumeric characters.
     pub access_token: Option<String>,
@@ -446,8 +469,8 @@ pub async fn issue_user_token(svc: &Service, user: UserId, spec: UserTokenSpec) 
         return Err(Error::param("give expires_in or permanent, not both"));
     }
     let expires_in = spec.expires_in.unwrap_or(suat_core::time::SIXTY_DAYS);
-    if expires_in <= 0 {
-        return Err(Error::param("expires_in must be positive"));
+    if !(1..=suat_core::time::MAX_LIFETIME).contains(&expires_in) {
+        return Err(Error::param(format!("expires_in must be 1 to {} seconds", suat_core::time::MAX_LIFETIME)));
     }
     let mut rec = TokenRecord::user(svc.hash(token.expose()), app_id, &u, scopes, now, expires_in);
     if spec.permanent {
@@ -473,19 +496,27 @@ pub async fn password_change(svc: &Service, user: UserId) -> Result<i64> {
 
 /// Moves the clock every expiry rule reads: to `set` (unix seconds) or by `advance` seconds, exactly one of them.
 pub async fn set_clock(svc: &Service, set: Option<i64>, advance: Option<i64>) -> Result<()> {
+    use suat_core::time::MAX_CLOCK;
     let current = svc.cache.clock_offset_now();
-    let offset = match (set, advance) {
-        (Some(t), None) => current + (t - svc.now()),
-        (None, Some(d)) => current.checked_add(d).ok_or_else(|| Error::param("advance out of range"))?,
+    let now = svc.now();
+    let target = match (set, advance) {
+        (Some(t), None) => Some(t),
+        (None, Some(d)) => now.checked_add(d),
         _ => return Err(Error::param("give exactly one of set (unix seconds) or advance (seconds)")),
     };
+    // Outside these bounds every later `now + lifetime` (and the `Date` header) could overflow.
+    let Some(target) = target.filter(|t| (0..=MAX_CLOCK).contains(t)) else {
+        return Err(Error::param(format!("the clock must stay between 0 and {MAX_CLOCK} (unix seconds, year 9999)")));
+    };
+    // Both terms are bounded now: `current` is `now` less the wall clock.
+    let offset = current + (target - now);
     let audit = AuditEntry::new(svc.now(), "clock", OPERATOR).detail(json!({"offset": offset}));
     svc.write(Write::SetClockOffset(offset), audit).await?;
     Ok(())
 }
 
 /// Where `POST /_suat/reset` goes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ResetTo {
     /// The state the server had right after applying its `--seed` at start-up (clock offset 0).
@@ -495,7 +526,7 @@ pub enum ResetTo {
 }
 
 /// `POST /_suat/reset` body: `{"to": "seed" | "empty"}`; absent: the seed if the server has one, else empty.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ResetSpec {
     pub to: Option<ResetTo>,
@@ -536,11 +567,13 @@ pub const SNAPSHOT_FORMAT: &str = "suat-snapshot/1";
 
 /// `GET /_suat/snapshot`: the whole state as one document. Only hashes and sealed secrets are in it, so it opens
 /// only on a server with the same master key, which `key_check` names (a keyed hash of a fixed label, not the key).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SnapshotDocument {
     pub format: String,
     pub key_check: String,
+    /// Every table but the audit log (see the README's "Snapshots").
+    #[schema(value_type = Object)]
     pub state: suat_store::Snapshot,
 }
 
