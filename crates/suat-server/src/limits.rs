@@ -21,7 +21,15 @@ pub fn routes() -> Router<AppState> {
 }
 
 /// `{"rate_limit": N}`: calls per hour per app and use case for this business's system-user and page tokens.
-async fn update_business(
+#[utoipa::path(
+    post,
+    path = "/_suat/businesses/{id}",
+    tag = "rate limits",
+    params(("id" = String, Path, pattern = "^[0-9]{1,19}$", example = "1001", description = "Graph id")),
+    request_body(content = ops::BusinessUpdateSpec, content_type = "application/json"),
+    responses((status = 200, description = "Quota set", body = crate::openapi::Success)),
+)]
+pub(crate) async fn update_business(
     State(s): State<AppState>,
     Path(id): Path<String>,
     body: Bytes,
@@ -35,6 +43,12 @@ async fn update_business(
 }
 
 /// The quotas in force and every live window of this process, at the server clock.
-async fn usage(State(s): State<AppState>) -> Response {
+#[utoipa::path(
+    get,
+    path = "/_suat/usage",
+    tag = "rate limits",
+    responses((status = 200, description = "Quotas and live usage windows of this process", body = serde_json::Value)),
+)]
+pub(crate) async fn usage(State(s): State<AppState>) -> Response {
     graph_json(&s.svc.limits.usage(s.now()))
 }

@@ -50,6 +50,8 @@ use utoipa::{
         crate::faults::list,
         crate::faults::remove,
         crate::journal::list,
+        crate::limits::update_business,
+        crate::limits::usage,
     ),
     components(schemas(ErrorEnvelope, ErrorBody)),
     modifiers(&AdminKey),

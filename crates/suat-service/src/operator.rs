@@ -262,7 +262,7 @@ pub async fn add_app_role(svc: &Service, app_id: AppId, spec: AppRoleSpec) -> Re
 /// "Reset app secret": a new secret; proofs and `APPID|SECRET` tokens made with the old one stop working.
 /// `POST /_suat/businesses/{id}`: the business's calls-per-hour quota per app and use case (GRAPH-WIRE §8), in
 /// this process only.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BusinessUpdateSpec {
     pub rate_limit: u64,
