@@ -8,9 +8,11 @@ use common::*;
 /// 2023-11-14 22:13:20 UTC.
 const T0: i64 = 1_700_000_000;
 
+/// A server whose clock stands still at [`T0`] until the control plane moves it: "59 minutes 59 seconds later" must
+/// not become an hour because a wall-clock second ticked during the test.
 async fn at_t0() -> (TestServer, Fixture) {
-    let (s, f) = setup().await;
-    s.admin("POST", "/clock", json!({"set": T0})).await;
+    let s = TestServer::start_at(T0).await;
+    let f = s.fixture().await;
     (s, f)
 }
 
