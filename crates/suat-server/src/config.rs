@@ -86,6 +86,7 @@ pub fn load_master_key(key_file: &Path) -> anyhow::Result<[u8; 32]> {
         return parse_key(hex_key.trim()).context("SUAT_MASTER_KEY must be 64 hex characters");
     }
     if key_file.exists() {
+        refuse_shared(key_file)?;
         let s = std::fs::read_to_string(key_file).with_context(|| format!("reading {}", key_file.display()))?;
         return parse_key(s.trim()).with_context(|| format!("{} must hold 64 hex characters", key_file.display()));
     }
@@ -111,6 +112,7 @@ pub fn load_admin_key(args: &ServeArgs) -> anyhow::Result<String> {
     }
     let path = &args.admin_key_file;
     if path.exists() {
+        refuse_shared(path)?;
         let k = std::fs::read_to_string(path)?.trim().to_owned();
         return checked_admin_key(k, &path.display().to_string());
     }
@@ -120,6 +122,25 @@ pub fn load_admin_key(args: &ServeArgs) -> anyhow::Result<String> {
     write_private(path, &k)?;
     tracing::info!(path = %path.display(), "generated a control-plane key (mode 0600); read it from that file");
     Ok(k)
+}
+
+/// A key file others on the host can read is a key they may already have copied: using it silently would hide that.
+/// Refuses it, naming the file, its mode and the fix, rather than tightening it (the copy may already be made).
+pub fn refuse_shared(path: &Path) -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path).with_context(|| format!("reading {}", path.display()))?.permissions().mode();
+        if mode & 0o077 != 0 {
+            bail!(
+                "{} has mode {:04o}, readable by others than its owner; refusing to use it as a key (run: chmod 600 {})",
+                path.display(),
+                mode & 0o7777,
+                path.display()
+            );
+        }
+    }
+    Ok(())
 }
 
 fn parse_key(s: &str) -> anyhow::Result<[u8; 32]> {
@@ -156,7 +177,7 @@ mod tests {
     fn args_with_key_file(content: &str) -> (tempfile::TempDir, ServeArgs) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("admin-key");
-        std::fs::write(&path, content).unwrap();
+        write_private(&path, content).unwrap();
         let cli = Cli::try_parse_from(["suat", "--admin-key-file", path.to_str().unwrap()]).unwrap();
         (dir, cli.serve)
     }
@@ -170,6 +191,45 @@ mod tests {
         }
         let (_dir, args) = args_with_key_file("0123456789abcdef0123\n");
         assert_eq!(load_admin_key(&args).unwrap(), "0123456789abcdef0123");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn key_files_readable_by_group_or_world_are_refused_naming_the_fix() {
+        use std::os::unix::fs::PermissionsExt;
+        let (dir, args) = args_with_key_file("0123456789abcdef0123\n");
+        let master = dir.path().join("master");
+        write_private(&master, &"ab".repeat(32)).unwrap();
+        assert!(load_master_key(&master).is_ok(), "a 0600 file is used");
+        for mode in [0o644, 0o640, 0o604, 0o660] {
+            for path in [&args.admin_key_file, &master] {
+                std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+            }
+            let expected = |p: &Path| {
+                format!(
+                    "{} has mode {mode:04o}, readable by others than its owner; refusing to use it as a key (run: chmod 600 {})",
+                    p.display(),
+                    p.display()
+                )
+            };
+            assert_eq!(load_admin_key(&args).unwrap_err().to_string(), expected(&args.admin_key_file));
+            if std::env::var_os("SUAT_MASTER_KEY").is_none() {
+                assert_eq!(load_master_key(&master).unwrap_err().to_string(), expected(&master));
+            }
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn generated_key_files_are_0600() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("new.key");
+        if std::env::var_os("SUAT_MASTER_KEY").is_none() {
+            load_master_key(&path).unwrap();
+            assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+            assert!(load_master_key(&path).is_ok(), "suat reads back what it wrote");
+        }
     }
 
     #[test]

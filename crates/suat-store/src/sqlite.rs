@@ -116,6 +116,7 @@ impl SqliteStore {
 
     async fn open_file(path: &Path) -> Result<SqliteStore> {
         let lock = Arc::new(ProcessLock::take(path)?);
+        owner_only(path)?;
         // `filename`, not a `sqlite://` URL: a path may hold characters a URL would misread (`?`, `#`, `%`).
         let opts = SqliteConnectOptions::new()
             .filename(path)
@@ -202,6 +203,36 @@ impl Backend for SqliteStore {
 
 crate::sql::sql_store!(SqliteStore, sqlx::Sqlite);
 
+/// The database holds password hashes, sealed secrets and the audit log: only its owner may read it. Creates the file
+/// 0600 before SQLite does (SQLite gives `-wal` and `-shm` the database file's mode), and takes group and world access
+/// away from files an older release left readable.
+fn owner_only(db: &Path) -> Result<()> {
+    let unavailable = |p: &Path, e: std::io::Error| StoreError::Unavailable(format!("{}: {e}", p.display()));
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(db).map_err(|e| unavailable(db, e))?;
+    #[cfg(unix)]
+    for ext in ["", "-wal", "-shm", ".lock"] {
+        use std::os::unix::fs::PermissionsExt;
+        let mut name = db.as_os_str().to_owned();
+        name.push(ext);
+        let path = PathBuf::from(name);
+        match std::fs::metadata(&path) {
+            Ok(m) if m.permissions().mode() & 0o077 != 0 => {
+                let mode = m.permissions().mode() & 0o700;
+                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode))
+                    .map_err(|e| unavailable(&path, e))?;
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(unavailable(&path, e)),
+        }
+    }
+    Ok(())
+}
+
 /// An exclusive advisory lock on `<database>.lock` (mode 0600) holding the PID of its owner, so a second `suat
 /// serve` on the same file fails at once with a message naming the owner, instead of sharing the file unseen by the
 /// first one's cache. Released when dropped (or [`ProcessLock::release`]d); the kernel releases it if the process dies.
@@ -276,6 +307,35 @@ mod tests {
         s.close().await;
         for ext in ["", "-wal", "-shm", ".lock"] {
             let _ = std::fs::remove_file(format!("{}{ext}", path.display()));
+        }
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn the_database_its_wal_shm_and_lock_are_0600_even_when_an_older_release_left_them_0644() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &str| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        for older in [false, true] {
+            let path = temp_db(if older { "modes-older" } else { "modes" });
+            let files: Vec<String> =
+                ["", "-wal", "-shm", ".lock"].iter().map(|e| format!("{}{e}", path.display())).collect();
+            if older {
+                for f in &files {
+                    std::fs::write(f, "").unwrap();
+                    std::fs::set_permissions(f, std::fs::Permissions::from_mode(0o644)).unwrap();
+                }
+            }
+            let s = SqliteStore::open(&path).await.unwrap();
+            sqlx::query("CREATE TABLE mode_probe (x INTEGER)").execute(&s.write).await.unwrap();
+            sqlx::query("INSERT INTO mode_probe VALUES (1)").execute(&s.write).await.unwrap();
+            let _ = sqlx::query("SELECT x FROM mode_probe").fetch_one(&s.read).await.unwrap();
+            for f in &files {
+                assert_eq!(mode(f), 0o600, "{f} (older files: {older})");
+            }
+            s.close().await;
+            for f in &files {
+                let _ = std::fs::remove_file(f);
+            }
         }
     }
 
