@@ -124,6 +124,25 @@ async fn one_address_trying_many_accounts_is_locked_out_and_audited_once() {
 }
 
 #[tokio::test]
+async fn a_control_plane_reset_forgets_the_throttle() {
+    let s = TestServer::start().await;
+    let (app, _, person) = oauth_world(&s).await;
+    let f = form(&s, &app).await;
+    for _ in 0..5 {
+        sign_in(&s, &f, &person, "wrong").await;
+        s.advance_clock(61).await;
+    }
+    assert_eq!(sign_in(&s, &f, &person, "correct horse").await.0, 429);
+    let r = s.http.post(format!("{}/_suat/reset", s.url)).bearer_auth(&s.admin_key).json(&json!({})).send().await;
+    assert_eq!(r.unwrap().status().as_u16(), 200);
+    let (app, _, new_person) = oauth_world(&s).await;
+    let f = form(&s, &app).await;
+    // The old account's key is tried again: no longer throttled (401: that person is gone with the reset).
+    assert_eq!(sign_in(&s, &f, &person, "correct horse").await.0, if new_person == person { 302 } else { 401 });
+    assert_eq!(sign_in(&s, &f, &new_person, "correct horse").await.0, 302);
+}
+
+#[tokio::test]
 async fn concurrent_sign_ins_never_exceed_the_hashing_pool() {
     let s = TestServer::start().await;
     let (app, _, person) = oauth_world(&s).await;
