@@ -1,5 +1,6 @@
 // What a person's browser does on suat's consent page, over plain HTTP: fetch the dialog, sign in, tick every
-// permission box the page ticks, press Allow, and return the URL the dialog redirects to (not followed).
+// permission box the page ticks, press Allow, and return the URL the dialog redirects to (not followed). Like a
+// browser, it keeps the cookie the page sets and sends the page's Origin with the form.
 // Test harness, not a client under test.
 const unescape = (s) => s.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>')
   .replace(/&amp;/g, '&');
@@ -7,6 +8,8 @@ const unescape = (s) => s.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace
 async function consent(dialogUrl, userId, password) {
   const page = await fetch(dialogUrl);
   if (!page.ok) throw new Error(`dialog answered ${page.status}: ${await page.text()}`);
+  const cookie = (page.headers.getSetCookie?.() ?? [page.headers.get('set-cookie')]).filter(Boolean)
+    .map((c) => c.split(';')[0]).join('; ');
   const text = await page.text();
   const [, action, inner] = text.match(/<form method="post" action="([^"]+)">([\s\S]*?)<\/form>/);
   const form = new URLSearchParams();
@@ -17,7 +20,9 @@ async function consent(dialogUrl, userId, password) {
   form.append('user', userId);
   form.append('password', password);
   form.append('action', 'allow');
-  const r = await fetch(new URL(unescape(action), dialogUrl), { method: 'POST', body: form, redirect: 'manual' });
+  const r = await fetch(new URL(unescape(action), dialogUrl), {
+    method: 'POST', body: form, redirect: 'manual', headers: { cookie, origin: new URL(dialogUrl).origin },
+  });
   if (r.status !== 302) throw new Error(`confirm answered ${r.status}: ${await r.text()}`);
   return r.headers.get('location');
 }

@@ -13,6 +13,7 @@ pub mod page;
 pub mod proof;
 pub mod rules;
 pub mod scope;
+pub mod signin;
 pub mod time;
 pub mod token;
 pub mod wire;

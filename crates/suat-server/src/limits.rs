@@ -50,5 +50,10 @@ pub(crate) async fn update_business(
     responses((status = 200, description = "Quotas and live usage windows of this process", body = serde_json::Value)),
 )]
 pub(crate) async fn usage(State(s): State<AppState>) -> Response {
-    graph_json(&s.svc.limits.usage(s.now()))
+    let mut usage = serde_json::to_value(s.svc.limits.usage(s.now())).unwrap_or_default();
+    // The password-hashing pool: its size, slots in use, and the most ever in use at once (never above the size).
+    if let Some(o) = usage.as_object_mut() {
+        o.insert("password_pool".into(), serde_json::to_value(s.svc.signin.pool_stats()).unwrap_or_default());
+    }
+    graph_json(&usage)
 }

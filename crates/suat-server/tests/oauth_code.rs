@@ -24,6 +24,7 @@ async fn form(
         .await
         .unwrap();
     let status = r.status().as_u16();
+    keep_cookie(s, &r);
     let ct = r.headers()["content-type"].to_str().unwrap().to_owned();
     assert_eq!(ct, "text/html; charset=utf-8");
     let html = r.text().await.unwrap();
@@ -34,7 +35,7 @@ async fn form(
 async fn submit(s: &TestServer, fields: &[(String, String)], extra: &[(&str, &str)]) -> reqwest::Response {
     let mut all: Vec<(String, String)> = fields.to_vec();
     all.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-    no_redirects().post(format!("{}/v25.0/dialog/oauth/confirm", s.url)).form(&all).send().await.unwrap()
+    as_browser(s, no_redirects().post(format!("{}/v25.0/dialog/oauth/confirm", s.url))).form(&all).send().await.unwrap()
 }
 
 fn query_of(location: &str) -> std::collections::HashMap<String, String> {

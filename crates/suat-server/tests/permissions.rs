@@ -13,13 +13,15 @@ async fn consent(s: &TestServer, app: &str, person: &str, dialog: &[(&str, &str)
     q.extend_from_slice(dialog);
     let r = s.http.get(format!("{}/v25.0/dialog/oauth", s.url)).query(&q).send().await.unwrap();
     assert_eq!(r.status().as_u16(), 200);
+    keep_cookie(s, &r);
     let html = r.text().await.unwrap();
     let mut form: Vec<(String, String)> =
         form_fields(&html).into_iter().filter(|(k, _)| !untick.iter().any(|u| *k == format!("grant:{u}"))).collect();
     form.extend([("user".into(), person.into()), ("password".into(), "correct horse".into())]);
     form.push(("action".into(), "allow".into()));
     let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    let r = client.post(format!("{}/v25.0/dialog/oauth/confirm", s.url)).form(&form).send().await.unwrap();
+    let r =
+        as_browser(s, client.post(format!("{}/v25.0/dialog/oauth/confirm", s.url))).form(&form).send().await.unwrap();
     assert_eq!(r.status().as_u16(), 302);
     r.headers()["location"].to_str().unwrap().to_owned()
 }
@@ -113,6 +115,7 @@ async fn the_default_stays_a_code_in_the_query_and_auth_type_rerequest_is_accept
         .send()
         .await
         .unwrap();
+    keep_cookie(&s, &r);
     let mut form = form_fields(&r.text().await.unwrap());
     for f in form.iter_mut().filter(|f| f.0 == "response_type") {
         f.1 = "token".into();
@@ -120,7 +123,7 @@ async fn the_default_stays_a_code_in_the_query_and_auth_type_rerequest_is_accept
     form.extend([("user".into(), person.clone()), ("password".into(), "correct horse".into())]);
     form.push(("action".into(), "allow".into()));
     let before = dump(&s).await;
-    let r = s.http.post(format!("{}/dialog/oauth/confirm", s.url)).form(&form).send().await.unwrap();
+    let r = as_browser(&s, s.http.post(format!("{}/dialog/oauth/confirm", s.url))).form(&form).send().await.unwrap();
     assert_eq!(r.status().as_u16(), 400);
     assert!(r.text().await.unwrap().contains("expired"));
     assert_eq!(dump(&s).await, before);
@@ -163,6 +166,7 @@ async fn a_failed_sign_in_keeps_the_boxes_as_the_person_left_them() {
         .send()
         .await
         .unwrap();
+    keep_cookie(&s, &r);
     let mut form: Vec<(String, String)> =
         form_fields(&r.text().await.unwrap()).into_iter().filter(|(k, _)| k != "grant:email").collect();
     form.extend([
@@ -170,7 +174,7 @@ async fn a_failed_sign_in_keeps_the_boxes_as_the_person_left_them() {
         ("password".into(), "wrong".into()),
         ("action".into(), "allow".into()),
     ]);
-    let r = s.http.post(format!("{}/dialog/oauth/confirm", s.url)).form(&form).send().await.unwrap();
+    let r = as_browser(&s, s.http.post(format!("{}/dialog/oauth/confirm", s.url))).form(&form).send().await.unwrap();
     assert_eq!(r.status().as_u16(), 401);
     let again = form_fields(&r.text().await.unwrap());
     assert!(!again.iter().any(|(k, _)| k == "grant:email"), "{again:?}");

@@ -3,7 +3,11 @@
 
 use crate::{tokens::Issued, Error, Result, Service};
 use argon2::{password_hash::PasswordHash, Argon2, PasswordVerifier};
-use std::sync::Arc;
+use std::sync::{
+    atomic::{AtomicUsize, Ordering},
+    Arc, Mutex,
+};
+use suat_core::signin::{Policy, Record, Verdict, ACCOUNT, ADDRESS};
 use suat_core::{
     oauth::{check_redirect_registered, consent_answers, AuthCode, PermissionStatus, ResponseType},
     rules,
@@ -90,11 +94,59 @@ impl Service {
         sig_ok && now - issued <= FORM_TTL && issued <= now + 60
     }
 
-    /// Checks a person's password against the stored argon2id hash. An unknown id, a system user or a person without
-    /// a password costs the same argon2 verification (against a dummy hash) as a wrong password, so the page's
-    /// timing does not tell which user ids exist.
-    pub async fn sign_in(&self, raw_user: &str, password: &str) -> Option<User> {
-        let id: Option<UserId> = raw_user.trim().parse().ok();
+    /// A fresh random value for the browser cookie a rendered form is bound to.
+    pub fn new_browser_binding(&self) -> String {
+        let mut b = [0u8; 32];
+        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut b);
+        b.iter().map(|x| format!("{x:02x}")).collect()
+    }
+
+    /// The form's anti-forgery token: a keyed hash of the browser's cookie value, so only a page that can read a
+    /// form this server rendered for that browser (not a cross-site one that cannot read or set the cookie) can
+    /// submit it.
+    pub fn form_token(&self, cookie: &str) -> String {
+        self.keys.token.hash(&format!("dialog-browser|{cookie}")).to_hex()
+    }
+
+    /// Whether `token` is the form token of `cookie` (both present, the cookie well-formed).
+    pub fn form_token_ok(&self, cookie: Option<&str>, token: Option<&str>) -> bool {
+        match (cookie, token) {
+            (Some(c), Some(t)) if c.len() == 64 && c.bytes().all(|b| b.is_ascii_hexdigit()) => {
+                subtle::ConstantTimeEq::ct_eq(t.as_bytes(), self.form_token(c).as_bytes()).into()
+            }
+            _ => false,
+        }
+    }
+
+    /// Signs a person in from `address` at `now` (the server clock), behind the throttle and the hashing pool.
+    ///
+    /// An unknown id, a system user or a person without a password costs the same argon2 verification (against a
+    /// dummy hash) as a wrong password and is counted the same way, so neither timing nor the throttle tells which
+    /// user ids exist. A throttled sign-in costs no argon2 run at all.
+    pub async fn sign_in(&self, raw_user: &str, password: &str, address: &str, now: i64) -> SignIn {
+        let raw_user = raw_user.trim();
+        let id: Option<UserId> = raw_user.parse().ok();
+        // Unparseable ids are counted too (capped, so a long one cannot grow the map's keys).
+        let account =
+            format!("account:{}", id.map(|i| i.to_string()).unwrap_or_else(|| raw_user.chars().take(64).collect()));
+        let address = format!("address:{address}");
+        if let Some((key, verdict, first, failures)) = self.signin.refused(&account, &address, now) {
+            let until = match verdict {
+                Verdict::Wait { until } | Verdict::Locked { until } => until,
+                Verdict::Allowed => now,
+            };
+            if first {
+                // One entry per key and window (the first refusal), so a flood of refused tries cannot flood the log.
+                let audit = AuditEntry::new(now, "sign_in_refused", key.clone()).detail(serde_json::json!({
+                    "key": key,
+                    "failures": failures,
+                    "locked": matches!(verdict, Verdict::Locked { .. }),
+                    "until": until,
+                }));
+                let _ = self.write(Write::AuditOnly, audit).await;
+            }
+            return SignIn::Throttled { until, locked: matches!(verdict, Verdict::Locked { .. }) };
+        }
         let (mut person, mut phc) = (None, None);
         if let Some(id) = id {
             if let Ok(Some(user)) = self.store.get_user(id).await {
@@ -105,9 +157,13 @@ impl Service {
             }
         }
         let known = phc.is_some();
+        let Some(permit) = self.signin.permit().await else {
+            return SignIn::Busy;
+        };
         let password = password.to_owned();
         // argon2 is deliberately slow: keep it (and the dummy hash's first computation) off the async workers.
         let ok = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
             let phc: &str = match &phc {
                 Some(p) => p,
                 None => dummy_phc(),
@@ -116,10 +172,15 @@ impl Service {
         })
         .await
         .unwrap_or(false);
-        if ok && known {
-            person
-        } else {
-            None
+        match person {
+            Some(user) if ok && known => {
+                self.signin.succeeded(&account);
+                SignIn::Ok(user)
+            }
+            _ => {
+                self.signin.failed(&account, &address, now);
+                SignIn::Wrong
+            }
         }
     }
 
@@ -180,4 +241,138 @@ fn dummy_phc() -> &'static str {
         let salt = SaltString::generate(&mut rand::rngs::OsRng);
         Argon2::default().hash_password(&pw, &salt).expect("argon2 with default parameters").to_string()
     })
+}
+
+/// How a sign-in went.
+pub enum SignIn {
+    Ok(User),
+    /// Wrong user id or password.
+    Wrong,
+    /// Refused without checking: too many failures for the account or the address; try again at `until`.
+    Throttled {
+        until: i64,
+        locked: bool,
+    },
+    /// The hashing pool stayed full for [`POOL_WAIT`]: try again in a moment.
+    Busy,
+}
+
+/// How long a sign-in waits for a free slot in the hashing pool before it is answered "busy".
+pub const POOL_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Keys tracked before expired records are pruned (and beyond which new keys are not tracked until some expire).
+const MAX_KEYS: usize = 100_000;
+
+/// The sign-in throttle's records (per account and per client address) and the bounded pool argon2 runs in: each
+/// run holds ~19 MiB, so the pool, not the number of concurrent requests, bounds the memory sign-ins can take.
+pub struct SignInGuard {
+    records: Mutex<std::collections::HashMap<String, Record>>,
+    pool: Arc<tokio::sync::Semaphore>,
+    size: usize,
+    in_use: Arc<AtomicUsize>,
+    peak: Arc<AtomicUsize>,
+}
+
+impl Default for SignInGuard {
+    fn default() -> Self {
+        SignInGuard::new(std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1))
+    }
+}
+
+/// A slot in the hashing pool; counts itself out when dropped.
+pub struct Permit {
+    _permit: tokio::sync::OwnedSemaphorePermit,
+    in_use: Arc<AtomicUsize>,
+}
+
+impl Drop for Permit {
+    fn drop(&mut self) {
+        self.in_use.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// The pool's size, slots in use now, and the most ever in use at once.
+#[derive(Debug, Clone, Copy, serde::Serialize)]
+pub struct PoolStats {
+    pub size: usize,
+    pub in_use: usize,
+    pub peak: usize,
+}
+
+impl SignInGuard {
+    pub fn new(size: usize) -> SignInGuard {
+        let size = size.max(1);
+        SignInGuard {
+            records: Default::default(),
+            pool: Arc::new(tokio::sync::Semaphore::new(size)),
+            size,
+            in_use: Default::default(),
+            peak: Default::default(),
+        }
+    }
+
+    pub fn pool_stats(&self) -> PoolStats {
+        PoolStats {
+            size: self.size,
+            in_use: self.in_use.load(Ordering::SeqCst),
+            peak: self.peak.load(Ordering::SeqCst),
+        }
+    }
+
+    async fn permit(&self) -> Option<Permit> {
+        let permit = tokio::time::timeout(POOL_WAIT, self.pool.clone().acquire_owned()).await.ok()?.ok()?;
+        let n = self.in_use.fetch_add(1, Ordering::SeqCst) + 1;
+        self.peak.fetch_max(n, Ordering::SeqCst);
+        Some(Permit { _permit: permit, in_use: self.in_use.clone() })
+    }
+
+    /// The first key (account, then address) that refuses a sign-in now, counting the refusal: (key, verdict,
+    /// whether it is the window's first refusal, failures in the window).
+    fn refused(&self, account: &str, address: &str, now: i64) -> Option<(String, Verdict, bool, u32)> {
+        let mut records = self.records.lock().unwrap_or_else(|e| e.into_inner());
+        for (key, p) in [(account, &ACCOUNT), (address, &ADDRESS)] {
+            if let Some(r) = records.get_mut(key) {
+                let v = r.verdict(p, now);
+                if v != Verdict::Allowed {
+                    let first = r.refuse();
+                    return Some((key.to_owned(), v, first, r.failures));
+                }
+            }
+        }
+        None
+    }
+
+    fn failed(&self, account: &str, address: &str, now: i64) {
+        let mut records = self.records.lock().unwrap_or_else(|e| e.into_inner());
+        if records.len() >= MAX_KEYS {
+            records.retain(|k, r| !r.expired(policy_of(k), now));
+        }
+        for (key, p) in [(account, &ACCOUNT), (address, &ADDRESS)] {
+            if let Some(r) = records.get_mut(key) {
+                r.fail(p, now);
+            } else if records.len() < MAX_KEYS {
+                let mut r = Record::default();
+                r.fail(p, now);
+                records.insert(key.to_owned(), r);
+            }
+        }
+    }
+
+    /// A successful sign-in forgets the account's failures (not the address's: one address may try many accounts).
+    fn succeeded(&self, account: &str) {
+        self.records.lock().unwrap_or_else(|e| e.into_inner()).remove(account);
+    }
+
+    /// Forgets every record (the control plane's reset).
+    pub fn clear(&self) {
+        self.records.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+}
+
+fn policy_of(key: &str) -> &'static Policy {
+    if key.starts_with("address:") {
+        &ADDRESS
+    } else {
+        &ACCOUNT
+    }
 }

@@ -94,6 +94,8 @@ pub struct Service {
     /// Rate-limit counters and quotas of this process (GRAPH-WIRE §8); the server replaces the defaults with its
     /// configured ones.
     pub limits: limits::Limiter,
+    /// Sign-in throttle records and the bounded pool password checks run in.
+    pub signin: consent::SignInGuard,
 }
 
 /// Unix seconds "now" before the control-plane offset.
@@ -121,6 +123,7 @@ impl Service {
             seeded: Default::default(),
             wall: system_wall_clock(),
             limits: limits::Limiter::new(Default::default()),
+            signin: Default::default(),
         })
     }
 

@@ -559,6 +559,8 @@ pub async fn reset(svc: &Service, spec: ResetSpec) -> Result<ResetTo> {
     };
     // Rate-limit counters and control-plane quotas belong to the run being reset.
     svc.limits.reset();
+    // So are the sign-in throttle's failure counts (the pool's peak is a process figure and stays).
+    svc.signin.clear();
     Ok(to)
 }
 

@@ -7,12 +7,12 @@
 use super::Req;
 use crate::{error::GraphError, state::AppState};
 use axum::{
-    extract::State,
-    http::{header, HeaderValue, StatusCode},
+    extract::{ConnectInfo, State},
+    http::{header, request::Parts, HeaderMap, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
 };
 use suat_service::{
-    consent::{Dialog, DialogRequest},
+    consent::{Dialog, DialogRequest, SignIn},
     Error,
 };
 
@@ -80,6 +80,7 @@ fn render(
     error: Option<&str>,
     user_value: &str,
     ticked: &dyn Fn(&suat_core::Scope) -> bool,
+    browser: &str,
 ) -> String {
     let perms: String = if d.scopes.is_empty() {
         "<li>your public profile</li>".into()
@@ -101,6 +102,7 @@ fn render(
         ("response_type", d.response_type.as_str().to_owned()),
         ("issued", issued.to_string()),
         ("sig", s.svc.form_signature(d, issued)),
+        ("browser_token", s.svc.form_token(browser)),
     ]
     .iter()
     .map(|(k, v)| format!("<input type=\"hidden\" name=\"{k}\" value=\"{}\">", esc(v)))
@@ -123,11 +125,72 @@ fn render(
     )
 }
 
-/// GET /dialog/oauth.
-pub async fn show(State(s): State<AppState>, req: Req) -> Response {
+/// The cookie a rendered form is bound to. SameSite=Lax: a cross-site POST does not carry it, so a page elsewhere
+/// cannot submit a form on the person's behalf; HttpOnly: scripts never see it.
+const COOKIE: &str = "suat_dialog";
+
+/// The browser's binding cookie, if it sent a well-formed one.
+fn browser_cookie(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, v)| *k == COOKIE && v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit()))
+        .map(|(_, v)| v)
+}
+
+/// The client's address as the socket saw it (a proxy in front makes all clients one address: see the README).
+pub struct Peer(pub String);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Peer {
+    type Rejection = std::convert::Infallible;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Peer, Self::Rejection> {
+        let ip = parts.extensions.get::<ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip().to_string());
+        Ok(Peer(ip.unwrap_or_else(|| "unknown".into())))
+    }
+}
+
+/// Whether the POST comes from a page of this server: its `Origin` (or, without one, its `Referer`) must name the
+/// host it was sent to. Browsers send `Origin` on every form POST; a request with neither is refused.
+fn same_origin(headers: &HeaderMap) -> bool {
+    let Some(host) = headers.get(header::HOST).and_then(|h| h.to_str().ok()) else {
+        return false;
+    };
+    // More than one Origin is not something a browser sends: refused rather than picking one.
+    if headers.get_all(header::ORIGIN).iter().count() > 1 {
+        return false;
+    }
+    let origin = match headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) {
+        Some(o) => o.to_owned(),
+        None => {
+            match headers.get(header::REFERER).and_then(|r| r.to_str().ok()).and_then(|r| url::Url::parse(r).ok()) {
+                Some(u) => u.origin().ascii_serialization(),
+                None => return false,
+            }
+        }
+    };
+    origin == format!("http://{host}") || origin == format!("https://{host}")
+}
+
+/// GET /dialog/oauth. Sets the binding cookie (keeping the browser's, so two open dialogs both stay valid).
+pub async fn show(State(s): State<AppState>, headers: HeaderMap, req: Req) -> Response {
     match validate(&s, &req).await {
-        Ok(d) => html(StatusCode::OK, render(&s, &req, &d, None, "", &|_| true)),
+        Ok(d) => {
+            let browser = browser_cookie(&headers).map(str::to_owned).unwrap_or_else(|| s.svc.new_browser_binding());
+            let mut r = html(StatusCode::OK, render(&s, &req, &d, None, "", &|_| true, &browser));
+            set_cookie(&mut r, &browser);
+            r
+        }
         Err(r) => r,
+    }
+}
+
+fn set_cookie(r: &mut Response, browser: &str) {
+    let c = format!("{COOKIE}={browser}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}", suat_service::consent::FORM_TTL);
+    if let Ok(v) = HeaderValue::from_str(&c) {
+        r.headers_mut().append(header::SET_COOKIE, v);
     }
 }
 
@@ -170,12 +233,29 @@ fn redirect(to: &str, params: &[(&str, &str)], place: In) -> Response {
 }
 
 /// POST /dialog/oauth/confirm.
-pub async fn confirm(State(s): State<AppState>, req: Req) -> Result<Response, GraphError> {
+pub async fn confirm(
+    State(s): State<AppState>,
+    Peer(peer): Peer,
+    headers: HeaderMap,
+    req: Req,
+) -> Result<Response, GraphError> {
+    // Refused before anything else (even Cancel): a forged POST gets no redirect to the app either.
+    if !same_origin(&headers) {
+        return Ok(error_page(StatusCode::FORBIDDEN, "This login form was sent from another site and was refused."));
+    }
+    let browser = browser_cookie(&headers);
+    let p = &req.params;
+    if !s.svc.form_token_ok(browser, p.get("browser_token")) {
+        return Ok(error_page(
+            StatusCode::FORBIDDEN,
+            "This login form does not belong to this browser. Go back to the app and try again.",
+        ));
+    }
+    let browser = browser.unwrap_or_default();
     let d = match validate(&s, &req).await {
         Ok(d) => d,
         Err(r) => return Ok(r),
     };
-    let p = &req.params;
     let issued: i64 = p.get("issued").and_then(|i| i.parse().ok()).unwrap_or(i64::MIN / 2);
     if !s.svc.form_is_fresh(&d, issued, p.get("sig"), req.now) {
         return Ok(error_page(
@@ -198,11 +278,34 @@ pub async fn confirm(State(s): State<AppState>, req: Req) -> Result<Response, Gr
     }
     let ticked = |scope: &suat_core::Scope| p.get(&format!("{GRANT}{scope}")).is_some();
     let user_raw = p.get("user").unwrap_or("");
-    let Some(user) = s.svc.sign_in(user_raw, p.get("password").unwrap_or("")).await else {
-        return Ok(html(
-            StatusCode::UNAUTHORIZED,
-            render(&s, &req, &d, Some("Incorrect user ID or password."), user_raw, &ticked),
-        ));
+    let again = |status, message: &str| html(status, render(&s, &req, &d, Some(message), user_raw, &ticked, browser));
+    let user = match s.svc.sign_in(user_raw, p.get("password").unwrap_or(""), &peer, req.now).await {
+        SignIn::Ok(user) => user,
+        SignIn::Wrong => return Ok(again(StatusCode::UNAUTHORIZED, "Incorrect user ID or password.")),
+        SignIn::Throttled { until, locked } => {
+            let wait = (until - req.now).max(1);
+            let message = if locked {
+                format!(
+                    "Too many failed sign-in attempts. Sign-in is locked for {} minute(s); try again later.",
+                    (wait + 59) / 60
+                )
+            } else {
+                format!("Too many failed sign-in attempts. Wait {wait} second(s) and try again.")
+            };
+            let mut r = again(StatusCode::TOO_MANY_REQUESTS, &message);
+            if let Ok(v) = HeaderValue::from_str(&wait.to_string()) {
+                r.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            return Ok(r);
+        }
+        SignIn::Busy => {
+            let mut r = again(
+                StatusCode::TOO_MANY_REQUESTS,
+                "Too many sign-ins are being checked right now. Try again in a moment.",
+            );
+            r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            return Ok(r);
+        }
     };
     let done = s.svc.authorize(&d, &user, ticked, req.now).await?;
     let code = done.code.as_ref().map(|c| c.expose()).unwrap_or("");

@@ -177,18 +177,17 @@ pub async fn obtain_code(s: &TestServer, app: &str, person: &str, redirect: &str
         .query(&[("client_id", app), ("redirect_uri", redirect), ("scope", scope)])
         .send()
         .await
-        .unwrap()
-        .text()
-        .await
         .unwrap();
-    let mut form = form_fields(&html);
+    keep_cookie(s, &html);
+    let mut form = form_fields(&html.text().await.unwrap());
     form.extend([
         ("user".into(), person.into()),
         ("password".into(), "correct horse".into()),
         ("action".into(), "allow".into()),
     ]);
     let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    let r = client.post(format!("{}/v25.0/dialog/oauth/confirm", s.url)).form(&form).send().await.unwrap();
+    let r =
+        as_browser(s, client.post(format!("{}/v25.0/dialog/oauth/confirm", s.url))).form(&form).send().await.unwrap();
     let loc = r.headers()["location"].to_str().unwrap().to_owned();
     let u = url::Url::parse(&loc).unwrap();
     let code = u.query_pairs().find(|(k, _)| k == "code").map(|(_, v)| v.into_owned());
@@ -209,4 +208,27 @@ pub async fn oauth_world(s: &TestServer) -> (String, String, String) {
         .unwrap()
         .to_owned();
     (app["id"].as_str().unwrap().to_owned(), app["secret"].as_str().unwrap().to_owned(), person)
+}
+
+/// The consent page's binding cookie of each test server (by URL), as a browser's cookie jar keeps it.
+static JAR: std::sync::Mutex<Vec<(String, String)>> = std::sync::Mutex::new(Vec::new());
+
+/// Keeps the binding cookie a dialog page sets, as a browser would.
+pub fn keep_cookie(s: &TestServer, r: &reqwest::Response) {
+    for v in r.headers().get_all("set-cookie") {
+        let pair = v.to_str().unwrap().split(';').next().unwrap().to_owned();
+        let mut jar = JAR.lock().unwrap();
+        jar.retain(|(u, _)| *u != s.url);
+        jar.push((s.url.clone(), pair));
+    }
+}
+
+/// A consent-form POST as a browser sends it: with the kept cookie and the page's Origin.
+pub fn as_browser(s: &TestServer, b: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+    let cookie = JAR.lock().unwrap().iter().find(|(u, _)| *u == s.url).map(|(_, c)| c.clone());
+    let b = b.header("origin", s.url.trim_end_matches('/'));
+    match cookie {
+        Some(c) => b.header("cookie", c),
+        None => b,
+    }
 }
