@@ -161,6 +161,39 @@ pub fn json_response<T: Serialize>(status: StatusCode, value: &T) -> Response {
 #[derive(Clone, Copy, Debug)]
 pub struct GraphCode(pub u32);
 
+/// Every error answer of every route is a JSON Graph envelope: what the router or an extractor answers in plain
+/// text on its own (a 405 on the control plane, a 413 for a body over a limit, a bad query string) is rewritten
+/// here, keeping its status and the headers already set. HTML error pages (the consent page's) stay HTML.
+pub async fn json_errors(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let r = next.run(req).await;
+    let status = r.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return r;
+    }
+    let ct = r.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    if ct.starts_with("application/json") || ct.starts_with("text/html") {
+        return r;
+    }
+    let (parts, body) = r.into_parts();
+    let text =
+        axum::body::to_bytes(body, 4096).await.map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
+    let mut e = match status {
+        StatusCode::METHOD_NOT_ALLOWED => GraphError::param("This path does not take this HTTP method"),
+        StatusCode::PAYLOAD_TOO_LARGE => GraphError::param("The request body is too large"),
+        s if s.is_server_error() => GraphError::internal(),
+        _ if text.trim().is_empty() => GraphError::param(status.canonical_reason().unwrap_or("Bad request")),
+        _ => GraphError::param(text.trim().chars().take(200).collect::<String>()),
+    };
+    e.status = status;
+    let mut out = e.into_response();
+    for (k, v) in parts.headers.iter() {
+        if k != header::CONTENT_TYPE && k != header::CONTENT_LENGTH && !out.headers().contains_key(k) {
+            out.headers_mut().insert(k.clone(), v.clone());
+        }
+    }
+    out
+}
+
 impl IntoResponse for GraphError {
     fn into_response(self) -> Response {
         let mut r = json_response(self.status, &self.envelope(&crate::headers::request_id()));

@@ -74,6 +74,7 @@ pub async fn app(store: Arc<dyn Store>, keys: Keys, settings: Settings) -> anyho
         .route("/metrics", axum::routing::get(metrics::render))
         .merge(graph::router(state.clone(), true))
         .layer(axum::Extension(inner))
+        .layer(axum::middleware::from_fn(error::json_errors))
         .layer(axum::middleware::from_fn_with_state(state.clone(), graph::run_whole))
         .layer(axum::middleware::from_fn_with_state(state.clone(), headers::server_date))
         .with_state(state.clone());

@@ -293,3 +293,31 @@ async fn tokens_are_stored_only_as_keyed_hashes_and_secrets_sealed() {
     assert!(!has(&f.app_secret), "app secret stored in clear");
     assert!(has("Acme Ads"), "sanity: the scan sees plain data");
 }
+
+/// Every error answer is a JSON Graph envelope, whatever produced it: the control plane's 405 and a body over its
+/// limit (413) included, with their statuses kept.
+#[tokio::test]
+async fn router_and_extractor_errors_are_graph_envelopes() {
+    let s = TestServer::start().await;
+    let check = |a: &Answer, status: u16, needle: &str| {
+        assert_eq!(a.status, status, "{}", a.text);
+        assert_eq!(a.headers["content-type"], "application/json; charset=UTF-8");
+        assert_eq!(a.err().0, 100, "{}", a.text);
+        assert!(a.msg().contains(needle), "{:?} lacks {needle:?}", a.msg());
+        assert!(a.headers.get("www-authenticate").is_some());
+    };
+    let r = s.http.delete(format!("{}/_suat/clock", s.url)).bearer_auth(&s.admin_key).send().await.unwrap();
+    check(&answer(r).await, 405, "does not take this HTTP method");
+    let big = format!("{{\"name\": \"{}\"}}", "x".repeat(3 << 20));
+    let r = s
+        .http
+        .post(format!("{}/_suat/businesses", s.url))
+        .bearer_auth(&s.admin_key)
+        .header("content-type", "application/json")
+        .body(big)
+        .send()
+        .await
+        .unwrap();
+    check(&answer(r).await, 413, "too large");
+    assert_eq!(s.admin("GET", "/dump", Value::Null).await["businesses"], json!([]), "nothing was created");
+}
