@@ -81,7 +81,7 @@ async fn require_admin(State(state): State<AppState>, req: Request, next: Next) 
 
 /// Parses a JSON body into a spec, turning serde's complaint into a Graph-style 100. No body, or `null` (what a JSON
 /// client sends for "nothing"), is `{}`.
-fn spec<T: DeserializeOwned>(body: &Bytes) -> Result<T, GraphError> {
+pub(crate) fn spec<T: DeserializeOwned>(body: &Bytes) -> Result<T, GraphError> {
     let raw: &[u8] = if body.is_empty() || body.trim_ascii() == b"null" { b"{}" } else { body };
     serde_json::from_slice(raw).map_err(|e| GraphError::param(format!("Invalid JSON body: {e}")))
 }
@@ -161,7 +161,7 @@ fn app_id(raw: &str) -> Result<suat_core::AppId, GraphError> {
 )]
 async fn app_role(State(s): State<AppState>, Path(id): Path<String>, body: Bytes) -> Result<Response, GraphError> {
     ops::add_app_role(&s.svc, app_id(&id)?, spec(&body)?).await?;
-    Ok(graph_json(&json!({"success": true})))
+    Ok(graph_json(&suat_wire::Success::TRUE))
 }
 
 /// Seed 001's app status and seed 000's last app-scoped query, as the operator sets them.
@@ -175,7 +175,7 @@ async fn app_role(State(s): State<AppState>, Path(id): Path<String>, body: Bytes
 )]
 async fn update_app(State(s): State<AppState>, Path(id): Path<String>, body: Bytes) -> Result<Response, GraphError> {
     ops::update_app(&s.svc, app_id(&id)?, spec(&body)?).await?;
-    Ok(graph_json(&json!({"success": true})))
+    Ok(graph_json(&suat_wire::Success::TRUE))
 }
 
 #[utoipa::path(
@@ -339,5 +339,5 @@ async fn import_snapshot(State(s): State<AppState>, body: Bytes) -> Result<Respo
     let doc: ops::SnapshotDocument =
         serde_json::from_slice(&body).map_err(|e| GraphError::param(format!("Invalid snapshot: {e}")))?;
     ops::import_snapshot(&s.svc, doc).await?;
-    Ok(graph_json(&json!({"success": true})))
+    Ok(graph_json(&suat_wire::Success::TRUE))
 }

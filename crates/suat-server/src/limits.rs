@@ -13,7 +13,6 @@ use axum::{
     routing::{get, post},
     Router,
 };
-use serde_json::json;
 use suat_service::operator as ops;
 
 pub fn routes() -> Router<AppState> {
@@ -36,10 +35,8 @@ pub(crate) async fn update_business(
 ) -> Result<Response, GraphError> {
     let id: suat_core::BusinessId =
         id.parse().map_err(|_| GraphError::param("business id must be a numeric Graph id"))?;
-    let spec: ops::BusinessUpdateSpec =
-        serde_json::from_slice(&body).map_err(|e| GraphError::param(format!("Invalid JSON body: {e}")))?;
-    ops::update_business(&s.svc, id, spec).await?;
-    Ok(graph_json(&json!({"success": true})))
+    ops::update_business(&s.svc, id, crate::control::spec(&body)?).await?;
+    Ok(graph_json(&suat_wire::Success::TRUE))
 }
 
 /// The quotas in force and every live window of this process, at the server clock.
