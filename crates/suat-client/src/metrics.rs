@@ -104,7 +104,8 @@ fn escape(v: &str) -> String {
     v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
 }
 
-/// Serves `GET /metrics` on `listener` until the task is dropped.
+/// Serves `GET /metrics` on `listener` until the task is dropped, under the same connection limits and timeouts as
+/// `suat serve` (at most 256 connections: a scraper needs one).
 pub async fn serve_metrics(listener: tokio::net::TcpListener, gauges: Gauges, clock: Clock) -> std::io::Result<()> {
     let app = Router::new().route(
         "/metrics",
@@ -113,7 +114,14 @@ pub async fn serve_metrics(listener: tokio::net::TcpListener, gauges: Gauges, cl
             async move { ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], body).into_response() }
         }),
     );
-    axum::serve(listener, app).await
+    let answers: suat_listener::Answers = std::sync::Arc::new(|status| {
+        let mut r = axum::http::Response::new(format!("{status}\n").into_bytes());
+        *r.status_mut() = status;
+        r.headers_mut().insert(header::CONTENT_TYPE, axum::http::HeaderValue::from_static("text/plain; charset=utf-8"));
+        r
+    });
+    let limits = suat_listener::Limits { max_connections: 256, ..suat_listener::Limits::defaults() };
+    suat_listener::serve(listener, app, limits, answers, Default::default(), std::future::pending()).await
 }
 
 #[cfg(test)]

@@ -56,6 +56,24 @@ pub struct ServeArgs {
     /// `POST /_suat/businesses/{id}` `rate_limit` overrides it per business.
     #[arg(long, env = "SUAT_BUSINESS_RATE_LIMIT", default_value_t = DEFAULT_QUOTAS.business)]
     pub business_rate_limit: u64,
+    /// Open connections at most; past it the longest-idle connection is closed to make room, and a new connection
+    /// is refused (503) only when every one is in a request. Default: the open-file limit (raised to its hard limit
+    /// at start) less 128 kept for the database and logs.
+    #[arg(long, env = "SUAT_MAX_CONNECTIONS", value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub max_connections: Option<u32>,
+    /// Seconds a client may take to send a request's head (line and headers) from its first byte.
+    #[arg(long, env = "SUAT_HEADER_TIMEOUT", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=3600))]
+    pub header_timeout: u32,
+    /// Seconds a client may take to send a request's body after its head; later, 408.
+    #[arg(long, env = "SUAT_BODY_TIMEOUT", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=3600))]
+    pub body_timeout: u32,
+    /// Seconds a connection may wait for its first or next request before it is closed.
+    #[arg(long, env = "SUAT_IDLE_TIMEOUT", default_value_t = 60, value_parser = clap::value_parser!(u32).range(1..=86400))]
+    pub idle_timeout: u32,
+    /// Largest request head (request line and headers) in bytes; larger ones get 431. At least 8192.
+    #[arg(long, env = "SUAT_MAX_HEADER_BYTES", default_value_t = 65536,
+          value_parser = clap::value_parser!(u32).range(8192..=16_777_216))]
+    pub max_header_bytes: u32,
 }
 
 const DEFAULT_QUOTAS: suat_service::limits::Quotas = suat_service::limits::Quotas::DEFAULT;
@@ -67,6 +85,20 @@ impl ServeArgs {
             app: self.app_rate_limit,
             user: self.user_rate_limit,
             business: self.business_rate_limit,
+        }
+    }
+}
+
+impl ServeArgs {
+    /// The listener's limits the flags configure.
+    pub fn connection_limits(&self) -> suat_listener::Limits {
+        let d = suat_listener::Limits::defaults();
+        suat_listener::Limits {
+            max_connections: self.max_connections.map_or(d.max_connections, |n| n as usize),
+            header_timeout: std::time::Duration::from_secs(self.header_timeout.into()),
+            body_timeout: std::time::Duration::from_secs(self.body_timeout.into()),
+            idle_timeout: std::time::Duration::from_secs(self.idle_timeout.into()),
+            max_header_bytes: self.max_header_bytes as usize,
         }
     }
 }

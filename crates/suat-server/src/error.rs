@@ -57,6 +57,25 @@ impl GraphError {
         GraphError::new(2, OAUTH, "An unexpected error has occurred. Please retry your request later.")
     }
 
+    /// 408: the body did not arrive within the listener's body timeout.
+    pub fn body_timeout() -> GraphError {
+        let mut e = GraphError::param("The request body was not received in time");
+        e.status = StatusCode::REQUEST_TIMEOUT;
+        e
+    }
+
+    /// A request body that could not be read: not received in time (the listener's deadline), or over `max` bytes.
+    pub fn unreadable_body(e: &axum::Error, max: usize) -> GraphError {
+        let mut cause: Option<&dyn std::error::Error> = Some(e);
+        while let Some(c) = cause {
+            if c.to_string().contains(suat_listener::BODY_TIMEOUT) {
+                return GraphError::body_timeout();
+            }
+            cause = c.source();
+        }
+        GraphError::param(format!("Request body too large (max {max} bytes)"))
+    }
+
     /// The envelope, with the request's trace id.
     pub fn envelope(&self, fbtrace_id: &str) -> ErrorEnvelope {
         ErrorEnvelope {
@@ -180,11 +199,15 @@ pub async fn json_errors(req: axum::extract::Request, next: axum::middleware::Ne
     let mut e = match status {
         StatusCode::METHOD_NOT_ALLOWED => GraphError::param("This path does not take this HTTP method"),
         StatusCode::PAYLOAD_TOO_LARGE => GraphError::param("The request body is too large"),
+        // The listener's body deadline, reported by axum as a body it could not buffer.
+        _ if text.contains(suat_listener::BODY_TIMEOUT) => GraphError::body_timeout(),
         s if s.is_server_error() => GraphError::internal(),
         _ if text.trim().is_empty() => GraphError::param(status.canonical_reason().unwrap_or("Bad request")),
         _ => GraphError::param(text.trim().chars().take(200).collect::<String>()),
     };
-    e.status = status;
+    if e.status != StatusCode::REQUEST_TIMEOUT {
+        e.status = status;
+    }
     let mut out = e.into_response();
     for (k, v) in parts.headers.iter() {
         if k != header::CONTENT_TYPE && k != header::CONTENT_LENGTH && !out.headers().contains_key(k) {
@@ -192,6 +215,34 @@ pub async fn json_errors(req: axum::extract::Request, next: axum::middleware::Ne
         }
     }
     out
+}
+
+/// The answers the listener writes itself ([`suat_listener::Answers`]), as Graph envelopes with the headers of every
+/// Graph error: 503 when every connection is busy (transient code 2), and hyper's refusals of a request it could not
+/// parse (400), of a URI (414) or head (431) over the limit. `date` is the server clock's.
+pub fn listener_answer(status: StatusCode, date: &str) -> axum::http::Response<Vec<u8>> {
+    let mut e = match status {
+        StatusCode::SERVICE_UNAVAILABLE => GraphError::new(2, OAUTH, "Service temporarily unavailable"),
+        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => GraphError::param("The request's headers are too large"),
+        StatusCode::URI_TOO_LONG => GraphError::param("The request URI is too long"),
+        _ => GraphError::param("The request is not valid HTTP"),
+    };
+    e.status = status;
+    let id = crate::headers::request_id();
+    let body = serde_json::to_vec(&e.envelope(&id)).expect("wire types serialise");
+    let mut r = axum::http::Response::new(body);
+    *r.status_mut() = status;
+    let h = r.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(JSON_UTF8));
+    if let Ok(v) = HeaderValue::from_str(&format!("OAuth \"Facebook Platform\" \"invalid_request\" \"{}\"", e.message))
+    {
+        h.insert(header::WWW_AUTHENTICATE, v);
+    }
+    crate::headers::decorate(h, &id, false);
+    if let Ok(v) = HeaderValue::from_str(date) {
+        h.insert(header::DATE, v);
+    }
+    r
 }
 
 impl IntoResponse for GraphError {

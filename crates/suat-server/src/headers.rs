@@ -109,7 +109,7 @@ pub fn http_date(unix: i64) -> String {
     chrono::DateTime::from_timestamp(unix, 0).unwrap_or_default().format("%a, %d %b %Y %H:%M:%S GMT").to_string()
 }
 
-fn decorate(h: &mut HeaderMap, request_id: &str, ok: bool) {
+pub(crate) fn decorate(h: &mut HeaderMap, request_id: &str, ok: bool) {
     let set = |h: &mut HeaderMap, k: &'static str, v: &str| {
         if let Ok(v) = HeaderValue::from_str(v) {
             h.insert(k, v);

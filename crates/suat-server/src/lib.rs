@@ -67,6 +67,7 @@ pub async fn app(store: Arc<dyn Store>, keys: Keys, settings: Settings) -> anyho
         server_errors: Default::default(),
         faults: Default::default(),
         journal: journal::Journal::new(journal_size),
+        connections: Default::default(),
     }));
     let inner = graph::batch::Inner(graph::router(state.clone(), false).with_state(state.clone()));
     let router = Router::new()
@@ -82,19 +83,20 @@ pub async fn app(store: Arc<dyn Store>, keys: Keys, settings: Settings) -> anyho
     Ok((tower::util::MapRequest::new(router, strip), state))
 }
 
-/// Serves `app` on `listener` until `shutdown` completes.
+/// Serves `app` on `listener` under `limits` until `shutdown` completes. The listener's own answers (every
+/// connection busy, a request hyper cannot parse, a head over the limit) are Graph envelopes dated by the server
+/// clock, like every other answer.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     app: App,
+    state: &AppState,
+    limits: suat_listener::Limits,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    // With the peer address: the sign-in throttle counts failures per client address.
-    axum::serve(
-        listener,
-        axum::ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<std::net::SocketAddr>(app),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
+    let clock = state.clone();
+    let answers: suat_listener::Answers =
+        Arc::new(move |status| error::listener_answer(status, &headers::http_date(clock.now())));
+    suat_listener::serve(listener, app, limits, answers, state.connections.clone(), shutdown).await
 }
 
 /// Opens the configured store: PostgreSQL if a URL is given, else the SQLite file.
@@ -145,7 +147,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     };
     tracing::info!(addr = %listener.local_addr()?, store = %where_, "suat serving");
     eprintln!("suat listening on http://{} (store: {where_})", listener.local_addr()?);
-    serve(listener, router, shutdown()).await?;
+    serve(listener, router, &state, args.connection_limits(), shutdown()).await?;
     Ok(())
 }
 

@@ -23,6 +23,8 @@ pub struct Inner {
     pub faults: crate::faults::Faults,
     /// The latest Graph requests, for `/_suat/requests`.
     pub journal: crate::journal::Journal,
+    /// What the listener counted: connections accepted, evicted, refused, timed out, and answers it wrote itself.
+    pub connections: std::sync::Arc<suat_listener::Counters>,
 }
 
 impl std::ops::Deref for AppState {

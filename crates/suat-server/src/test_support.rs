@@ -52,7 +52,7 @@ impl TestServer {
     }
 
     pub async fn start_with_keys(store: Arc<dyn Store>, db_path: PathBuf, keys: Keys, admin_key: String) -> TestServer {
-        Self::start_full(store, db_path, keys, admin_key, None).await
+        Self::start_full(store, db_path, keys, admin_key, None, suat_listener::Limits::defaults()).await
     }
 
     /// Starts a server on a fresh SQLite file whose clock stands still at `unix` (until the control plane moves
@@ -63,7 +63,21 @@ impl TestServer {
         let mut master = [0u8; 32];
         rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut master);
         let wall: suat_service::WallClock = Arc::new(move || unix);
-        Self::start_full(store, path, Keys::from_master(&master), hex::encode(master), Some(wall)).await
+        Self::start_full(store, path, Keys::from_master(&master), hex::encode(master), Some(wall), Self::limits()).await
+    }
+
+    /// Starts a server on a fresh SQLite file whose listener has these connection limits (tests of the limits).
+    pub async fn start_with_limits(limits: suat_listener::Limits) -> TestServer {
+        let path = temp_db();
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&path).await.expect("open sqlite"));
+        let mut master = [0u8; 32];
+        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut master);
+        Self::start_full(store, path, Keys::from_master(&master), hex::encode(master), None, limits).await
+    }
+
+    /// The limits `suat serve` starts with by default.
+    pub fn limits() -> suat_listener::Limits {
+        suat_listener::Limits::defaults()
     }
 
     async fn start_full(
@@ -72,6 +86,7 @@ impl TestServer {
         keys: Keys,
         admin_key: String,
         wall_clock: Option<suat_service::WallClock>,
+        limits: suat_listener::Limits,
     ) -> TestServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let url = format!("http://{}", listener.local_addr().expect("addr"));
@@ -84,8 +99,9 @@ impl TestServer {
             quotas: Default::default(),
         };
         let (router, state) = app(store.clone(), keys, settings).await.expect("build app");
+        let serving = state.clone();
         let task = tokio::spawn(async move {
-            let _ = crate::serve(listener, router, std::future::pending()).await;
+            let _ = crate::serve(listener, router, &serving, limits, std::future::pending()).await;
         });
         TestServer { url, admin_key, db_path, store, http: reqwest::Client::new(), state, task }
     }

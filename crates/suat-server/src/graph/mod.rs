@@ -232,9 +232,7 @@ async fn parse_request(State(state): State<AppState>, req: Request, next: Next) 
 
 async fn parse(state: &AppState, req: Request, version: Option<String>) -> Result<Request, GraphError> {
     let (mut parts, body) = req.into_parts();
-    let body = axum::body::to_bytes(body, MAX_BODY)
-        .await
-        .map_err(|_| GraphError::param(format!("Request body too large (max {MAX_BODY} bytes)")))?;
+    let body = axum::body::to_bytes(body, MAX_BODY).await.map_err(|e| GraphError::unreadable_body(&e, MAX_BODY))?;
     let params = Params::parse(parts.uri.query(), &parts.headers, &body)?;
     // A path that is not UTF-8 once decoded names nothing; answered here, as a Graph error, before the router's
     // own extractors would answer it in plain text.
