@@ -14,6 +14,7 @@ pub mod proof;
 pub mod rules;
 pub mod scope;
 pub mod signin;
+pub mod text;
 pub mod time;
 pub mod token;
 pub mod wire;

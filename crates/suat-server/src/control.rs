@@ -80,10 +80,43 @@ async fn require_admin(State(state): State<AppState>, req: Request, next: Next) 
 }
 
 /// Parses a JSON body into a spec, turning serde's complaint into a Graph-style 100. No body, or `null` (what a JSON
-/// client sends for "nothing"), is `{}`.
+/// client sends for "nothing"), is `{}`. Whatever the spec, no string may pass [`MAX_STRING`] characters and no list
+/// [`MAX_LIST`] items: the use cases bound each field more tightly (`suat_core::text`), this bounds the fields they
+/// do not know of (fault rules' messages and paths, journal filters) the same way.
 pub(crate) fn spec<T: DeserializeOwned>(body: &Bytes) -> Result<T, GraphError> {
     let raw: &[u8] = if body.is_empty() || body.trim_ascii() == b"null" { b"{}" } else { body };
-    serde_json::from_slice(raw).map_err(|e| GraphError::param(format!("Invalid JSON body: {e}")))
+    let value: serde_json::Value =
+        serde_json::from_slice(raw).map_err(|e| GraphError::param(format!("Invalid JSON body: {e}")))?;
+    bounded_json(&value, "")?;
+    serde_json::from_value(value).map_err(|e| GraphError::param(format!("Invalid JSON body: {e}")))
+}
+
+/// Longest string of a control-plane body, in characters.
+pub(crate) const MAX_STRING: usize = 4096;
+/// Most items of a list in a control-plane body.
+pub(crate) const MAX_LIST: usize = 1000;
+
+/// Walks a body for strings and lists over the bounds; `at` is the field's path (`rules.message`), for the error.
+fn bounded_json(v: &serde_json::Value, at: &str) -> Result<(), GraphError> {
+    use serde_json::Value::*;
+    let field = if at.is_empty() { "the body" } else { at };
+    match v {
+        String(s) if s.chars().count() > MAX_STRING => {
+            Err(GraphError::param(format!("{field} is longer than {MAX_STRING} characters")))
+        }
+        Array(items) if items.len() > MAX_LIST => {
+            Err(GraphError::param(format!("{field} has more than {MAX_LIST} items")))
+        }
+        Array(items) => items.iter().try_for_each(|i| bounded_json(i, at)),
+        Object(fields) => fields.iter().try_for_each(|(k, f)| {
+            if k.chars().count() > MAX_STRING {
+                return Err(GraphError::param(format!("a key of {field} is longer than {MAX_STRING} characters")));
+            }
+            let inner = if at.is_empty() { k.clone() } else { format!("{at}.{k}") };
+            bounded_json(f, &inner)
+        }),
+        _ => Ok(()),
+    }
 }
 
 #[utoipa::path(

@@ -426,8 +426,7 @@ pub fn routes() -> Router<AppState> {
     responses((status = 200, description = "The rule as listed", body = crate::openapi::FaultRule))
 )]
 async fn add(State(s): State<AppState>, body: Bytes) -> Result<Response, GraphError> {
-    let spec: FaultSpec = serde_json::from_slice(if body.is_empty() { b"{}" } else { &body })
-        .map_err(|e| GraphError::param(format!("Invalid JSON body: {e}")))?;
+    let spec: FaultSpec = crate::control::spec(&body)?;
     let listed = s.faults.add(spec)?;
     Ok(crate::error::graph_json(&listed))
 }

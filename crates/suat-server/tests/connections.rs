@@ -190,3 +190,55 @@ async fn a_thousand_idle_sockets_do_not_stop_real_clients() {
         - s.state.connections.evicted.load(std::sync::atomic::Ordering::Relaxed);
     assert!(open <= 200 + 20, "at most the cap stays open (plus closes in flight): {open}");
 }
+
+/// Raw control-plane call: (status, body).
+async fn admin_raw(s: &TestServer, method: &str, path: &str, body: Value) -> (u16, Value) {
+    let r = s
+        .http
+        .request(reqwest::Method::from_bytes(method.as_bytes()).unwrap(), format!("{}/_suat{path}", s.url))
+        .bearer_auth(&s.admin_key)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn every_control_plane_string_is_bounded_and_an_overlong_one_changes_nothing() {
+    let s = TestServer::start().await;
+    let before = dump(&s).await;
+    let cases = [
+        // The use cases' own bounds (suat_core::text).
+        (
+            "/businesses",
+            json!({"name": "b".repeat(257)}),
+            "(#100) name is 257 characters long; at most 256 are allowed",
+        ),
+        ("/businesses", json!({"name": "b".repeat(1 << 20)}), "(#100) name is longer than 4096 characters"),
+        (
+            "/users",
+            json!({"name": "Pat", "email": format!("{}@example.com", "p".repeat(400))}),
+            "(#100) email is 412 characters long; at most 320 are allowed",
+        ),
+        (
+            "/apps",
+            json!({"name": "A", "redirect_uris": [format!("https://a.example/{}", "x".repeat(3000))]}),
+            "(#100) redirect_uris is 3018 characters long; at most 2048 are allowed",
+        ),
+        ("/apps", json!({"name": "A", "capabilities": vec!["c"; 101]}), "(#100) capabilities has more than 100 items"),
+        // The control plane's bound on whatever a use case does not know of.
+        ("/faults", json!({"code": 2, "message": "m".repeat(5000)}), "(#100) message is longer than 4096 characters"),
+        ("/faults", json!({"code": 2, "path": vec!["p"; 1001]}), "(#100) path has more than 1000 items"),
+    ];
+    for (path, body, message) in cases {
+        let (status, answer) = admin_raw(&s, "POST", path, body).await;
+        assert_eq!((status, answer["error"]["message"].as_str().unwrap_or("")), (400, message), "{path}: {answer}");
+    }
+    assert_eq!(dump(&s).await, before, "nothing was created");
+    let (_, faults) = admin_raw(&s, "GET", "/faults", Value::Null).await;
+    assert_eq!(faults["data"], json!([]), "{faults}");
+    // At the bound, accepted.
+    let (status, _) = admin_raw(&s, "POST", "/businesses", json!({"name": "é".repeat(256)})).await;
+    assert_eq!(status, 200);
+}

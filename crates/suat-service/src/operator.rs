@@ -22,13 +22,16 @@ fn id_or_new<T: std::str::FromStr>(raw: &Option<String>, what: &str) -> Result<O
     }
 }
 
-/// Refuses a NUL character in text the store keeps: PostgreSQL cannot store one in `text` (the write would fail as a
-/// server error), and no Graph name holds one.
-fn no_nul<'a>(what: &str, values: impl IntoIterator<Item = &'a String>) -> Result<()> {
-    if values.into_iter().any(|v| v.contains('\0')) {
-        return Err(Error::param(format!("{what} must not contain a NUL character")));
-    }
-    Ok(())
+use suat_core::text::{self, EMAIL_MAX, LABEL_MAX, NAME_MAX, URI_MAX};
+
+/// One text field against its bound (and NUL, which PostgreSQL's `text` cannot hold): a `(#100)` naming it.
+fn bounded(what: &str, value: &str, max: usize) -> Result<()> {
+    text::check(what, value, max).map_err(Error::param)
+}
+
+/// Each item of a list against its bound, and the list against [`text::LIST_MAX`].
+fn bounded_list<'a>(what: &str, values: impl IntoIterator<Item = &'a String>, max: usize) -> Result<()> {
+    text::check_list(what, values, max).map_err(Error::param)
 }
 
 async fn fresh_id(svc: &Service, given: Option<u64>) -> Result<u64> {
@@ -50,7 +53,7 @@ pub struct BusinessSpec {
 }
 
 pub async fn create_business(svc: &Service, spec: BusinessSpec) -> Result<BusinessId> {
-    no_nul("name", [&spec.name])?;
+    bounded("name", &spec.name, NAME_MAX)?;
     let given: Option<BusinessId> = id_or_new(&spec.id, "id")?;
     let parent: Option<BusinessId> = id_or_new(&spec.parent_id, "parent_id")?;
     if let Some(p) = parent {
@@ -102,8 +105,13 @@ fn standard() -> AccessLevel {
 }
 
 pub async fn create_app(svc: &Service, spec: AppSpec) -> Result<(AppId, AppSecret)> {
-    no_nul("name", [&spec.name])?;
-    no_nul("capabilities", &spec.capabilities)?;
+    bounded("name", &spec.name, NAME_MAX)?;
+    bounded_list("capabilities", &spec.capabilities, LABEL_MAX)?;
+    bounded_list("redirect_uris", &spec.redirect_uris, URI_MAX)?;
+    bounded_list("permissions", spec.permissions.iter().flatten(), LABEL_MAX)?;
+    if let Some(secret) = &spec.secret {
+        bounded("secret", secret, LABEL_MAX)?;
+    }
     let given: Option<AppId> = id_or_new(&spec.id, "id")?;
     let owner: Option<BusinessId> = id_or_new(&spec.owner_business, "owner_business")?;
     if let Some(b) = owner {
@@ -159,7 +167,10 @@ pub struct PersonSpec {
 }
 
 pub async fn create_person(svc: &Service, spec: PersonSpec) -> Result<UserId> {
-    no_nul("name", [&spec.name])?;
+    bounded("name", &spec.name, NAME_MAX)?;
+    if let Some(e) = &spec.email {
+        bounded("email", e, EMAIL_MAX)?;
+    }
     let given: Option<UserId> = id_or_new(&spec.id, "id")?;
     let business: Option<BusinessId> = id_or_new(&spec.business_id, "business_id")?;
     if let Some(b) = business {
@@ -222,7 +233,7 @@ pub struct PageSpec {
 }
 
 pub async fn create_page(svc: &Service, spec: PageSpec) -> Result<PageId> {
-    no_nul("name", [&spec.name])?;
+    bounded("name", &spec.name, NAME_MAX)?;
     let given: Option<PageId> = id_or_new(&spec.id, "id")?;
     let business: BusinessId =
         spec.business_id.parse().map_err(|_| Error::param("business_id must be a numeric Graph id"))?;
@@ -341,7 +352,9 @@ pub async fn update_app(svc: &Service, app_id: AppId, spec: AppUpdateSpec) -> Re
     if let Some(uris) = &settings.redirect_uris {
         suat_core::oauth::check_redirect_uris(uris)?;
     }
-    no_nul("capabilities", settings.capabilities.iter().flatten())?;
+    bounded_list("capabilities", settings.capabilities.iter().flatten(), LABEL_MAX)?;
+    bounded_list("redirect_uris", settings.redirect_uris.iter().flatten(), URI_MAX)?;
+    bounded_list("permissions", settings.permissions.iter().flatten(), LABEL_MAX)?;
     if let Some(p) = &settings.permissions {
         parse_scopes(&serde_json::to_string(p).unwrap_or_default())?;
     }
@@ -407,7 +420,7 @@ fn employee() -> SystemUserRole {
 }
 
 pub async fn create_system_user(svc: &Service, spec: SystemUserSpec) -> Result<UserId> {
-    no_nul("name", [&spec.name])?;
+    bounded("name", &spec.name, NAME_MAX)?;
     let given: Option<UserId> = id_or_new(&spec.id, "id")?;
     let business: BusinessId =
         spec.business_id.parse().map_err(|_| Error::param("business_id must be a numeric Graph id"))?;
@@ -456,6 +469,7 @@ pub async fn issue_user_token(svc: &Service, user: UserId, spec: UserTokenSpec) 
     if svc.store.get_app(app_id).await?.is_none() {
         return Err(Error::param(format!("app {app_id} does not exist")));
     }
+    bounded_list("scopes", &spec.scopes, LABEL_MAX)?;
     let scopes = parse_scopes(&serde_json::to_string(&spec.scopes).unwrap_or_default())?;
     let token = match spec.access_token {
         Some(t) if t.len() >= 32 && t.len() <= 255 && t.bytes().all(|b| b.is_ascii_alphanumeric()) => {
