@@ -214,6 +214,19 @@ async fn a_form_not_bound_to_this_browser_or_from_another_origin_is_refused() {
     let r = r.unwrap();
     assert_eq!(r.status().as_u16(), 403);
     assert!(r.text().await.unwrap().contains("from another site"));
+    // DNS rebinding: a name the attacker controls resolves to this server, so Host and Origin agree with each
+    // other, but not with the public URL.
+    let port = s.url.rsplit(':').next().unwrap().to_owned();
+    let r = as_browser_from(&s, no_redirects().post(&url), &format!("http://rebind.evil.example:{port}"))
+        .header("host", format!("rebind.evil.example:{port}"))
+        .form(&all)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 403);
+    // The same server under another loopback name at the same port is the same origin; at another port it is not.
+    let r = as_browser_from(&s, no_redirects().post(&url), "http://localhost:1").form(&all).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 403);
     let cookie = {
         let r = s
             .http
@@ -236,8 +249,9 @@ async fn a_form_not_bound_to_this_browser_or_from_another_origin_is_refused() {
         .unwrap();
     assert_eq!(r.status().as_u16(), 403);
     assert_eq!(codes(&s).await, 0);
-    // As the browser that rendered it (same cookie, same Origin): a code.
-    let r = as_browser(&s, no_redirects().post(&url)).form(&all).send().await.unwrap();
+    // As the browser that rendered it (same cookie), opened as `localhost` rather than 127.0.0.1: a code.
+    let r = as_browser_from(&s, no_redirects().post(&url), &format!("http://localhost:{port}")).form(&all).send().await;
+    let r = r.unwrap();
     assert_eq!(r.status().as_u16(), 302);
     assert_eq!(codes(&s).await, 1);
 }

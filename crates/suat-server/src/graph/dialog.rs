@@ -152,26 +152,36 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Peer {
     }
 }
 
-/// Whether the POST comes from a page of this server: its `Origin` (or, without one, its `Referer`) must name the
-/// host it was sent to. Browsers send `Origin` on every form POST; a request with neither is refused.
-fn same_origin(headers: &HeaderMap) -> bool {
-    let Some(host) = headers.get(header::HOST).and_then(|h| h.to_str().ok()) else {
-        return false;
-    };
+/// Whether the POST comes from a page of this server: its `Origin` (or, without one, its `Referer`) must be the origin
+/// of `--public-url`, where browsers reach this server. The `Host` header is not consulted: a page on a name the
+/// attacker controls that resolves to this server (DNS rebinding) sends its own name as both `Host` and `Origin`.
+/// When the public URL names the loopback interface, the other loopback names at the same port are the same server
+/// (a person opens `localhost:8787` as often as `127.0.0.1:8787`). A request with neither header is refused.
+pub(crate) fn same_origin(headers: &HeaderMap, public_url: &str) -> bool {
     // More than one Origin is not something a browser sends: refused rather than picking one.
     if headers.get_all(header::ORIGIN).iter().count() > 1 {
         return false;
     }
-    let origin = match headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) {
-        Some(o) => o.to_owned(),
-        None => {
-            match headers.get(header::REFERER).and_then(|r| r.to_str().ok()).and_then(|r| url::Url::parse(r).ok()) {
-                Some(u) => u.origin().ascii_serialization(),
-                None => return false,
-            }
-        }
+    let sent = match headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) {
+        Some(o) => url::Url::parse(o).ok(),
+        None => headers.get(header::REFERER).and_then(|r| r.to_str().ok()).and_then(|r| url::Url::parse(r).ok()),
     };
-    origin == format!("http://{host}") || origin == format!("https://{host}")
+    let (Some(sent), Ok(public)) = (sent, url::Url::parse(public_url)) else {
+        return false;
+    };
+    if sent.origin() == public.origin() {
+        return true;
+    }
+    let loopback = |u: &url::Url| match u.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    };
+    loopback(&public)
+        && loopback(&sent)
+        && sent.scheme() == public.scheme()
+        && sent.port_or_known_default() == public.port_or_known_default()
 }
 
 /// GET /dialog/oauth. Sets the binding cookie (keeping the browser's, so two open dialogs both stay valid).
@@ -240,7 +250,7 @@ pub async fn confirm(
     req: Req,
 ) -> Result<Response, GraphError> {
     // Refused before anything else (even Cancel): a forged POST gets no redirect to the app either.
-    if !same_origin(&headers) {
+    if !same_origin(&headers, &s.public_url) {
         return Ok(error_page(StatusCode::FORBIDDEN, "This login form was sent from another site and was refused."));
     }
     let browser = browser_cookie(&headers);

@@ -223,10 +223,20 @@ pub fn keep_cookie(s: &TestServer, r: &reqwest::Response) {
     }
 }
 
+/// The binding cookie kept for this server (`name=value`).
+pub fn kept_cookie(s: &TestServer) -> Option<String> {
+    JAR.lock().unwrap().iter().find(|(u, _)| *u == s.url).map(|(_, c)| c.clone())
+}
+
 /// A consent-form POST as a browser sends it: with the kept cookie and the page's Origin.
 pub fn as_browser(s: &TestServer, b: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
-    let cookie = JAR.lock().unwrap().iter().find(|(u, _)| *u == s.url).map(|(_, c)| c.clone());
-    let b = b.header("origin", s.url.trim_end_matches('/'));
+    as_browser_from(s, b, s.url.trim_end_matches('/'))
+}
+
+/// [`as_browser`] from a page at `origin`.
+pub fn as_browser_from(s: &TestServer, b: reqwest::RequestBuilder, origin: &str) -> reqwest::RequestBuilder {
+    let cookie = kept_cookie(s);
+    let b = b.header("origin", origin);
     match cookie {
         Some(c) => b.header("cookie", c),
         None => b,
