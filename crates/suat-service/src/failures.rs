@@ -121,3 +121,40 @@ impl Service {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use suat_core::audit::FAILURE_WINDOW;
+
+    #[test]
+    fn memory_is_bounded_and_a_full_map_shares_one_overflow_window() {
+        let log = FailureLog::default();
+        for i in 0..MAX_KEYS {
+            assert_eq!(log.note(Reason::AdminKey, &format!("address:{i}"), 0), Some((format!("address:{i}"), 0)));
+        }
+        assert_eq!(log.len(), MAX_KEYS);
+        // Full, nothing expired: new actors fall into the overflow window, logged once per window.
+        assert_eq!(log.note(Reason::AdminKey, "address:new-1", 1), Some((OVERFLOW_ACTOR.to_owned(), 0)));
+        assert_eq!(log.note(Reason::AdminKey, "address:new-2", 2), None);
+        assert_eq!(log.len(), MAX_KEYS + 1, "the overflow key is the only one added");
+        // A tracked actor keeps its own window.
+        assert_eq!(log.note(Reason::AdminKey, "address:7", 3), None);
+        // Once the windows are over, the expired ones are pruned and new actors are tracked again.
+        assert_eq!(
+            log.note(Reason::AdminKey, "address:new-3", FAILURE_WINDOW + 2),
+            Some(("address:new-3".to_owned(), 0))
+        );
+        assert!(log.len() <= 2, "{} keys left", log.len());
+        log.clear();
+        assert!(log.is_empty());
+    }
+
+    #[test]
+    fn reasons_are_separate_keys() {
+        let log = FailureLog::default();
+        assert!(log.note(Reason::ClientSecret, "app:1", 0).is_some());
+        assert!(log.note(Reason::AppSecretProof, "app:1", 0).is_some());
+        assert!(log.note(Reason::ClientSecret, "app:1", 1).is_none());
+    }
+}
