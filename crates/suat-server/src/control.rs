@@ -73,12 +73,7 @@ async fn require_admin(State(state): State<AppState>, req: Request, next: Next) 
     } else {
         // Audited per client address (the socket's peer, as the sign-in throttle counts), at most once a window.
         let ip = req.extensions().get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
-        let actor = format!("address:{}", ip.map_or_else(|| "unknown".to_owned(), |ip| ip.to_string()));
-        let reason = suat_service::failures::Reason::AdminKey;
-        let mut detail = serde_json::Map::new();
-        detail.insert("presented".into(), (!presented.is_empty()).into());
-        let f = suat_service::failures::Failure { reason, actor, app: None, token: None, detail };
-        state.svc.auth_failed(f).await;
+        state.svc.auth_failed(suat_service::failures::Failure::admin_key(ip, !presented.is_empty())).await;
         GraphError {
             status: axum::http::StatusCode::UNAUTHORIZED,
             ..GraphError::new(190, "OAuthException", "Invalid control-plane key")

@@ -47,6 +47,14 @@ impl Failure {
         detail.insert("via".into(), via.into());
         Failure { reason: Reason::ClientSecret, actor: format!("app:{app}"), app: Some(app), token: None, detail }
     }
+
+    /// A missing (`presented: false`) or wrong control-plane key from client address `ip` (the socket's peer).
+    pub fn admin_key(ip: Option<std::net::IpAddr>, presented: bool) -> Failure {
+        let mut detail = serde_json::Map::new();
+        detail.insert("presented".into(), presented.into());
+        let actor = format!("address:{}", ip.map_or_else(|| "unknown".to_owned(), |ip| ip.to_string()));
+        Failure { reason: Reason::AdminKey, actor, app: None, token: None, detail }
+    }
 }
 
 /// Keys tracked before expired windows are pruned; beyond it (after pruning), new keys share one overflow key.

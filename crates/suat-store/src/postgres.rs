@@ -176,7 +176,7 @@ impl Backend for PgStore {
     const AFTER_RESTORE: &'static str =
         "SELECT setval('user_created_seq', COALESCE((SELECT MAX(created_seq) FROM users), 0) + 1, false)::text";
     /// Unused: no chain here.
-    const AUDIT_NEXT_SEQ: &'static str = "SELECT 0::BIGINT";
+    const AUDIT_HEAD: &'static str = "SELECT 0::BIGINT, NULL::TEXT";
 
     fn read_pool(&self) -> &PgPool {
         &self.read

@@ -38,8 +38,9 @@ pub(crate) trait Backend: Send + Sync + 'static {
     const SET_NEXT_ID: &'static str;
     /// Run at the end of a restore, after the rows are in (empty: nothing to do).
     const AFTER_RESTORE: &'static str;
-    /// The seq the next audit row will get, read in the write transaction (only used by a backend that chains).
-    const AUDIT_NEXT_SEQ: &'static str;
+    /// The audit chain's head, read in the write transaction: the seq the next row will get and the last row's
+    /// hash (only used by a backend that chains).
+    const AUDIT_HEAD: &'static str;
 
     fn read_pool(&self) -> &sqlx::Pool<Self::Db>;
     fn write_pool(&self) -> &sqlx::Pool<Self::Db>;
@@ -157,13 +158,9 @@ macro_rules! sql_store {
                 let mut rows = entries.iter().map(|a| AuditParams::of(a)).collect::<Result<Vec<_>>>()?;
                 let mut first_seq = None;
                 if let Some(key) = chain {
-                    let next: i64 =
-                        sqlx::query_scalar(<$store as Backend>::AUDIT_NEXT_SEQ).fetch_one(&mut **tx).await?;
-                    let last: Option<Option<String>> =
-                        sqlx::query_scalar("SELECT hash FROM audit ORDER BY seq DESC LIMIT 1")
-                            .fetch_optional(&mut **tx)
-                            .await?;
-                    let mut prev = match last.flatten() {
+                    let (next, last): (i64, Option<String>) =
+                        sqlx::query_as(<$store as Backend>::AUDIT_HEAD).fetch_one(&mut **tx).await?;
+                    let mut prev = match last {
                         Some(h) => unhex32(&h).ok_or_else(|| StoreError::Corrupt("the audit chain's last hash".into()))?,
                         // No row yet, or only rows from before the chain: it starts here.
                         None => suat_core::audit::GENESIS,

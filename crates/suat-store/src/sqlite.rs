@@ -168,11 +168,12 @@ impl Backend for SqliteStore {
     const SET_NEXT_ID: &'static str = "UPDATE settings SET value = $1 WHERE key = 'next_id'";
     /// `created_seq` is computed from the rows themselves: nothing to catch up.
     const AFTER_RESTORE: &'static str = "";
-    /// What AUTOINCREMENT gives the next row: one more than the highest seq ever used (kept in `sqlite_sequence`
-    /// even when the row is gone) or present.
-    const AUDIT_NEXT_SEQ: &'static str =
-        "SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'audit'), 0),
-                COALESCE((SELECT MAX(seq) FROM audit), 0)) + 1";
+    /// One statement (each is a round trip to SQLite's thread): the seq AUTOINCREMENT gives the next row (one more
+    /// than the highest ever used, kept in `sqlite_sequence` even when the row is gone, or present), and the hash of
+    /// the last row.
+    const AUDIT_HEAD: &'static str = "SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'audit'), 0),
+                COALESCE((SELECT MAX(seq) FROM audit), 0)) + 1,
+            (SELECT hash FROM audit ORDER BY seq DESC LIMIT 1)";
 
     fn read_pool(&self) -> &SqlitePool {
         &self.read
