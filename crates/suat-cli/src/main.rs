@@ -21,8 +21,18 @@ struct Cli {
 enum Command {
     /// Run the Graph-API-compatible token authority.
     Serve(suat_server::config::ServeArgs),
+    /// The server's audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
     #[command(flatten)]
     Client(commands::ClientCommand),
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Check the audit log: the hash chain on SQLite (names the first bad row), the server role's privileges on
+    /// PostgreSQL. Exits non-zero if it is broken.
+    Verify(suat_server::audit::AuditArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -53,6 +63,22 @@ fn main() -> std::process::ExitCode {
                     _ => eprintln!("suat serve: {e:#}"),
                 }
                 std::process::ExitCode::FAILURE
+            }
+        },
+        Command::Audit(AuditCommand::Verify(args)) => match runtime.block_on(suat_server::audit::verify(&args)) {
+            Ok(v) => {
+                for line in &v.lines {
+                    println!("{line}");
+                }
+                if v.ok {
+                    std::process::ExitCode::SUCCESS
+                } else {
+                    std::process::ExitCode::FAILURE
+                }
+            }
+            Err(e) => {
+                eprintln!("suat audit verify: {e:#}");
+                std::process::ExitCode::from(2)
             }
         },
         Command::Client(cmd) => runtime.block_on(cmd.run()),

@@ -3,6 +3,7 @@
 //! Everything here is deterministic: the clock is a number the caller passes in and randomness comes from an RNG the
 //! caller supplies, so every rule can be unit-tested without IO. Storage and HTTP live in other crates.
 
+pub mod audit;
 pub mod crypto;
 pub mod error;
 pub mod ids;

@@ -71,6 +71,9 @@ async fn require_admin(State(state): State<AppState>, req: Request, next: Next) 
     if bool::from(presented.as_bytes().ct_eq(state.admin_key.as_bytes())) {
         next.run(req).await
     } else {
+        // Audited per client address (the socket's peer, as the sign-in throttle counts), at most once a window.
+        let ip = req.extensions().get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
+        state.svc.auth_failed(suat_service::failures::Failure::admin_key(ip, !presented.is_empty())).await;
         GraphError {
             status: axum::http::StatusCode::UNAUTHORIZED,
             ..GraphError::new(190, "OAuthException", "Invalid control-plane key")

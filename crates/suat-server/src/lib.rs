@@ -5,6 +5,7 @@
 //! inputs and authenticated caller, the handler calls one `suat_service` use case and translates its answer; errors
 //! become the Graph envelope in [`error`] only.
 
+pub mod audit;
 pub mod config;
 pub mod control;
 pub mod error;
@@ -100,7 +101,7 @@ pub async fn serve(
 }
 
 /// Opens the configured store: PostgreSQL if a URL is given, else the SQLite file.
-pub async fn open_store(args: &ServeArgs) -> anyhow::Result<Arc<dyn Store>> {
+pub async fn open_store(args: &ServeArgs, keys: &Keys) -> anyhow::Result<Arc<dyn Store>> {
     Ok(match &args.database_url {
         Some(url) if url.starts_with("postgres") => {
             Arc::new(PgStore::connect(url).await.context("connecting to PostgreSQL")?)
@@ -109,7 +110,11 @@ pub async fn open_store(args: &ServeArgs) -> anyhow::Result<Arc<dyn Store>> {
             "unsupported --database-url scheme (use postgres://...): {}",
             url.split(':').next().unwrap_or("")
         ),
-        None => Arc::new(SqliteStore::open(&args.db).await.with_context(|| format!("opening {}", args.db.display()))?),
+        None => Arc::new(
+            SqliteStore::open(&args.db, keys.audit.clone())
+                .await
+                .with_context(|| format!("opening {}", args.db.display()))?,
+        ),
     })
 }
 
@@ -117,7 +122,7 @@ pub async fn open_store(args: &ServeArgs) -> anyhow::Result<Arc<dyn Store>> {
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let keys = Keys::from_master(&config::load_master_key(&args.key_file)?);
     let admin_key = config::load_admin_key(&args)?;
-    let store = open_store(&args).await?;
+    let store = open_store(&args, &keys).await?;
     let listener =
         tokio::net::TcpListener::bind(args.listen).await.with_context(|| format!("binding {}", args.listen))?;
     let public_url = match &args.public_url {

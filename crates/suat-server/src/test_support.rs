@@ -12,6 +12,8 @@ pub struct TestServer {
     pub admin_key: String,
     pub db_path: PathBuf,
     pub store: Arc<dyn Store>,
+    /// The server's keys (the audit chain's, for `suat audit verify` in tests).
+    pub keys: Keys,
     pub http: reqwest::Client,
     /// The server's state: `server_errors` is checked when the test server is dropped.
     pub state: crate::state::AppState,
@@ -36,43 +38,50 @@ fn temp_db() -> PathBuf {
     std::env::temp_dir().join(format!("suat-test-{}.db", hex::encode(b)))
 }
 
+fn random_master() -> [u8; 32] {
+    let mut master = [0u8; 32];
+    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut master);
+    master
+}
+
 impl TestServer {
     /// Starts a server on a fresh SQLite file.
     pub async fn start() -> TestServer {
         let path = temp_db();
-        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&path).await.expect("open sqlite"));
-        Self::start_with(store, path).await
+        let master = random_master();
+        let keys = Keys::from_master(&master);
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&path, keys.audit.clone()).await.expect("open sqlite"));
+        Self::start_full(store, path, keys, hex::encode(master), None, Self::limits()).await
     }
 
     /// Starts a server over a given store (for PostgreSQL or shared-store tests).
     pub async fn start_with(store: Arc<dyn Store>, db_path: PathBuf) -> TestServer {
-        let mut master = [0u8; 32];
-        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut master);
+        let master = random_master();
         Self::start_with_keys(store, db_path, Keys::from_master(&master), hex::encode(master)).await
     }
 
     pub async fn start_with_keys(store: Arc<dyn Store>, db_path: PathBuf, keys: Keys, admin_key: String) -> TestServer {
-        Self::start_full(store, db_path, keys, admin_key, None, suat_listener::Limits::defaults()).await
+        Self::start_full(store, db_path, keys, admin_key, None, Self::limits()).await
     }
 
     /// Starts a server on a fresh SQLite file whose clock stands still at `unix` (until the control plane moves
     /// it): for tests that compare issue and expiry times exactly.
     pub async fn start_at(unix: i64) -> TestServer {
         let path = temp_db();
-        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&path).await.expect("open sqlite"));
-        let mut master = [0u8; 32];
-        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut master);
+        let master = random_master();
+        let keys = Keys::from_master(&master);
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&path, keys.audit.clone()).await.expect("open sqlite"));
         let wall: suat_service::WallClock = Arc::new(move || unix);
-        Self::start_full(store, path, Keys::from_master(&master), hex::encode(master), Some(wall), Self::limits()).await
+        Self::start_full(store, path, keys, hex::encode(master), Some(wall), Self::limits()).await
     }
 
     /// Starts a server on a fresh SQLite file whose listener has these connection limits (tests of the limits).
     pub async fn start_with_limits(limits: suat_listener::Limits) -> TestServer {
         let path = temp_db();
-        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&path).await.expect("open sqlite"));
-        let mut master = [0u8; 32];
-        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut master);
-        Self::start_full(store, path, Keys::from_master(&master), hex::encode(master), None, limits).await
+        let master = random_master();
+        let keys = Keys::from_master(&master);
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&path, keys.audit.clone()).await.expect("open sqlite"));
+        Self::start_full(store, path, keys, hex::encode(master), None, limits).await
     }
 
     /// The limits `suat serve` starts with by default.
@@ -98,12 +107,12 @@ impl TestServer {
             wall_clock,
             quotas: Default::default(),
         };
-        let (router, state) = app(store.clone(), keys, settings).await.expect("build app");
+        let (router, state) = app(store.clone(), keys.clone(), settings).await.expect("build app");
         let serving = state.clone();
         let task = tokio::spawn(async move {
             let _ = crate::serve(listener, router, &serving, limits, std::future::pending()).await;
         });
-        TestServer { url, admin_key, db_path, store, http: reqwest::Client::new(), state, task }
+        TestServer { url, admin_key, db_path, store, keys, http: reqwest::Client::new(), state, task }
     }
 
     /// A control-plane call; panics on a non-2xx answer (tests want set-up failures loud).

@@ -94,7 +94,11 @@ impl Service {
                     let problem = app_problem.or_else(|| rec.check(now, Some(secret.epoch())).err());
                     Resolved { app: Some(app), record: Some(rec), user: None, is_app_token: true, problem }
                 }
-                _ => Resolved::invalid(TokenProblem::BadSignature),
+                _ => {
+                    // Not a token this app was given: a guess at its secret.
+                    self.auth_failed(crate::failures::Failure::client_secret(app_id, "app_token")).await;
+                    Resolved::invalid(TokenProblem::BadSignature)
+                }
             });
         }
         let Some(rec) = self.store.get_token(&self.hash(token)).await? else {
@@ -180,7 +184,7 @@ impl Service {
         // allowance too, and every endpoint counts alike whether it or its use case checks the proof.
         self.count_call(&caller, now)?;
         if policy == ProofPolicy::Standard && !caller.resolved.is_app_token {
-            self.check_proof(caller.app(), &caller.token, p, now)?;
+            self.check_proof(caller.app(), &caller.token, p, now).await?;
         }
         Ok(caller)
     }
@@ -218,15 +222,33 @@ impl Service {
 
     /// Verifies the presented appsecret_proof for `token` of `app` when one is sent, and demands one when the app
     /// has "Require App Secret" set.
-    pub fn check_proof(&self, app: &Arc<StoredApp>, token: &str, p: Presented<'_>, now: i64) -> Result<()> {
+    pub async fn check_proof(&self, app: &Arc<StoredApp>, token: &str, p: Presented<'_>, now: i64) -> Result<()> {
         match p.proof {
             Some(proof) => {
                 let secret = self.app_secret(app)?;
-                AppSecretProof::verify(&secret, token, proof, p.proof_time, now).map_err(Error::Rule)?;
+                if let Err(e) = AppSecretProof::verify(&secret, token, proof, p.proof_time, now) {
+                    self.proof_failed(app.app.id, token, false).await;
+                    return Err(Error::Rule(e));
+                }
             }
-            None if app.app.require_app_secret => return Err(CoreError::ProofMissing.into()),
+            None if app.app.require_app_secret => {
+                self.proof_failed(app.app.id, token, true).await;
+                return Err(CoreError::ProofMissing.into());
+            }
             None => {}
         }
         Ok(())
+    }
+
+    /// Audits a wrong (or, where one is required, `missing`) appsecret_proof for a valid `token` of `app`: the actor
+    /// is the token's holder, the token named by its reference.
+    pub(crate) async fn proof_failed(&self, app: AppId, token: &str, missing: bool) {
+        let hash = self.hash(token);
+        let user = self.store.get_token(&hash).await.ok().flatten().and_then(|r| r.user_id);
+        let mut detail = serde_json::Map::new();
+        detail.insert("missing".into(), missing.into());
+        let actor = crate::actor(user, app);
+        let reason = crate::failures::Reason::AppSecretProof;
+        self.auth_failed(crate::failures::Failure { reason, actor, app: Some(app), token: Some(hash), detail }).await;
     }
 }

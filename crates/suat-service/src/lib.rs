@@ -8,6 +8,7 @@
 
 pub mod caller;
 pub mod consent;
+pub mod failures;
 pub mod limits;
 pub mod objects;
 pub mod operator;
@@ -52,12 +53,14 @@ impl Error {
 
 pub type Result<T> = std::result::Result<T, Error>;
 
-/// The two keys derived from the master key: one hashes tokens, one seals app secrets. Deriving both from one master
-/// means one secret to manage and share between replicas (`SUAT_MASTER_KEY`).
+/// The keys derived from the master key: one hashes tokens, one seals app secrets, one chains the audit log.
+/// Deriving all from one master means one secret to manage and share between replicas (`SUAT_MASTER_KEY`).
 #[derive(Clone, Debug)]
 pub struct Keys {
     pub token: TokenKey,
     pub secrets: SecretBox,
+    /// The SQLite store's audit chain (`suat_core::audit`); `suat audit verify` derives it the same way.
+    pub audit: suat_core::audit::ChainKey,
 }
 
 impl Keys {
@@ -70,6 +73,7 @@ impl Keys {
         Keys {
             token: TokenKey::new(derive(b"suat token hash v1")),
             secrets: SecretBox::new(&derive(b"suat secret box v1")),
+            audit: suat_core::audit::ChainKey::new(derive(b"suat audit chain v1")),
         }
     }
 }
@@ -96,6 +100,8 @@ pub struct Service {
     pub limits: limits::Limiter,
     /// Sign-in throttle records and the bounded pool password checks run in.
     pub signin: consent::SignInGuard,
+    /// Windows of the failed-authentication audit (one entry per reason, actor and window).
+    pub failures: failures::FailureLog,
 }
 
 /// Unix seconds "now" before the control-plane offset.
@@ -124,6 +130,7 @@ impl Service {
             wall: system_wall_clock(),
             limits: limits::Limiter::new(Default::default()),
             signin: Default::default(),
+            failures: Default::default(),
         })
     }
 

@@ -575,6 +575,7 @@ pub async fn reset(svc: &Service, spec: ResetSpec) -> Result<ResetTo> {
     svc.limits.reset();
     // So are the sign-in throttle's failure counts (the pool's peak is a process figure and stays).
     svc.signin.clear();
+    svc.failures.clear();
     Ok(to)
 }
 

@@ -102,9 +102,15 @@ impl Service {
         let (su, scoped) = self.load_system_user(su, "post").await?;
         let app = self.load_business_app(req.app).await?;
         rules::check_app_scoped_id(scoped, req.app)?;
-        let proof = req.proof.ok_or(CoreError::ProofMissing)?;
+        let Some(proof) = req.proof else {
+            self.proof_failed(app.app.id, &caller.token, true).await;
+            return Err(CoreError::ProofMissing.into());
+        };
         let secret = self.app_secret(&app)?;
-        AppSecretProof::verify(&secret, &caller.token, proof, req.proof_time, now)?;
+        if let Err(e) = AppSecretProof::verify(&secret, &caller.token, proof, req.proof_time, now) {
+            self.proof_failed(app.app.id, &caller.token, false).await;
+            return Err(e.into());
+        }
         rules::check_is_system_user("post", &su)?;
         let business = self.business_of(&su).await?;
         let installed = self.store.is_installed(su.id, req.app).await?;

@@ -42,6 +42,7 @@ impl Service {
         let app = self.store.get_app(id).await?.ok_or(CoreError::UnknownApp)?;
         rules::check_app_active(&app.app)?;
         if !self.app_secret(&app)?.matches(c.secret) {
+            self.auth_failed(crate::failures::Failure::client_secret(id, "client_secret")).await;
             return Err(CoreError::ClientSecret.into());
         }
         Ok(app)
@@ -150,7 +151,7 @@ impl Service {
         let resolved = self.resolve(input, now).await?;
         let caller_app = if same {
             if let (Some(app), false) = (&resolved.app, resolved.is_app_token) {
-                self.check_proof(app, caller_token, presented, now)?;
+                self.check_proof(app, caller_token, presented, now).await?;
             }
             if let Some(app) = &resolved.app {
                 rules::check_caller_app(&app.app)?;

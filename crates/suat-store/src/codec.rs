@@ -74,6 +74,11 @@ pub fn token_from(
     })
 }
 
+/// A 32-byte value from its 64 hex characters (the audit chain's links).
+pub fn unhex32(s: &str) -> Option<[u8; 32]> {
+    hex::decode(s).ok()?.try_into().ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

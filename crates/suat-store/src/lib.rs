@@ -16,6 +16,7 @@ use suat_core::{
     App, AppId, AppRole, AppStatus, Business, BusinessId, PageId, TokenHash, TokenRecord, User, UserId,
 };
 
+pub mod audit_chain;
 pub mod cache;
 mod codec;
 pub mod contract;

@@ -12,7 +12,7 @@ use crate::{
 };
 use sqlx::{postgres::PgPoolOptions, Executor, PgPool, Postgres, Transaction};
 use std::time::Duration;
-use suat_core::UserId;
+use suat_core::{audit::ChainKey, UserId};
 
 #[derive(Clone)]
 pub struct PgStore {
@@ -39,9 +39,17 @@ impl PgStore {
 
     pub(crate) async fn open(url: &str, schema: Option<String>) -> Result<PgStore> {
         if let Some(s) = &schema {
-            // Once, before the pool: concurrent CREATE SCHEMA IF NOT EXISTS from several connections can race.
+            // Once, before the pool: concurrent CREATE SCHEMA IF NOT EXISTS from several connections can race. Only
+            // if missing: the statement needs CREATE on the database even when the schema exists, which a
+            // restricted server role (docs/postgres-roles.sql) does not have.
             let mut c = <sqlx::PgConnection as sqlx::Connection>::connect(url).await?;
-            c.execute(format!("CREATE SCHEMA IF NOT EXISTS {s}").as_str()).await?;
+            let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)")
+                .bind(s)
+                .fetch_one(&mut c)
+                .await?;
+            if !exists {
+                c.execute(format!("CREATE SCHEMA IF NOT EXISTS {s}").as_str()).await?;
+            }
         }
         let schema2 = schema.clone();
         let pool = PgPoolOptions::new()
@@ -58,7 +66,7 @@ impl PgStore {
             })
             .connect(url)
             .await?;
-        sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+        migrate(&pool).await?;
         let channel = match &schema {
             Some(s) => format!("suat_{s}"),
             None => "suat_invalidate".to_owned(),
@@ -117,6 +125,31 @@ impl PgStore {
     }
 }
 
+/// Runs the migrations not applied yet. When every one is already applied (same checksums) it runs nothing at all:
+/// sqlx's migrator starts with `CREATE TABLE IF NOT EXISTS _sqlx_migrations`, which PostgreSQL refuses to a role
+/// without CREATE on the schema even when the table exists, and the server's restricted role has none.
+async fn migrate(pool: &PgPool) -> Result<()> {
+    let migrator = sqlx::migrate!("./migrations/postgres");
+    // No table yet (a new database), or none this role may read: nothing applied, and the migrator will say.
+    let applied: Vec<(i64, Vec<u8>)> = sqlx::query_as("SELECT version, checksum FROM _sqlx_migrations WHERE success")
+        .fetch_all(pool)
+        .await
+        .unwrap_or_default();
+    let done = migrator
+        .iter()
+        .filter(|m| m.migration_type.is_up_migration())
+        .all(|m| applied.iter().any(|(v, sum)| *v == m.version && sum[..] == m.checksum[..]));
+    if done {
+        return Ok(());
+    }
+    migrator.run(pool).await.map_err(|e| {
+        StoreError::Unavailable(format!(
+            "migrating the database: {e} (a role that may not create tables cannot migrate: run the migrations as \
+             the schema's owner first; see docs/postgres-roles.sql)"
+        ))
+    })
+}
+
 /// First key of the two-key advisory locks this backend takes (ASCII "suat"), apart from any other user of them.
 const LOCK_NAMESPACE: i32 = 0x7375_6174;
 
@@ -142,6 +175,8 @@ impl Backend for PgStore {
     /// Users created after a restore must list after the restored ones (`created_seq` orders system users).
     const AFTER_RESTORE: &'static str =
         "SELECT setval('user_created_seq', COALESCE((SELECT MAX(created_seq) FROM users), 0) + 1, false)::text";
+    /// Unused: no chain here.
+    const AUDIT_HEAD: &'static str = "SELECT 0::BIGINT, NULL::TEXT";
 
     fn read_pool(&self) -> &PgPool {
         &self.read
@@ -181,6 +216,12 @@ impl Backend for PgStore {
     async fn allocate_id(&self) -> Result<u64> {
         let id: i64 = sqlx::query_scalar("SELECT nextval('graph_ids')").fetch_one(&self.write).await?;
         Ok(to_u64(id))
+    }
+
+    /// No chain: linking rows across replicas would need one lock serialising every write of every replica. The
+    /// audit table is protected by privileges instead (the server's role may only INSERT and SELECT on it).
+    fn chain_key(&self) -> Option<&ChainKey> {
+        None
     }
 
     /// Each issuance is its own transaction: in PostgreSQL a failed row would abort a shared one.

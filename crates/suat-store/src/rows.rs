@@ -220,9 +220,12 @@ pub(crate) struct AuditParams {
     pub app_id: Option<i64>,
     pub token_ref: Option<String>,
     pub detail: String,
+    /// The audit chain's link (hex), on a backend that chains (see `suat_core::audit`); else `None`.
+    pub prev: Option<String>,
+    pub hash: Option<String>,
 }
 
-pub(crate) const AUDIT_INSERT_COLUMNS: &str = "at, action, actor, subject, app_id, token_ref, detail";
+pub(crate) const AUDIT_INSERT_COLUMNS: &str = "at, action, actor, subject, app_id, token_ref, detail, prev, hash";
 
 impl AuditParams {
     pub(crate) fn of(a: &AuditEntry) -> Result<AuditParams> {
@@ -234,7 +237,53 @@ impl AuditParams {
             app_id: a.app_id.map(|x| to_i64(x.0)).transpose()?,
             token_ref: a.token_ref.clone(),
             detail: json(&a.detail),
+            prev: None,
+            hash: None,
         })
+    }
+
+    /// The row as the chain covers it, once it gets `seq`.
+    pub(crate) fn chain_row(&self, seq: i64) -> suat_core::audit::ChainRow<'_> {
+        suat_core::audit::ChainRow {
+            seq,
+            at: self.at,
+            action: &self.action,
+            actor: &self.actor,
+            subject: self.subject,
+            app_id: self.app_id,
+            token_ref: self.token_ref.as_deref(),
+            detail: &self.detail,
+        }
+    }
+}
+
+/// An audit row with its chain link, as `suat audit verify` reads it.
+#[derive(FromRow, Debug, Clone)]
+pub(crate) struct ChainedRow {
+    pub seq: i64,
+    pub at: i64,
+    pub action: String,
+    pub actor: String,
+    pub subject: Option<i64>,
+    pub app_id: Option<i64>,
+    pub token_ref: Option<String>,
+    pub detail: String,
+    pub prev: Option<String>,
+    pub hash: Option<String>,
+}
+
+impl ChainedRow {
+    pub(crate) fn chain_row(&self) -> suat_core::audit::ChainRow<'_> {
+        suat_core::audit::ChainRow {
+            seq: self.seq,
+            at: self.at,
+            action: &self.action,
+            actor: &self.actor,
+            subject: self.subject,
+            app_id: self.app_id,
+            token_ref: self.token_ref.as_deref(),
+            detail: &self.detail,
+        }
     }
 }
 

@@ -13,7 +13,7 @@
 
 use crate::{cache::Invalidation, AuditEntry, Result, StoreError};
 use async_trait::async_trait;
-use suat_core::{TokenRecord, UserId};
+use suat_core::{audit::ChainKey, TokenRecord, UserId};
 use tokio::sync::mpsc;
 
 /// One pending issuance for a backend that groups them ([`Backend::issuance_queue`]): the row, its audit entry, and
@@ -38,6 +38,9 @@ pub(crate) trait Backend: Send + Sync + 'static {
     const SET_NEXT_ID: &'static str;
     /// Run at the end of a restore, after the rows are in (empty: nothing to do).
     const AFTER_RESTORE: &'static str;
+    /// The audit chain's head, read in the write transaction: the seq the next row will get and the last row's
+    /// hash (only used by a backend that chains).
+    const AUDIT_HEAD: &'static str;
 
     fn read_pool(&self) -> &sqlx::Pool<Self::Db>;
     fn write_pool(&self) -> &sqlx::Pool<Self::Db>;
@@ -53,6 +56,9 @@ pub(crate) trait Backend: Send + Sync + 'static {
     async fn announce(&self, tx: &mut sqlx::Transaction<'static, Self::Db>, stale: &[Invalidation]) -> Result<()>;
     /// A fresh Graph id, unique across every process sharing the database.
     async fn allocate_id(&self) -> Result<u64>;
+    /// The key of the audit hash chain, if this backend chains its audit rows (SQLite: one writer, so the chain's
+    /// head can be read and extended inside each write transaction).
+    fn chain_key(&self) -> Option<&ChainKey>;
     /// Where issuances go to be committed in groups, if the backend groups them.
     fn issuance_queue(&self) -> Option<&mpsc::Sender<Issue>>;
     /// Changes made by other processes (see [`crate::Operator::subscribe`]).
@@ -141,14 +147,45 @@ macro_rules! sql_store {
                 .map_err(|e| conflict(e, "token".into()))
             }
 
-            /// Appends audit entries with one statement.
-            pub(crate) async fn insert_audits(tx: &mut Tx, entries: &[&AuditEntry]) -> Result<()> {
-                let rows = entries.iter().map(|a| AuditParams::of(a)).collect::<Result<Vec<_>>>()?;
-                let into = format!("audit ({AUDIT_INSERT_COLUMNS})");
-                insert_rows(tx, &into, rows, |mut b, a| {
-                    push_binds! { b: a.at, a.action, a.actor, a.subject, a.app_id, a.token_ref, a.detail }
-                })
-                .await?;
+            /// Appends audit entries with one statement. With a chain key (SQLite), each row is chained to the one
+            /// before: the head (last row's hash, next seq) is read in this transaction, which holds the database's
+            /// single write lock, so no other writer can extend the chain between the read and the insert.
+            pub(crate) async fn insert_audits(
+                tx: &mut Tx,
+                entries: &[&AuditEntry],
+                chain: Option<&suat_core::audit::ChainKey>,
+            ) -> Result<()> {
+                let mut rows = entries.iter().map(|a| AuditParams::of(a)).collect::<Result<Vec<_>>>()?;
+                let mut first_seq = None;
+                if let Some(key) = chain {
+                    let (next, last): (i64, Option<String>) =
+                        sqlx::query_as(<$store as Backend>::AUDIT_HEAD).fetch_one(&mut **tx).await?;
+                    let mut prev = match last {
+                        Some(h) => unhex32(&h).ok_or_else(|| StoreError::Corrupt("the audit chain's last hash".into()))?,
+                        // No row yet, or only rows from before the chain: it starts here.
+                        None => suat_core::audit::GENESIS,
+                    };
+                    for (i, r) in rows.iter_mut().enumerate() {
+                        let hash = key.link(&prev, &r.chain_row(next + i as i64));
+                        r.prev = Some(hex::encode(prev));
+                        r.hash = Some(hex::encode(hash));
+                        prev = hash;
+                    }
+                    first_seq = Some(next);
+                }
+                let mut q = sqlx::QueryBuilder::<$db>::new(format!("INSERT INTO audit ({AUDIT_INSERT_COLUMNS}) "));
+                q.push_values(rows, |mut b, a| {
+                    push_binds! { b: a.at, a.action, a.actor, a.subject, a.app_id, a.token_ref, a.detail, a.prev,
+                    a.hash }
+                });
+                q.push(" RETURNING seq");
+                let seqs: Vec<i64> = q.build_query_scalar().fetch_all(&mut **tx).await?;
+                if let Some(first) = first_seq {
+                    // The hashes cover the seqs predicted above; a row given another one would break the chain.
+                    if seqs.iter().enumerate().any(|(i, s)| *s != first + i as i64) {
+                        return Err(StoreError::Corrupt(format!("audit seq {seqs:?} is not the predicted {first}...")));
+                    }
+                }
                 Ok(())
             }
 
@@ -654,7 +691,7 @@ macro_rules! sql_store {
                     }
                     _ => a,
                 };
-                insert_audits(tx, &[audit]).await?;
+                insert_audits(tx, &[audit], store.chain_key()).await?;
                 Ok(done)
             }
 

@@ -20,7 +20,7 @@ use std::{
     sync::{Arc, Mutex},
     time::Duration,
 };
-use suat_core::{TokenRecord, UserId};
+use suat_core::{audit::ChainKey, TokenRecord, UserId};
 
 #[derive(Clone)]
 pub struct SqliteStore {
@@ -28,6 +28,8 @@ pub struct SqliteStore {
     write: SqlitePool,
     /// Issuance queue of the group-commit writer (see [`issue_batcher`]).
     issue: tokio::sync::mpsc::Sender<Issue>,
+    /// The audit chain's key: every audit row this store writes is chained (`suat_core::audit`).
+    chain: Arc<ChainKey>,
     /// Held as long as any clone of the store lives (or until [`SqliteStore::close`]).
     _lock: Arc<ProcessLock>,
     /// For `:memory:`, the private directory holding the database, removed with the last clone of the store.
@@ -40,7 +42,7 @@ const MAX_BATCH: usize = 256;
 /// Group commit for issuance: every issuance waiting when the writer is free goes into one transaction, so one
 /// fsync serves many tokens while each caller still hears back only after its row is durable. A row that fails (a
 /// duplicate hash) fails alone: in SQLite a constraint violation aborts the statement, not the transaction.
-async fn issue_batcher(write: SqlitePool, mut rx: tokio::sync::mpsc::Receiver<Issue>) {
+async fn issue_batcher(write: SqlitePool, chain: Arc<ChainKey>, mut rx: tokio::sync::mpsc::Receiver<Issue>) {
     let mut batch: Vec<Issue> = Vec::with_capacity(MAX_BATCH);
     while let Some(first) = rx.recv().await {
         batch.push(first);
@@ -56,7 +58,9 @@ async fn issue_batcher(write: SqlitePool, mut rx: tokio::sync::mpsc::Receiver<Is
             // every statement is a cross-thread round trip, and per-row statements made issuance switch-bound.
             let tokens: Vec<&TokenRecord> = batch.iter().map(|(t, _, _)| t).collect();
             let audits: Vec<&AuditEntry> = batch.iter().map(|(_, a, _)| a).collect();
-            if insert_tokens(&mut tx, &tokens).await.is_ok() && insert_audits(&mut tx, &audits).await.is_ok() {
+            if insert_tokens(&mut tx, &tokens).await.is_ok()
+                && insert_audits(&mut tx, &audits, Some(&chain)).await.is_ok()
+            {
                 tx.commit().await?;
                 return Ok::<_, StoreError>(batch.iter().map(|_| Ok(())).collect::<Vec<Result<()>>>());
             }
@@ -67,7 +71,7 @@ async fn issue_batcher(write: SqlitePool, mut rx: tokio::sync::mpsc::Receiver<Is
             let mut results = Vec::with_capacity(batch.len());
             for (token, audit) in tokens.iter().zip(&audits) {
                 let r = match insert_tokens(&mut tx, &[token]).await {
-                    Ok(()) => insert_audits(&mut tx, &[audit]).await,
+                    Ok(()) => insert_audits(&mut tx, &[audit], Some(&chain)).await,
                     Err(e) => Err(e),
                 };
                 results.push(r);
@@ -95,26 +99,27 @@ async fn issue_batcher(write: SqlitePool, mut rx: tokio::sync::mpsc::Receiver<Is
 use statements::{insert_audits, insert_tokens};
 
 impl SqliteStore {
-    /// Opens (creating if needed) the database file and runs migrations. Fails at once with
+    /// Opens (creating if needed) the database file and runs migrations; audit rows are chained under `chain` (the
+    /// server's is derived from the master key, so `suat audit verify` can check them). Fails at once with
     /// [`StoreError::InUse`] if another store (in this or another process) has the file open.
     ///
     /// `:memory:` opens a database that lives as long as the store: a file in a fresh private temporary directory,
     /// deleted when the last clone of the store is dropped. (An SQLite in-memory database would be one database per
     /// pooled connection, and a shared-cache one has no WAL and vanishes whenever the pools go idle.)
-    pub async fn open(path: &Path) -> Result<SqliteStore> {
+    pub async fn open(path: &Path, chain: ChainKey) -> Result<SqliteStore> {
         if path == Path::new(":memory:") {
             let dir = tempfile::Builder::new()
                 .prefix("suat-ephemeral-")
                 .tempdir()
                 .map_err(|e| StoreError::Unavailable(format!("creating a temporary directory: {e}")))?;
-            let mut store = Self::open_file(&dir.path().join("suat.db")).await?;
+            let mut store = Self::open_file(&dir.path().join("suat.db"), chain).await?;
             store._ephemeral = Some(Arc::new(dir));
             return Ok(store);
         }
-        Self::open_file(path).await
+        Self::open_file(path, chain).await
     }
 
-    async fn open_file(path: &Path) -> Result<SqliteStore> {
+    async fn open_file(path: &Path, chain: ChainKey) -> Result<SqliteStore> {
         let lock = Arc::new(ProcessLock::take(path)?);
         owner_only(path)?;
         // `filename`, not a `sqlite://` URL: a path may hold characters a URL would misread (`?`, `#`, `%`).
@@ -133,8 +138,9 @@ impl SqliteStore {
         let write = SqlitePoolOptions::new().max_connections(1).connect_with(opts.clone()).await?;
         let read = SqlitePoolOptions::new().max_connections(4).connect_with(opts.read_only(true)).await?;
         let (issue, rx) = tokio::sync::mpsc::channel(4 * MAX_BATCH);
-        tokio::spawn(issue_batcher(write.clone(), rx));
-        Ok(SqliteStore { read, write, issue, _lock: lock, _ephemeral: None })
+        let chain = Arc::new(chain);
+        tokio::spawn(issue_batcher(write.clone(), chain.clone(), rx));
+        Ok(SqliteStore { read, write, issue, chain, _lock: lock, _ephemeral: None })
     }
 
     /// Closes both pools, letting SQLite checkpoint the WAL, for a clean shutdown, and gives up the file. Everything
@@ -162,6 +168,12 @@ impl Backend for SqliteStore {
     const SET_NEXT_ID: &'static str = "UPDATE settings SET value = $1 WHERE key = 'next_id'";
     /// `created_seq` is computed from the rows themselves: nothing to catch up.
     const AFTER_RESTORE: &'static str = "";
+    /// One statement (each is a round trip to SQLite's thread): the seq AUTOINCREMENT gives the next row (one more
+    /// than the highest ever used, kept in `sqlite_sequence` even when the row is gone, or present), and the hash of
+    /// the last row.
+    const AUDIT_HEAD: &'static str = "SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'audit'), 0),
+                COALESCE((SELECT MAX(seq) FROM audit), 0)) + 1,
+            (SELECT hash FROM audit ORDER BY seq DESC LIMIT 1)";
 
     fn read_pool(&self) -> &SqlitePool {
         &self.read
@@ -193,6 +205,10 @@ impl Backend for SqliteStore {
 
     fn issuance_queue(&self) -> Option<&tokio::sync::mpsc::Sender<Issue>> {
         Some(&self.issue)
+    }
+
+    fn chain_key(&self) -> Option<&ChainKey> {
+        Some(&self.chain)
     }
 
     /// One process per file: there is no one else's change to hear of.
@@ -279,6 +295,10 @@ mod tests {
     use super::*;
     use sqlx::Row;
 
+    fn test_key() -> ChainKey {
+        ChainKey::new([9; 32])
+    }
+
     pub(crate) async fn pragma(pool: &SqlitePool, name: &str) -> String {
         let row = sqlx::query(&format!("PRAGMA {name}")).fetch_one(pool).await.unwrap();
         row.try_get::<String, _>(0).or_else(|_| row.try_get::<i64, _>(0).map(|v| v.to_string())).unwrap()
@@ -295,7 +315,7 @@ mod tests {
     #[tokio::test]
     pub(crate) async fn every_connection_is_durable_and_checks_foreign_keys() {
         let path = temp_db("pragmas");
-        let s = SqliteStore::open(&path).await.unwrap();
+        let s = SqliteStore::open(&path, test_key()).await.unwrap();
         for pool in [&s.write, &s.read] {
             assert_eq!(pragma(pool, "journal_mode").await, "wal");
             assert_eq!(pragma(pool, "synchronous").await, "2", "FULL");
@@ -325,7 +345,7 @@ mod tests {
                     std::fs::set_permissions(f, std::fs::Permissions::from_mode(0o644)).unwrap();
                 }
             }
-            let s = SqliteStore::open(&path).await.unwrap();
+            let s = SqliteStore::open(&path, test_key()).await.unwrap();
             sqlx::query("CREATE TABLE mode_probe (x INTEGER)").execute(&s.write).await.unwrap();
             sqlx::query("INSERT INTO mode_probe VALUES (1)").execute(&s.write).await.unwrap();
             let _ = sqlx::query("SELECT x FROM mode_probe").fetch_one(&s.read).await.unwrap();
@@ -345,8 +365,8 @@ mod tests {
     async fn memory_is_one_private_database_removed_with_the_store() {
         use crate::{AuditEntry, Directory, Write, Writes};
         use suat_core::{Business, BusinessId};
-        let a = SqliteStore::open(Path::new(":memory:")).await.unwrap();
-        let b = SqliteStore::open(Path::new(":memory:")).await.unwrap();
+        let a = SqliteStore::open(Path::new(":memory:"), test_key()).await.unwrap();
+        let b = SqliteStore::open(Path::new(":memory:"), test_key()).await.unwrap();
         let biz = Business { id: BusinessId(1), name: "b".into(), must_use_expiring_tokens: false, parent_id: None };
         a.execute(&Write::CreateBusiness(biz.clone()), &AuditEntry::new(1, "b", "operator")).await.unwrap();
         assert_eq!(a.get_business(BusinessId(1)).await.unwrap(), Some(biz));
@@ -361,7 +381,7 @@ mod tests {
     #[tokio::test]
     async fn a_second_open_of_one_file_fails_while_the_first_store_lives() {
         let path = temp_db("lock");
-        let first = SqliteStore::open(&path).await.unwrap();
+        let first = SqliteStore::open(&path, test_key()).await.unwrap();
         let lock = format!("{}.lock", path.display());
         assert_eq!(std::fs::read_to_string(&lock).unwrap(), std::process::id().to_string());
         #[cfg(unix)]
@@ -369,7 +389,7 @@ mod tests {
             std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&lock).unwrap().permissions()) & 0o777,
             0o600
         );
-        let err = SqliteStore::open(&path).await.err().expect("the second open fails");
+        let err = SqliteStore::open(&path, test_key()).await.err().expect("the second open fails");
         assert!(matches!(err, StoreError::InUse { .. }), "{err}");
         let msg = err.to_string();
         assert_eq!(
@@ -383,11 +403,11 @@ mod tests {
         // A clone shares the lock; only when every clone is gone is the file free again.
         let clone = first.clone();
         drop(first);
-        assert!(SqliteStore::open(&path).await.is_err());
+        assert!(SqliteStore::open(&path, test_key()).await.is_err());
         drop(clone);
-        let second = SqliteStore::open(&path).await.expect("free once the first store is dropped");
+        let second = SqliteStore::open(&path, test_key()).await.expect("free once the first store is dropped");
         second.close().await;
-        let third = SqliteStore::open(&path).await.expect("free once the store is closed");
+        let third = SqliteStore::open(&path, test_key()).await.expect("free once the store is closed");
         third.close().await;
         for ext in ["", "-wal", "-shm", ".lock"] {
             let _ = std::fs::remove_file(format!("{}{ext}", path.display()));

@@ -5,7 +5,11 @@ use suat_store::{contract::Dyn, SqliteStore};
 
 async fn fresh() -> SqliteStore {
     let path = std::env::temp_dir().join(format!("suat-contract-{:016x}.db", rand_u64()));
-    SqliteStore::open(&path).await.expect("open sqlite")
+    SqliteStore::open(&path, test_key()).await.expect("open sqlite")
+}
+
+fn test_key() -> suat_core::audit::ChainKey {
+    suat_core::audit::ChainKey::new([9; 32])
 }
 
 fn rand_u64() -> u64 {
@@ -35,7 +39,7 @@ async fn committed_data_survives_reopening_the_file() {
     let dir = std::env::temp_dir().join(format!("suat contract ?#% {:016x}", rand_u64()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("suat.db");
-    let s = SqliteStore::open(&path).await.unwrap();
+    let s = SqliteStore::open(&path, test_key()).await.unwrap();
     let b = Business { id: BusinessId(1), name: "b".into(), must_use_expiring_tokens: true, parent_id: None };
     s.execute(&Write::CreateBusiness(b.clone()), &AuditEntry::new(1, "b", "operator")).await.unwrap();
     s.execute(&Write::SetClockOffset(7), &AuditEntry::new(2, "clock", "operator")).await.unwrap();
@@ -43,11 +47,124 @@ async fn committed_data_survives_reopening_the_file() {
     s.close().await;
     drop(s);
     // Reopening runs the migrations again (a no-op) and finds everything, ids continuing after the last one.
-    let s = SqliteStore::open(&path).await.unwrap();
+    let s = SqliteStore::open(&path, test_key()).await.unwrap();
     assert_eq!(s.get_business(BusinessId(1)).await.unwrap(), Some(b));
     assert_eq!(s.clock_offset().await.unwrap(), 7);
     assert_eq!(s.audit_tail(10).await.unwrap().len(), 2);
     assert!(s.next_id().await.unwrap() > id);
     s.close().await;
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A store with `n` audit entries, its file, and the chain's key.
+async fn with_entries(n: i64) -> (SqliteStore, std::path::PathBuf) {
+    use suat_store::{AuditEntry, Write, Writes};
+    let path = std::env::temp_dir().join(format!("suat-chain-{:016x}.db", rand_u64()));
+    let s = SqliteStore::open(&path, test_key()).await.unwrap();
+    for i in 1..=n {
+        let a = AuditEntry::new(i, "operator", "operator").detail(serde_json::json!({"i": i}));
+        s.execute(&Write::AuditOnly, &a).await.unwrap();
+    }
+    (s, path)
+}
+
+async fn verify(path: &std::path::Path) -> suat_store::audit_chain::ChainReport {
+    suat_store::audit_chain::verify_sqlite(path, &test_key()).await.unwrap()
+}
+
+fn broken_at(r: &suat_store::audit_chain::ChainReport) -> Option<(i64, suat_core::audit::Break)> {
+    r.broken.clone()
+}
+
+/// Issuances committed in groups by the issuance queue, interleaved with other writes from many tasks: every row is
+/// chained in seq order and the whole log verifies (under the right key only).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_audit_row_is_chained_even_when_issuances_are_committed_in_groups() {
+    use suat_core::{scope::Scope, AppId, TokenHash, TokenKind, TokenRecord, UserId};
+    use suat_store::{AuditEntry, Write, Writes};
+    let (s, path) = with_entries(0).await;
+    let mut tasks = Vec::new();
+    for n in 0..200u32 {
+        let s = s.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut hash = [0u8; 32];
+            hash[..4].copy_from_slice(&n.to_be_bytes());
+            let t = TokenRecord {
+                hash: TokenHash(hash),
+                kind: TokenKind::SystemUser,
+                app_id: AppId(20),
+                user_id: Some(UserId(10)),
+                page_id: None,
+                scopes: vec![Scope::from_stored("ads_read".into())],
+                issued_at: 1000,
+                expires_at: None,
+                revoked_at: None,
+                parent: None,
+                session_epoch: 0,
+            };
+            let audit = AuditEntry::new(1000, "issue", "10").token(&t.hash);
+            s.execute(&Write::IssueToken(t.clone()), &audit).await.unwrap();
+            if n % 10 == 0 {
+                // A duplicate: the batch it lands in falls back to row-by-row, still chained.
+                assert!(s.execute(&Write::IssueToken(t), &audit).await.is_err());
+                s.execute(&Write::AuditOnly, &AuditEntry::new(1000, "operator", "operator")).await.unwrap();
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let r = verify(&path).await;
+    assert_eq!(broken_at(&r), None, "{r:?}");
+    assert_eq!((r.rows, r.chained, r.legacy), (220, 220, 0));
+    assert_eq!(r.head.as_ref().map(|h| h.0), Some(220));
+    let other = suat_core::audit::ChainKey::new([1; 32]);
+    let wrong = suat_store::audit_chain::verify_sqlite(&path, &other).await.unwrap();
+    assert_eq!(wrong.broken, Some((1, suat_core::audit::Break::HashMismatch)), "another key verifies nothing");
+}
+
+#[tokio::test]
+async fn an_edited_row_is_named_even_after_the_trigger_is_dropped() {
+    use suat_core::audit::Break;
+    let (s, path) = with_entries(5).await;
+    assert_eq!(broken_at(&verify(&path).await), None);
+    s.raw_execute("DROP TRIGGER audit_no_update").await.unwrap();
+    s.raw_execute("UPDATE audit SET detail = '{\"i\":33}' WHERE seq = 3").await.unwrap();
+    assert_eq!(broken_at(&verify(&path).await), Some((3, Break::HashMismatch)));
+    // Rewriting its hash too (without the key) does not help: then the next row's prev no longer matches.
+    s.raw_execute("UPDATE audit SET hash = '00' || substr(hash, 3) WHERE seq = 3").await.unwrap();
+    assert_eq!(broken_at(&verify(&path).await), Some((3, Break::HashMismatch)));
+}
+
+#[tokio::test]
+async fn a_deleted_row_is_named_by_the_row_after_it() {
+    use suat_core::audit::Break;
+    let (s, path) = with_entries(5).await;
+    s.raw_execute("DROP TRIGGER audit_no_delete").await.unwrap();
+    s.raw_execute("DELETE FROM audit WHERE seq = 3").await.unwrap();
+    assert_eq!(broken_at(&verify(&path).await), Some((4, Break::SeqGap { after: 2 })));
+}
+
+#[tokio::test]
+async fn a_row_inserted_without_the_key_is_named() {
+    use suat_core::audit::Break;
+    use suat_store::{AuditEntry, Write, Writes};
+    let (s, path) = with_entries(3).await;
+    // Forged after the head, linked to it, with a made-up hash.
+    s.raw_execute(
+        "INSERT INTO audit (seq, at, action, actor, detail, prev, hash)
+         SELECT 4, 4, 'operator', 'operator', '{}', hash, hex(randomblob(32)) FROM audit WHERE seq = 3",
+    )
+    .await
+    .unwrap();
+    assert_eq!(broken_at(&verify(&path).await), Some((4, Break::HashMismatch)));
+    // The server goes on chaining after it; the report still names the forged row.
+    s.execute(&Write::AuditOnly, &AuditEntry::new(5, "operator", "operator")).await.unwrap();
+    assert_eq!(broken_at(&verify(&path).await), Some((4, Break::HashMismatch)));
+    // A row without a hash among chained ones.
+    let (s, path) = with_entries(3).await;
+    s.raw_execute("INSERT INTO audit (at, action, actor, detail) VALUES (4, 'operator', 'operator', '{}')")
+        .await
+        .unwrap();
+    assert_eq!(broken_at(&verify(&path).await), Some((4, Break::Unchained)));
 }

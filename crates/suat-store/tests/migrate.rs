@@ -16,6 +16,10 @@ const MASTER_KEY: &str = "000102030405060708090a0b0c0d0e0f101112131415161718191a
 const SEED_APP: AppId = AppId(2001);
 const SEED_SECRET: &str = "acme-demo-secret-0123456789abcdef";
 
+fn test_key() -> suat_core::audit::ChainKey {
+    suat_core::audit::ChainKey::new([9; 32])
+}
+
 fn fixture(name: &str) -> String {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name);
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
@@ -55,13 +59,23 @@ async fn a_release_0_1_sqlite_database_migrates_and_dumps_the_same() {
         sqlx::raw_sql(&fixture("release-0.1.sqlite.sql")).execute(&mut c).await.unwrap();
         c.close().await.unwrap();
     }
-    let store = SqliteStore::open(&path).await.unwrap();
+    let store = SqliteStore::open(&path, test_key()).await.unwrap();
     check(&store, expected("release-0.1.sqlite.dump.json")).await;
     store.close().await;
     drop(store);
     // Reopening migrates nothing more and changes nothing.
-    let store = SqliteStore::open(&path).await.unwrap();
+    let store = SqliteStore::open(&path, test_key()).await.unwrap();
     check(&store, expected("release-0.1.sqlite.dump.json")).await;
+    // The rows from before the chain are not covered; it starts at the first row written after the migration.
+    let before = suat_store::audit_chain::verify_sqlite(&path, &test_key()).await.unwrap();
+    assert_eq!((before.rows, before.legacy, before.chained, before.broken), (30, 30, 0, None));
+    for at in [1, 2] {
+        let a = suat_store::AuditEntry::new(at, "operator", "operator");
+        suat_store::Writes::execute(&store, &suat_store::Write::AuditOnly, &a).await.unwrap();
+    }
+    let after = suat_store::audit_chain::verify_sqlite(&path, &test_key()).await.unwrap();
+    assert_eq!((after.rows, after.legacy, after.chained, after.broken), (32, 30, 2, None));
+    assert_eq!(after.head.map(|h| h.0), Some(32));
     store.close().await;
     std::fs::remove_dir_all(&dir).unwrap();
 }
