@@ -122,18 +122,50 @@ pub fn endpoint(path: &str) -> &'static str {
     }
 }
 
-/// `GET /metrics`: the Prometheus text format.
-pub async fn render() -> Response {
+/// `GET /metrics`: the Prometheus text format: the recorder's series, then this server's listener counters (kept
+/// per server, not in the process-wide recorder, so two servers in one test process each report their own).
+pub async fn render(axum::extract::State(state): axum::extract::State<crate::state::AppState>) -> Response {
     let Some(handle) = install() else {
         return (axum::http::StatusCode::NOT_FOUND, "metrics recorder not installed").into_response();
     };
-    let mut r = handle.render().into_response();
+    let mut text = handle.render();
+    text.push_str(&listener_series(&state.connections));
+    let mut r = text.into_response();
     r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4"));
     r
 }
 
+/// The listener's counters as one Prometheus counter family, by outcome.
+fn listener_series(c: &suat_listener::Counters) -> String {
+    use std::sync::atomic::Ordering::Relaxed;
+    let mut out = String::from(
+        "# HELP suat_connections_total Connections accepted, and those closed or refused by the listener's limits\n\
+         # TYPE suat_connections_total counter\n",
+    );
+    for (outcome, n) in [
+        ("accepted", &c.accepted),
+        ("evicted", &c.evicted),
+        ("refused", &c.refused),
+        ("timed_out", &c.timed_out),
+        ("rewritten", &c.rewritten),
+    ] {
+        out.push_str(&format!("suat_connections_total{{outcome=\"{outcome}\"}} {}\n", n.load(Relaxed)));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn listener_counters_are_one_family_by_outcome() {
+        let c = suat_listener::Counters::default();
+        c.evicted.fetch_add(3, std::sync::atomic::Ordering::Relaxed);
+        let text = super::listener_series(&c);
+        assert!(text.contains("# TYPE suat_connections_total counter\n"), "{text}");
+        assert!(text.contains("suat_connections_total{outcome=\"evicted\"} 3\n"), "{text}");
+        assert_eq!(text.lines().filter(|l| l.starts_with("suat_connections_total{")).count(), 5);
+    }
+
     #[test]
     fn endpoints_are_templates() {
         assert_eq!(super::endpoint("/4001/access_tokens"), "/{id}/access_tokens");

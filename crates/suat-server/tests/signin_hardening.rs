@@ -49,7 +49,7 @@ async fn codes(s: &TestServer) -> usize {
 
 #[tokio::test]
 async fn wrong_passwords_lock_the_account_until_the_window_passes_on_the_server_clock() {
-    let s = TestServer::start().await;
+    let s = TestServer::start_at(1_790_000_000).await;
     let (app, _, person) = oauth_world(&s).await;
     let f = form(&s, &app).await;
     let mut statuses = vec![];
@@ -82,7 +82,8 @@ async fn wrong_passwords_lock_the_account_until_the_window_passes_on_the_server_
 
 #[tokio::test]
 async fn quick_retries_after_a_few_failures_must_wait() {
-    let s = TestServer::start().await;
+    // A still clock: on the wall clock a second could pass between the failures and the retry, ending the wait.
+    let s = TestServer::start_at(1_790_000_000).await;
     let (app, _, person) = oauth_world(&s).await;
     let f = form(&s, &app).await;
     for _ in 0..4 {
@@ -97,7 +98,7 @@ async fn quick_retries_after_a_few_failures_must_wait() {
 
 #[tokio::test]
 async fn one_address_trying_many_accounts_is_locked_out_and_audited_once() {
-    let s = TestServer::start().await;
+    let s = TestServer::start_at(1_790_000_000).await;
     let (app, _, person) = oauth_world(&s).await;
     let f = form(&s, &app).await;
     // 20 failures, each on a different (unknown) account: no account limit is reached, the address's is.
