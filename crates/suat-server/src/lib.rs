@@ -6,6 +6,7 @@
 //! become the Graph envelope in [`error`] only.
 
 pub mod config;
+pub mod console;
 pub mod control;
 pub mod error;
 pub mod faults;
@@ -73,7 +74,9 @@ pub async fn app(store: Arc<dyn Store>, keys: Keys, settings: Settings) -> anyho
     let router = Router::new()
         .nest("/_suat", control::router(state.clone()))
         .route("/metrics", axum::routing::get(metrics::render))
+        .merge(console::router())
         .merge(graph::router(state.clone(), true))
+        .layer(axum::middleware::from_fn(console::landing))
         .layer(axum::Extension(inner))
         .layer(axum::middleware::from_fn(error::json_errors))
         .layer(axum::middleware::from_fn_with_state(state.clone(), graph::run_whole))
