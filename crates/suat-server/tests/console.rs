@@ -198,6 +198,30 @@ async fn forms_need_the_browsers_token_and_this_origin() {
 }
 
 #[tokio::test]
+async fn every_console_form_is_refused_without_its_token() {
+    let s = TestServer::start().await;
+    let mut b = Browser::new(&s);
+    b.operator().await;
+    for path in [
+        "/business_settings/sign_in",
+        "/business_settings/sign_out",
+        "/business_settings/system_users",
+        "/business_settings/install",
+        "/business_settings/assign",
+        "/business_settings/generate",
+        "/business_settings/revoke",
+        "/business_settings/revoke_all",
+        "/tools/debug/accesstoken",
+        "/tools/debug/accesstoken/extend",
+        "/tools/explorer",
+    ] {
+        let r = b.post(path, &[("csrf", "0".repeat(64).as_str())]).await;
+        assert_eq!(r.status, 403, "{path}: {}", r.html);
+        assert_eq!(r.headers["x-frame-options"], "DENY");
+    }
+}
+
+#[tokio::test]
 async fn names_are_escaped() {
     let s = TestServer::start().await;
     let evil = "<script>alert(1)</script>\"'&";

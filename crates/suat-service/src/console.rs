@@ -26,6 +26,8 @@ pub enum Principal {
 pub struct BusinessView {
     pub business: Business,
     pub system_users: Vec<SystemUserView>,
+    /// The people of the business (they can be given tasks on its pages too).
+    pub people: Vec<User>,
     /// Apps the business owns, then those shared with it (or with its parent).
     pub apps: Vec<App>,
     pub pages: Vec<PageView>,
@@ -186,6 +188,8 @@ impl Service {
                         .collect(),
                 })
                 .collect();
+            let people =
+                d.users.iter().filter(|u| !u.is_system_user() && u.business_id == Some(b.id)).cloned().collect();
             let pages = d
                 .pages
                 .iter()
@@ -203,7 +207,7 @@ impl Service {
                         .collect(),
                 })
                 .collect();
-            out.push(BusinessView { business: b.clone(), system_users, apps, pages });
+            out.push(BusinessView { business: b.clone(), system_users, people, apps, pages });
         }
         Ok(out)
     }

@@ -352,7 +352,12 @@ fn business_markup(s: &AppState, v: &BusinessView, csrf: &Markup) -> Markup {
                 }
                 label for="assign-user" { "Person or system user" }
                 select #assign-user name="user" required {
-                    @for su in &v.system_users { option value=(su.user.id) { (su.user.name) " (" (su.user.id) ")" } }
+                    optgroup label="System users" {
+                        @for su in &v.system_users { option value=(su.user.id) { (su.user.name) " (" (su.user.id) ")" } }
+                    }
+                    optgroup label="People" {
+                        @for u in &v.people { option value=(u.id) { (u.name) " (" (u.id) ")" } }
+                    }
                 }
                 fieldset {
                     legend { "Tasks" }
