@@ -64,6 +64,7 @@ impl<'a> Browser<'a> {
         let r = self
             .http
             .post(format!("{}{path}", self.s.url))
+            .header("accept", "text/html")
             .header("origin", self.s.url.clone())
             .header("cookie", self.cookie())
             .form(fields)
@@ -129,6 +130,18 @@ async fn browsers_get_the_landing_page_and_graph_clients_keep_graphs_root() {
     assert!(a.body[&f.app_id].is_object(), "{}", a.text);
     let r = s.http.get(format!("{}/v25.0/", s.url)).header("accept", "text/html").send().await.unwrap();
     assert!(r.headers()["content-type"].to_str().unwrap().starts_with("application/json"));
+    // Console paths are pages only for browsers, and only unversioned.
+    let r = s.http.get(format!("{}/business_settings", s.url)).header("accept", "*/*").send().await.unwrap();
+    let a = answer(r).await;
+    assert_eq!(a.err().0, 803, "{}", a.text);
+    let r =
+        s.http.get(format!("{}/v25.0/business_settings", s.url)).header("accept", "text/html").send().await.unwrap();
+    assert_eq!(answer(r).await.err().0, 803);
+    let r = s.http.post(format!("{}/tools/explorer", s.url)).form(&[("path", "/me")]).send().await.unwrap();
+    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("application/json"));
+    let r = b.get("/business_settings/nothing_here").await;
+    assert_eq!(r.status, 404);
+    assert!(r.html.contains("There is no such page"));
     // Batch is untouched.
     let batch = json!([{"method": "GET", "relative_url": "me"}]).to_string();
     let r = s
@@ -172,6 +185,7 @@ async fn forms_need_the_browsers_token_and_this_origin() {
         .http
         .post(format!("{}/business_settings/system_users", s.url))
         .header("origin", "https://evil.example")
+        .header("accept", "text/html")
         .header("cookie", b.cookie())
         .form(&fields)
         .send()
@@ -182,6 +196,7 @@ async fn forms_need_the_browsers_token_and_this_origin() {
     let r = b
         .http
         .post(format!("{}/business_settings/system_users", s.url))
+        .header("accept", "text/html")
         .header("cookie", b.cookie())
         .form(&fields)
         .send()

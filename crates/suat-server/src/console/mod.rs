@@ -15,7 +15,7 @@ use crate::{
     state::AppState,
 };
 use axum::{
-    extract::Request,
+    extract::{Request, State},
     http::{header, HeaderMap, HeaderValue, Method, StatusCode},
     middleware::Next,
     response::{IntoResponse, Response},
@@ -25,7 +25,7 @@ use axum::{
 use maud::{html, Markup, DOCTYPE};
 use suat_service::console::Principal;
 
-/// The console's routes. Merged into the outer router before the Graph's fallback, so these paths are pages.
+/// The console's routes, reached through [`gate`] only.
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/business_settings", get(business::show))
@@ -42,26 +42,66 @@ pub fn router() -> Router<AppState> {
         .route("/tools/explorer", get(explorer::show).post(explorer::run))
         .route("/console/console.js", get(script))
         .route("/console/console.css", get(style))
+        .fallback(not_found)
+        .method_not_allowed_fallback(not_found)
 }
 
-/// Before routing: `GET /` from a browser (it accepts `text/html`, names no API version, sends no parameters and no
-/// `Authorization`) is the landing page; anything else at `/` is the Graph's root node, untouched. Graph clients
-/// (curl's `*/*`, the SDKs' `application/json`) never list `text/html`, so they never get a page.
-pub async fn landing(req: Request, next: Next) -> Response {
-    let browser = req.method() == Method::GET
-        && req.uri().path() == "/"
+/// A console path that is not a page (or not with this method): a page saying so, not a Graph error.
+async fn not_found() -> Response {
+    page(
+        StatusCode::NOT_FOUND,
+        "Not found",
+        None,
+        html! { h1 { "Not found" } p.err #error role="alert" { "There is no such page. " a href="/" { "Start again" } } },
+    )
+}
+
+/// Whether the request lists `text/html` in its `Accept`: browsers do for pages and form posts; Graph clients
+/// (curl's `*/*`, the SDKs' `application/json`) never do.
+fn wants_html(req: &Request) -> bool {
+    req.headers()
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.split(',').any(|m| m.split(';').next().is_some_and(|m| m.trim() == "text/html")))
+}
+
+/// Before routing, in front of the Graph: a browser's request for a console page (an unversioned console path,
+/// `Accept` listing `text/html`; the console's script and style whatever the `Accept`) goes to `pages`, and
+/// `GET /` from a browser (no query, no version prefix, no `Authorization`) is the landing page. Everything else,
+/// `/` included, is the Graph's, untouched: a Graph client never gets a page, even at a console path.
+pub async fn gate(State(pages): State<Router>, req: Request, next: Next) -> Response {
+    let unversioned = req.extensions().get::<crate::graph::ApiVersion>().is_none();
+    let path = req.uri().path();
+    if unversioned && path.starts_with("/console/") {
+        return run(pages, req).await;
+    }
+    let console_path = matches!(path, "/business_settings" | "/tools/explorer" | "/tools/debug/accesstoken")
+        || path.starts_with("/business_settings/")
+        || path.starts_with("/tools/debug/accesstoken/");
+    if unversioned && console_path && wants_html(&req) {
+        return run(pages, req).await;
+    }
+    let landing = unversioned
+        && req.method() == Method::GET
+        && path == "/"
         && !matches!(req.uri().query(), Some(q) if !q.is_empty())
-        && req.extensions().get::<crate::graph::ApiVersion>().is_none()
         && !req.headers().contains_key(header::AUTHORIZATION)
-        && req
-            .headers()
-            .get_all(header::ACCEPT)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .any(|v| v.split(',').any(|m| m.split(';').next().is_some_and(|m| m.trim() == "text/html")));
-    if !browser {
+        && wants_html(&req);
+    if !landing {
         return next.run(req).await;
     }
+    landing_page()
+}
+
+async fn run(pages: Router, req: Request) -> Response {
+    match tower::ServiceExt::oneshot(pages, req).await {
+        Ok(r) => r,
+        Err(never) => match never {},
+    }
+}
+
+fn landing_page() -> Response {
     page(
         StatusCode::OK,
         "suat",
