@@ -411,3 +411,59 @@ async fn a_business_admin_acts_through_the_graphs_use_cases_and_rules() {
     assert_eq!(r.status, 400, "{}", r.html);
     assert!(r.html.contains("Only admins of this Business Manager"), "{}", r.html);
 }
+
+#[tokio::test]
+async fn the_debugger_shows_an_expiring_token_and_extends_it() {
+    let (s, f) = setup().await;
+    install(&s, &f).await;
+    let token = generate(&s, &f, "ads_read", true).await;
+    let mut b = Browser::new(&s);
+    let csrf = b.get("/tools/debug/accesstoken").await.csrf();
+    let r = b.post("/tools/debug/accesstoken", &[("csrf", &csrf), ("input_token", &token)]).await;
+    assert_eq!(r.status, 200, "{}", r.html);
+    assert!(r.html.contains("<td id=\"info-type\">SYSTEM_USER</td>"), "{}", r.html);
+    assert!(r.html.contains("(in 60 days)"), "{}", r.html);
+    assert!(r.html.contains("Extend Access Token"), "an expiring token can be extended");
+    // The token was only ever in POST bodies.
+    assert!(!r.html.contains(&format!("?input_token={token}")));
+    // A wrong secret is the Graph's error; the right one gives a new token, shown once.
+    let wrong = b
+        .post(
+            "/tools/debug/accesstoken/extend",
+            &[("csrf", &csrf), ("input_token", &token), ("app_id", &f.app_id), ("app_secret", "nope")],
+        )
+        .await;
+    assert_eq!(wrong.status, 400, "{}", wrong.html);
+    assert!(wrong.html.contains("Could not extend"), "{}", wrong.html);
+    let r = b
+        .post(
+            "/tools/debug/accesstoken/extend",
+            &[("csrf", &csrf), ("input_token", &token), ("app_id", &f.app_id), ("app_secret", &f.app_secret)],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.html);
+    assert_eq!(r.headers["cache-control"], "no-store");
+    let at = r.html.find("id=\"new-token\"").unwrap();
+    let new = r.html[at..].split("value=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+    assert_ne!(new, token);
+    get(&s, "/v25.0/me", &[("access_token", &new), ("appsecret_proof", &proof(&f.app_secret, &new))]).await.ok();
+    let audit: Value = s.admin("GET", "/audit?limit=100", Value::Null).await;
+    assert!(audit["data"].as_array().unwrap().iter().any(|e| e["action"] == "refresh"), "{audit}");
+}
+
+#[tokio::test]
+async fn the_operator_is_told_that_graph_actions_are_made_by_a_person() {
+    let s = TestServer::start().await;
+    let f = s.fixture().await;
+    let mut b = Browser::new(&s);
+    let csrf = b.operator().await.csrf();
+    let r = b
+        .post(
+            "/business_settings/install",
+            &[("csrf", &csrf), ("business", &f.business_id), ("system_user", &f.system_user_id), ("app", &f.app_id)],
+        )
+        .await;
+    assert_eq!(r.status, 403, "{}", r.html);
+    assert!(r.html.contains("sign in as an admin of the business"), "{}", r.html);
+    assert_eq!(dump(&s).await["installs"], json!([]));
+}
