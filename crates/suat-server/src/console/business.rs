@@ -411,6 +411,21 @@ fn parse<T: std::str::FromStr>(form: &Form, name: &str) -> Result<T, Notice> {
     })
 }
 
+/// A user's name and id for a notice ("Messenger bot (1005)"), or the id alone.
+async fn user_label(s: &AppState, id: UserId) -> String {
+    match s.svc.store.get_user(id).await {
+        Ok(Some(u)) => format!("{} ({id})", u.name),
+        _ => id.to_string(),
+    }
+}
+
+async fn app_label(s: &AppState, id: AppId) -> String {
+    match s.svc.store.get_app(id).await {
+        Ok(Some(a)) => format!("{} ({id})", a.app.name),
+        _ => id.to_string(),
+    }
+}
+
 /// Actions made by a person: the operator is told to sign in as one.
 fn person(who: &Principal) -> Result<suat_core::User, Notice> {
     match who {
@@ -491,7 +506,7 @@ async fn run_install(s: &AppState, who: &Principal, form: &Form) -> Result<Strin
         let user = person(who)?;
         let (su, app): (UserId, AppId) = (parse(form, "system_user")?, parse(form, "app")?);
         s.svc.install(&s.svc.console_caller(user), su, app, s.now()).await.map_err(failed)?;
-        Ok(format!("App {app} installed for system user {su}."))
+        Ok(format!("{} installed for {}.", app_label(s, app).await, user_label(s, su).await))
     }
 }
 
@@ -509,8 +524,9 @@ async fn run_assign(s: &AppState, who: &Principal, form: &Form) -> Result<String
             s.svc.find_page(page_id).await.map_err(failed)?.ok_or_else(|| {
                 Notice::Failed(StatusCode::BAD_REQUEST, format!("(#100) Page {page_id} does not exist."))
             })?;
+        let names = tasks.iter().map(|t| t.as_str()).collect::<Vec<_>>().join(", ");
         s.svc.assign(&caller, &page, user, tasks, s.now()).await.map_err(failed)?;
-        Ok(format!("User {user} now has tasks on page {}.", page.name))
+        Ok(format!("{} now has {names} on {}.", user_label(s, user).await, page.name))
     }
 }
 
@@ -529,7 +545,7 @@ async fn run_revoke_all(s: &AppState, who: &Principal, form: &Form) -> Result<St
         let caller = s.svc.console_caller(person(who)?);
         let su: UserId = parse(form, "system_user")?;
         let n = s.svc.revoke_all(&caller, su, s.now()).await.map_err(failed)?;
-        Ok(format!("All tokens of system user {su} revoked ({n})."))
+        Ok(format!("All tokens of {} revoked ({n}).", user_label(s, su).await))
     }
 }
 
@@ -630,28 +646,31 @@ pub async fn generate(State(s): State<AppState>, headers: HeaderMap, body: Bytes
     };
     match run.await {
         Err(n) => browser.bind(generate_page(&s, &who, &browser, &form, Some(n)).await),
-        Ok((token, su, app, scopes, expires, now)) => page(
-            StatusCode::OK,
-            "Token generated",
-            Some(&who),
-            html! {
-                h1 { "Token generated" }
-                p.ok role="status" { "Copy this token now: it is shown only once and cannot be shown again." }
-                div.card {
-                    label for="new-token" { "Access token" }
-                    div.copyrow {
-                        input #new-token type="text" readonly value=(token.expose()) autocomplete="off" spellcheck="false";
-                        button #copy-token type="button" data-copy="new-token" { "Copy" }
+        Ok((token, su, app, scopes, expires, now)) => {
+            let (su, app) = (user_label(&s, su).await, app_label(&s, app).await);
+            page(
+                StatusCode::OK,
+                "Token generated",
+                Some(&who),
+                html! {
+                    h1 { "Token generated" }
+                    p.ok role="status" { "Copy this token now: it is shown only once and cannot be shown again." }
+                    div.card {
+                        label for="new-token" { "Access token" }
+                        div.copyrow {
+                            input #new-token type="text" readonly value=(token.expose()) autocomplete="off" spellcheck="false";
+                            button #copy-token type="button" data-copy="new-token" { "Copy" }
+                        }
+                        dl {
+                            dt { "System user" } dd { (su) }
+                            dt { "App" } dd { (app) }
+                            dt { "Permissions" } dd #new-token-scopes { (scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")) }
+                            dt { "Expires" } dd { @match expires { Some(e) => (when(e, now)), None => "Never" } }
+                        }
                     }
-                    dl {
-                        dt { "System user" } dd { (su) }
-                        dt { "App" } dd { (app) }
-                        dt { "Permissions" } dd #new-token-scopes { (scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")) }
-                        dt { "Expires" } dd { @match expires { Some(e) => (when(e, now)), None => "Never" } }
-                    }
-                }
-                p { a href={ "/business_settings?business=" (form.text("business")) } { "Back to Business Settings" } }
-            },
-        ),
+                    p { a href={ "/business_settings?business=" (form.text("business")) } { "Back to Business Settings" } }
+                },
+            )
+        }
     }
 }
