@@ -222,6 +222,7 @@ async fn every_console_form_is_refused_without_its_token() {
         "/business_settings/sign_out",
         "/business_settings/system_users",
         "/business_settings/install",
+        "/business_settings/share_app",
         "/business_settings/assign",
         "/business_settings/generate",
         "/business_settings/revoke",
@@ -466,4 +467,38 @@ async fn the_operator_is_told_that_graph_actions_are_made_by_a_person() {
     assert_eq!(r.status, 403, "{}", r.html);
     assert!(r.html.contains("sign in as an admin of the business"), "{}", r.html);
     assert_eq!(dump(&s).await["installs"], json!([]));
+}
+
+#[tokio::test]
+async fn an_admin_who_develops_another_business_app_shares_it_with_theirs() {
+    let s = TestServer::start().await;
+    let f = s.fixture().await;
+    let admin = s
+        .admin(
+            "POST",
+            "/users",
+            json!({"name": "Pat", "business_id": f.business_id, "admin": true, "password": "correct horse"}),
+        )
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let other = s.admin("POST", "/businesses", json!({"name": "Agency"})).await["id"].as_str().unwrap().to_owned();
+    let app = s.admin("POST", "/apps", json!({"name": "Agency Tool", "owner_business": other})).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut b = Browser::new(&s);
+    assert_eq!(b.person(&admin, "correct horse").await.status, 303);
+    let csrf = b.get("/business_settings").await.csrf();
+    let share = [("csrf", csrf.as_str()), ("business", &f.business_id), ("app", &app)];
+    // Not yet a developer of the app: the Graph's rule refuses.
+    let r = b.post("/business_settings/share_app", &share).await;
+    assert_eq!(r.status, 400, "{}", r.html);
+    assert!(r.html.contains("You must be a developer or admin of app"), "{}", r.html);
+    s.admin("POST", &format!("/apps/{app}/roles"), json!({"user_id": admin, "role": "developer"})).await;
+    let r = b.post("/business_settings/share_app", &share).await;
+    assert_eq!(r.status, 200, "{}", r.html);
+    assert!(r.html.contains("Agency Tool"), "{}", r.html);
+    assert!(r.html.contains("shared with this business"), "{}", r.html);
 }

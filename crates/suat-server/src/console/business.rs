@@ -325,6 +325,15 @@ fn business_markup(s: &AppState, v: &BusinessView, csrf: &Markup) -> Markup {
                 }
                 button type="submit" { "Install app" }
             }
+            form.card #share-app method="post" action="/business_settings/share_app" {
+                h4 { "Add a shared app (an app of another business)" }
+                (csrf)
+                input type="hidden" name="business" value=(b.id);
+                label for="share-app-id" { "App ID" }
+                input #share-app-id type="text" name="app" inputmode="numeric" required;
+                p.hint { "You must be a developer or admin of the app (seed 000). Its system users then use it through app-scoped ids." }
+                button type="submit" { "Add app" }
+            }
         }
 
         section #pages aria-labelledby="h-pages" {
@@ -468,6 +477,7 @@ macro_rules! console_action {
 
 console_action!(create_system_user, run_create_system_user);
 console_action!(install, run_install);
+console_action!(share_app, run_share_app);
 console_action!(assign, run_assign);
 console_action!(revoke, run_revoke);
 console_action!(revoke_all, run_revoke_all);
@@ -508,6 +518,14 @@ async fn run_install(s: &AppState, who: &Principal, form: &Form) -> Result<Strin
         s.svc.install(&s.svc.console_caller(user), su, app, s.now()).await.map_err(failed)?;
         Ok(format!("{} installed for {}.", app_label(s, app).await, user_label(s, su).await))
     }
+}
+
+/// POST /business_settings/share_app `app`: `POST /{business}/client_apps`.
+async fn run_share_app(s: &AppState, who: &Principal, form: &Form) -> Result<String, Notice> {
+    let caller = s.svc.console_caller(person(who)?);
+    let (business, app): (BusinessId, AppId) = (parse(form, "business")?, parse(form, "app")?);
+    s.svc.share_app(&caller, business, app, s.now()).await.map_err(failed)?;
+    Ok(format!("{} is shared with this business.", app_label(s, app).await))
 }
 
 /// POST /business_settings/assign `page`, `user`, `task`...: `POST /{page}/assigned_users`.

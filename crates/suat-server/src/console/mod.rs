@@ -33,6 +33,7 @@ pub fn router() -> Router<AppState> {
         .route("/business_settings/sign_out", post(business::sign_out))
         .route("/business_settings/system_users", post(business::create_system_user))
         .route("/business_settings/install", post(business::install))
+        .route("/business_settings/share_app", post(business::share_app))
         .route("/business_settings/assign", post(business::assign))
         .route("/business_settings/generate", get(business::generate_form).post(business::generate))
         .route("/business_settings/revoke", post(business::revoke))
