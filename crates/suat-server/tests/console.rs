@@ -392,6 +392,17 @@ async fn a_business_admin_acts_through_the_graphs_use_cases_and_rules() {
         b.post("/business_settings/revoke", &[("csrf", &csrf), ("business", &f.business_id), ("token", &token)]).await;
     assert_eq!(r.status, 200, "{}", r.html);
     assert_eq!(get(&s, "/v25.0/me", &[("access_token", &token)]).await.err(), (190, Some(466)));
+    // "Revoke all" for the system user: DELETE /{su}/access_tokens, and its tokens stop working.
+    let other = generate(&s, &f, "ads_read", false).await;
+    let r = b
+        .post(
+            "/business_settings/revoke_all",
+            &[("csrf", &csrf), ("business", &f.business_id), ("system_user", &f.system_user_id)],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.html);
+    assert!(r.html.contains("All tokens of ci-bot"), "{}", r.html);
+    assert_eq!(get(&s, "/v25.0/me", &[("access_token", &other)]).await.err().0, 190);
     // A non-admin person of the business is refused by the same rule as on the Graph.
     let employee = s
         .admin("POST", "/users", json!({"name": "Emp", "business_id": f.business_id, "password": "correct horse"}))

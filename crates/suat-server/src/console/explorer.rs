@@ -153,11 +153,9 @@ async fn explore(s: &AppState, inner: &Inner, c: &Call) -> Markup {
     let shown_headers: Vec<(String, String)> =
         r.headers().iter().map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap_or("<binary>").to_owned())).collect();
     let bytes = axum::body::to_bytes(r.into_body(), 1 << 20).await.unwrap_or_default();
-    let text = String::from_utf8_lossy(&bytes);
-    let pretty = serde_json::from_slice::<serde_json::Value>(&bytes)
-        .ok()
-        .and_then(|v| serde_json::to_string_pretty(&v).ok())
-        .unwrap_or_else(|| text.into_owned());
+    let raw = String::from_utf8_lossy(&bytes).into_owned();
+    let pretty =
+        serde_json::from_slice::<serde_json::Value>(&bytes).ok().and_then(|v| serde_json::to_string_pretty(&v).ok());
     let mut curl = format!("curl -i -X {} {}", method, sh(&format!("{}{uri}", s.public_url)));
     if !c.token.is_empty() {
         curl.push_str(&format!(" \\\n  -H {}", sh(&format!("Authorization: Bearer {}", c.token))));
@@ -177,7 +175,8 @@ async fn explore(s: &AppState, inner: &Inner, c: &Call) -> Markup {
                 tbody { @for (k, v) in &shown_headers { tr { th scope="row" { (k) } td { (v) } } } }
             }
             h3 { "Body" }
-            pre #body { (pretty) }
+            pre #body { (raw) }
+            @if let Some(p) = pretty { details { summary { "Indented" } pre { (p) } } }
             h3 { label for="curl" { "The same call with curl" } }
             div.copyrow {
                 textarea #curl readonly rows="4" spellcheck="false" { (curl) }
