@@ -513,3 +513,60 @@ async fn an_admin_who_develops_another_business_app_shares_it_with_theirs() {
     assert!(r.html.contains("Agency Tool"), "{}", r.html);
     assert!(r.html.contains("shared with this business"), "{}", r.html);
 }
+
+#[tokio::test]
+async fn generate_offers_only_what_the_rules_allow() {
+    let s = TestServer::start().await;
+    let biz = s.admin("POST", "/businesses", json!({"name": "Strict", "must_use_expiring_tokens": true})).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let app = s
+        .admin(
+            "POST",
+            "/apps",
+            json!({"name": "Narrow", "owner_business": biz, "access_level": "standard",
+                   "permissions": ["ads_read", "pages_messaging", "business_creative_asset_management"]}),
+        )
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let su = s.admin("POST", "/system_users", json!({"business_id": biz, "name": "bot", "role": "ADMIN"})).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let admin = s
+        .admin("POST", "/users", json!({"name": "Pat", "business_id": biz, "admin": true, "password": "correct horse"}))
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut b = Browser::new(&s);
+    assert_eq!(b.person(&admin, "correct horse").await.status, 303);
+    let form = b.get(&format!("/business_settings/generate?system_user={su}&app={app}")).await;
+    let offered: Vec<&str> =
+        form.html.split("name=\"scope\" value=\"").skip(1).map(|rest| rest.split('"').next().unwrap()).collect();
+    // Only the app's approved permissions, and not one that needs a capability the app lacks.
+    assert_eq!(offered, ["ads_read", "pages_messaging"], "{}", form.html);
+    // The business requires expiring tokens: "Never" is not offered, and asking for it anyway is the Graph's error.
+    assert!(form.html.contains("value=\"60_days\"") && !form.html.contains("value=\"never\""), "{}", form.html);
+    let csrf = form.csrf();
+    s.admin("POST", "/system_users", json!({"business_id": biz, "name": "unused", "role": "EMPLOYEE"})).await;
+    let r = b
+        .post("/business_settings/install", &[("csrf", &csrf), ("business", &biz), ("system_user", &su), ("app", &app)])
+        .await;
+    assert_eq!(r.status, 200, "{}", r.html);
+    let r = b
+        .post(
+            "/business_settings/generate",
+            &[("csrf", &csrf), ("system_user", &su), ("app", &app), ("scope", "ads_read"), ("expiry", "never")],
+        )
+        .await;
+    assert_eq!(r.status, 400, "{}", r.html);
+    assert!(r.html.contains("requires expiring system user access tokens"), "{}", r.html);
+    // Once the app holds the capability, the gated permission is offered too.
+    s.admin("POST", &format!("/apps/{app}"), json!({"capabilities": ["business_creative_asset_management"]})).await;
+    let form = b.get(&format!("/business_settings/generate?system_user={su}&app={app}")).await;
+    assert!(form.html.contains("name=\"scope\" value=\"business_creative_asset_management\""), "{}", form.html);
+}

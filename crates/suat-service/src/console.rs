@@ -5,8 +5,9 @@
 use crate::{caller::Caller, caller::Resolved, Error, Result, Service};
 use serde_json::json;
 use suat_core::{
-    rules, scope::SUPPORTED, AccessToken, App, AppId, AppSecretProof, Business, BusinessId, Scope, TokenProblem, User,
-    UserId, UserKind,
+    rules,
+    scope::{CAPABILITY_GATED, PUBLISH_ACTIONS, SUPPORTED},
+    AccessToken, App, AppId, AppSecretProof, Business, BusinessId, Scope, TokenProblem, User, UserId, UserKind,
 };
 use suat_store::prelude::*;
 
@@ -147,10 +148,14 @@ impl Service {
         Ok(())
     }
 
-    /// The permissions "Generate New Token" offers for `app`: those the rules let a system user's token carry.
+    /// The permissions "Generate New Token" offers for `app`: those the rules let a system user's token carry (the
+    /// supported ones, the capability-gated ones and the legacy `publish_actions`, each as `check_scopes` decides).
     pub fn grantable_scopes(app: &App) -> Vec<Scope> {
-        SUPPORTED
-            .iter()
+        let gated = CAPABILITY_GATED.iter().map(|(s, _)| s);
+        let mut names: Vec<&str> = SUPPORTED.iter().chain(gated).copied().chain([PUBLISH_ACTIONS]).collect();
+        names.sort_unstable();
+        names
+            .into_iter()
             .filter_map(|s| Scope::parse(s).ok())
             .filter(|s| rules::check_scopes(app, std::slice::from_ref(s)).is_ok())
             .collect()
