@@ -61,6 +61,8 @@ async function unlabelled(page) {
       page.getByRole('link', { name: 'Business Settings' }).first().click(),
     ]);
 
+    await page.waitForSelector('#sign-in-person');
+    await shot('02-sign-in');
     // Sign in with the keyboard only.
     await page.getByLabel('User ID').focus();
     await page.keyboard.type(USER_ID);
@@ -70,7 +72,7 @@ async function unlabelled(page) {
     await page.keyboard.press('Enter');
     await page.waitForSelector('#signed-in');
     out.signedIn = (await page.textContent('#signed-in')).trim();
-    await shot('02-business-settings');
+    await shot('03-business-settings');
 
     // Business Settings > Users > System Users: create one.
     await page.getByLabel('System user name').fill('Messenger bot');
@@ -80,7 +82,7 @@ async function unlabelled(page) {
     out.created = await notice();
     const su = /with id (\d+)/.exec(out.created)[1];
     out.systemUser = su;
-    await shot('03-system-user-created');
+    await shot('04-system-user-created');
 
     // Accounts > Pages > Add People: the system user, with a task (seed 004: Manage Page).
     await page.getByLabel('Page', { exact: true }).selectOption(PAGE_ID);
@@ -90,7 +92,7 @@ async function unlabelled(page) {
     await page.waitForSelector('#notice');
     out.assigned = await notice();
     out.pagePeople = (await page.textContent(`tr[data-page="${PAGE_ID}"]`)).trim();
-    await shot('04-page-task');
+    await shot('05-page-task');
 
     // Install the app for the system user.
     await page.getByLabel('Install for system user').selectOption(su);
@@ -98,7 +100,7 @@ async function unlabelled(page) {
     await page.getByRole('button', { name: 'Install app' }).click();
     await page.waitForSelector('#notice');
     out.installed = await notice();
-    await shot('05-app-installed');
+    await shot('06-app-installed');
 
     // "Generate New Token": choose the app (the select submits itself), tick pages_messaging, never expires.
     await page.getByRole('link', { name: 'Generate New Token for Messenger bot' }).click();
@@ -111,7 +113,7 @@ async function unlabelled(page) {
     out.offered = await page.$$eval('#permissions input[name=scope]', (els) => els.map((e) => e.value));
     await page.getByLabel('pages_messaging', { exact: true }).check();
     await page.getByLabel('Never', { exact: true }).check();
-    await shot('06-generate-new-token');
+    await shot('07-generate-new-token');
     await page.getByRole('button', { name: 'Generate Token' }).click();
     await page.waitForSelector('#new-token');
     const token = await page.inputValue('#new-token');
@@ -119,7 +121,7 @@ async function unlabelled(page) {
     await page.getByRole('button', { name: 'Copy' }).click();
     await page.waitForFunction(() => document.getElementById('copy-token').textContent === 'Copied');
     out.copied = (await page.evaluate(() => navigator.clipboard.readText())) === token;
-    await shot('07-token-shown-once');
+    await shot('08-token-shown-once');
     // Shown once: going back to the page does not show it again (no-store; the form would have to be re-posted).
     out.tokenInUrl = page.url().includes(token);
 
@@ -141,7 +143,7 @@ async function unlabelled(page) {
       scopes: (await page.textContent('#info-scopes')).trim(),
       page: (await page.textContent('#info-page')).trim(),
     };
-    await shot('08-debugger-page-token');
+    await shot('09-debugger-page-token');
 
     // Revoke the system user's token in Business Settings.
     await page.getByRole('link', { name: 'Business Settings' }).first().click();
@@ -149,7 +151,7 @@ async function unlabelled(page) {
     await page.getByRole('button', { name: 'Revoke token' }).click();
     await page.waitForSelector('#notice');
     out.revoked = await notice();
-    await shot('09-token-revoked');
+    await shot('10-token-revoked');
 
     // The page token died with it.
     const dead = await graph(`/v25.0/me?access_token=${encodeURIComponent(pageToken)}`);
@@ -162,7 +164,7 @@ async function unlabelled(page) {
       valid: (await page.textContent('#info-valid')).trim(),
       subcode: (await page.textContent('#info-subcode')).trim(),
     };
-    await shot('10-debugger-page-token-revoked');
+    await shot('11-debugger-page-token-revoked');
 
     // Graph API Explorer: debug_token with the app token, as the explorer does it.
     await page.getByRole('link', { name: 'Graph API Explorer' }).click();
@@ -178,14 +180,14 @@ async function unlabelled(page) {
       curl: await page.inputValue('#curl'),
       hasTraceHeader: (await page.textContent('#headers')).includes('x-fb-trace-id'),
     };
-    await shot('11-explorer');
+    await shot('12-explorer');
 
     // A phone's width: the pages reflow (no sideways scrolling).
     const phone = await context.newPage();
     await phone.setViewportSize({ width: 390, height: 844 });
     out.phone = {};
-    for (const [name, url] of [['12-phone-business-settings', '/business_settings'],
-      ['13-phone-debugger', '/tools/debug/accesstoken'], ['14-phone-explorer', '/tools/explorer']]) {
+    for (const [name, url] of [['13-phone-business-settings', '/business_settings'],
+      ['14-phone-debugger', '/tools/debug/accesstoken'], ['15-phone-explorer', '/tools/explorer']]) {
       await phone.goto(`${BASE}${url}`);
       await phone.waitForSelector('h1');
       out.phone[name] = await phone.evaluate(() => document.documentElement.scrollWidth);
