@@ -7,6 +7,7 @@
 
 pub mod audit;
 pub mod config;
+pub mod console;
 pub mod control;
 pub mod error;
 pub mod faults;
@@ -75,6 +76,7 @@ pub async fn app(store: Arc<dyn Store>, keys: Keys, settings: Settings) -> anyho
         .nest("/_suat", control::router(state.clone()))
         .route("/metrics", axum::routing::get(metrics::render))
         .merge(graph::router(state.clone(), true))
+        .layer(axum::middleware::from_fn_with_state(console::router().with_state(state.clone()), console::gate))
         .layer(axum::Extension(inner))
         .layer(axum::middleware::from_fn(error::json_errors))
         .layer(axum::middleware::from_fn_with_state(state.clone(), graph::run_whole))

@@ -118,19 +118,10 @@ impl Service {
         }
     }
 
-    /// Signs a person in from `address` at `now` (the server clock), behind the throttle and the hashing pool.
-    ///
-    /// An unknown id, a system user or a person without a password costs the same argon2 verification (against a
-    /// dummy hash) as a wrong password and is counted the same way, so neither timing nor the throttle tells which
-    /// user ids exist. A throttled sign-in costs no argon2 run at all.
-    pub async fn sign_in(&self, raw_user: &str, password: &str, address: &str, now: i64) -> SignIn {
-        let raw_user = raw_user.trim();
-        let id: Option<UserId> = raw_user.parse().ok();
-        // Unparseable ids are counted too (capped, so a long one cannot grow the map's keys).
-        let account =
-            format!("account:{}", id.map(|i| i.to_string()).unwrap_or_else(|| raw_user.chars().take(64).collect()));
-        let address = format!("address:{address}");
-        if let Some((key, verdict, first, failures)) = self.signin.refused(&account, &address, now) {
+    /// The throttle's answer before any password is checked: `Some(Throttled)` if the account or the address must
+    /// wait (its first refusal in a window is audited once), `None` if the try may go on.
+    async fn throttled(&self, account: &str, address: &str, now: i64) -> Option<SignIn> {
+        if let Some((key, verdict, first, failures)) = self.signin.refused(account, address, now) {
             let until = match verdict {
                 Verdict::Wait { until } | Verdict::Locked { until } => until,
                 Verdict::Allowed => now,
@@ -145,7 +136,49 @@ impl Service {
                 }));
                 let _ = self.write(Write::AuditOnly, audit).await;
             }
-            return SignIn::Throttled { until, locked: matches!(verdict, Verdict::Locked { .. }) };
+            return Some(SignIn::Throttled { until, locked: matches!(verdict, Verdict::Locked { .. }) });
+        }
+        None
+    }
+
+    /// Signs the operator in with the control-plane key (the web console's other way in), behind the same throttle
+    /// as people's sign-ins: the account is `account:operator`, the address the client's. No argon2 run: the key is
+    /// compared in constant time. `Ok(())` is a success; the error is `Wrong` or `Throttled`.
+    pub async fn sign_in_operator(
+        &self,
+        presented: &str,
+        expected: &str,
+        address: &str,
+        now: i64,
+    ) -> std::result::Result<(), SignIn> {
+        let (account, address) = ("account:operator".to_owned(), format!("address:{address}"));
+        if let Some(refused) = self.throttled(&account, &address, now).await {
+            return Err(refused);
+        }
+        let ok: bool = subtle::ConstantTimeEq::ct_eq(presented.trim().as_bytes(), expected.as_bytes()).into();
+        if ok && !expected.is_empty() {
+            self.signin.succeeded(&account);
+            Ok(())
+        } else {
+            self.signin.failed(&account, &address, now);
+            Err(SignIn::Wrong)
+        }
+    }
+
+    /// Signs a person in from `address` at `now` (the server clock), behind the throttle and the hashing pool.
+    ///
+    /// An unknown id, a system user or a person without a password costs the same argon2 verification (against a
+    /// dummy hash) as a wrong password and is counted the same way, so neither timing nor the throttle tells which
+    /// user ids exist. A throttled sign-in costs no argon2 run at all.
+    pub async fn sign_in(&self, raw_user: &str, password: &str, address: &str, now: i64) -> SignIn {
+        let raw_user = raw_user.trim();
+        let id: Option<UserId> = raw_user.parse().ok();
+        // Unparseable ids are counted too (capped, so a long one cannot grow the map's keys).
+        let account =
+            format!("account:{}", id.map(|i| i.to_string()).unwrap_or_else(|| raw_user.chars().take(64).collect()));
+        let address = format!("address:{address}");
+        if let Some(refused) = self.throttled(&account, &address, now).await {
+            return refused;
         }
         let (mut person, mut phc) = (None, None);
         if let Some(id) = id {

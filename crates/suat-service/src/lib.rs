@@ -8,6 +8,7 @@
 
 pub mod caller;
 pub mod consent;
+pub mod console;
 pub mod failures;
 pub mod limits;
 pub mod objects;

@@ -130,7 +130,7 @@ fn render(
 const COOKIE: &str = "suat_dialog";
 
 /// The browser's binding cookie, if it sent a well-formed one.
-fn browser_cookie(headers: &HeaderMap) -> Option<&str> {
+pub(crate) fn browser_cookie(headers: &HeaderMap) -> Option<&str> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -197,7 +197,7 @@ pub async fn show(State(s): State<AppState>, headers: HeaderMap, req: Req) -> Re
     }
 }
 
-fn set_cookie(r: &mut Response, browser: &str) {
+pub(crate) fn set_cookie(r: &mut Response, browser: &str) {
     let c = format!("{COOKIE}={browser}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}", suat_service::consent::FORM_TTL);
     if let Ok(v) = HeaderValue::from_str(&c) {
         r.headers_mut().append(header::SET_COOKIE, v);

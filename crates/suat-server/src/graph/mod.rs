@@ -8,7 +8,7 @@
 
 pub mod batch;
 mod debug_token;
-mod dialog;
+pub(crate) mod dialog;
 pub mod nodes;
 mod oauth;
 mod objects;
