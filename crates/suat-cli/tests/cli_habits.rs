@@ -70,7 +70,7 @@ async fn a_wrong_app_secret_on_inspect_is_blamed_on_the_secret() {
     assert!(o.stderr.contains("refused the app credentials") && o.stderr.contains("--app-secret"), "{}", o.stderr);
     assert!(o.stderr.contains("the token itself was not inspected"), "{}", o.stderr);
     assert!(!o.stderr.contains("copied whole"), "not the hint for a bad token: {}", o.stderr);
-    assert!(o.stderr.contains(&format!("server: {}", s.url)), "{}", o.stderr);
+    assert!(o.stderr.contains(&format!("request: GET {}/v25.0/debug_token", s.url)), "{}", o.stderr);
     // The right secret: valid, as JSON.
     let o = suat(&["token", "inspect", "--app-secret", &f.app_secret, "--json"], &env).await;
     assert_eq!(json(&o)["is_valid"], true);

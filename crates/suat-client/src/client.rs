@@ -252,7 +252,8 @@ impl GraphClient {
             }
         };
         if body.get("error").is_some_and(Value::is_object) {
-            if let Some(g) = GraphApiError::from_body(status, &body) {
+            if let Some(mut g) = GraphApiError::from_body(status, &body) {
+                g.endpoint = Some(endpoint);
                 return Err(g.into());
             }
         }

@@ -74,6 +74,7 @@ impl TokenInfo {
                 user_msg: None,
                 is_transient: false,
                 fbtrace_id: None,
+                endpoint: None,
             },
             None => GraphApiError {
                 status: 200,
@@ -85,6 +86,7 @@ impl TokenInfo {
                 user_msg: None,
                 is_transient: false,
                 fbtrace_id: None,
+                endpoint: None,
             },
         })
     }

@@ -23,6 +23,9 @@ pub struct GraphApiError {
     pub user_msg: Option<String>,
     pub is_transient: bool,
     pub fbtrace_id: Option<String>,
+    /// The request that got this answer (`GET http://host/v25.0/me`, never the query), when it came from a call;
+    /// `None` for an error read from a debug_token answer's data.
+    pub endpoint: Option<String>,
 }
 
 /// Reads the shared wire type: every field is optional there, so a sparse error still parses.
@@ -38,6 +41,7 @@ pub(crate) fn from_wire(e: ErrorBody, status: u16) -> GraphApiError {
         user_msg: e.error_user_msg,
         is_transient: e.is_transient.unwrap_or(false),
         fbtrace_id: e.fbtrace_id,
+        endpoint: None,
     }
 }
 

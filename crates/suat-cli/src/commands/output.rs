@@ -37,8 +37,11 @@ pub fn report(e: &ClientError) -> ExitCode {
     }
     // A Graph error alone does not say which Graph answered: name it, and point at SUAT_GRAPH_URL when the answer
     // came from Meta's, which is what a forgotten SUAT_GRAPH_URL looks like. (Transport errors name their URL.)
-    if let (Some(_), Some(url)) = (e.graph(), GRAPH.get()) {
-        eprintln!("  server: {url}");
+    if let (Some(g), Some(url)) = (e.graph(), GRAPH.get()) {
+        match &g.endpoint {
+            Some(request) => eprintln!("  request: {request}"),
+            None => eprintln!("  server: {url}"),
+        }
         if url.trim_end_matches('/') == DEFAULT_GRAPH_URL {
             eprintln!("  (that is Meta's Graph API; to talk to a suat server set SUAT_GRAPH_URL or --graph-url)");
         }
