@@ -107,6 +107,10 @@ fn the_three_quick_starts_run_as_written() {
     let clone = tmp.path().join("suat");
     clean_copy(&clone);
     assert!(!clone.join("target").exists() && !clone.join("suat.db").exists());
+    assert!(
+        root().join(".venv/bin/python").exists() && root().join("tests/js/node_modules/suat-testing").exists(),
+        "run `bash .ci/run` once: it makes .venv and tests/js/node_modules, which this test links in"
+    );
     #[cfg(unix)]
     {
         std::os::unix::fs::symlink(root().join(".venv"), clone.join(".venv")).unwrap();
