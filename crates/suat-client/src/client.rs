@@ -186,12 +186,13 @@ impl GraphClient {
         self.base.as_str().trim_end_matches('/')
     }
 
-    /// `/v25.0/{path}` (or `/{path}`), for error messages: never includes the query.
+    /// `GET http://host/v25.0/{path}`, for error messages: the whole URL a person must check (which server, which
+    /// version), but never the query (it may carry a token) nor user info (it may carry a password).
     fn label(&self, method: &Method, path: &str) -> String {
-        match &self.version {
-            Some(v) => format!("{method} /{v}/{path}"),
-            None => format!("{method} /{path}"),
-        }
+        let mut url = self.url(path);
+        let _ = url.set_username("");
+        let _ = url.set_password(None);
+        format!("{method} {url}")
     }
 
     fn url(&self, path: &str) -> Url {
@@ -251,7 +252,8 @@ impl GraphClient {
             }
         };
         if body.get("error").is_some_and(Value::is_object) {
-            if let Some(g) = GraphApiError::from_body(status, &body) {
+            if let Some(mut g) = GraphApiError::from_body(status, &body) {
+                g.endpoint = Some(endpoint);
                 return Err(g.into());
             }
         }

@@ -74,6 +74,7 @@ impl TokenInfo {
                 user_msg: None,
                 is_transient: false,
                 fbtrace_id: None,
+                endpoint: None,
             },
             None => GraphApiError {
                 status: 200,
@@ -85,6 +86,7 @@ impl TokenInfo {
                 user_msg: None,
                 is_transient: false,
                 fbtrace_id: None,
+                endpoint: None,
             },
         })
     }
@@ -114,11 +116,17 @@ impl GraphClient {
         app: Option<AppId>,
         secret: Option<&AppSecret>,
     ) -> Result<TokenInfo, ClientError> {
-        let inspector = match (app, secret) {
-            (Some(a), Some(s)) => Caller::app(a, s),
-            _ => Caller::new(token.clone()).with_secret(secret.cloned()),
-        };
-        self.debug_token(token, &inspector).await
+        match (app, secret) {
+            (Some(a), Some(s)) => self.debug_token(token, &Caller::app(a, s)).await.map_err(|e| match e {
+                // Problems of the inspected token come back inside a 200 answer; an error envelope here is about
+                // the app token the question was asked with.
+                ClientError::Graph(g) if matches!(g.code, 190 | 102 | 101 | 1) && !g.is_transient => {
+                    ClientError::InspectorRefused { app_id: a.to_string(), source: g }
+                }
+                e => e,
+            }),
+            _ => self.debug_token(token, &Caller::new(token.clone()).with_secret(secret.cloned())).await,
+        }
     }
 
     /// `GET /me`: the token's subject. One authenticated call that proves a token really works.

@@ -23,6 +23,9 @@ pub struct GraphApiError {
     pub user_msg: Option<String>,
     pub is_transient: bool,
     pub fbtrace_id: Option<String>,
+    /// The request that got this answer (`GET http://host/v25.0/me`, never the query), when it came from a call;
+    /// `None` for an error read from a debug_token answer's data.
+    pub endpoint: Option<String>,
 }
 
 /// Reads the shared wire type: every field is optional there, so a sparse error still parses.
@@ -38,6 +41,7 @@ pub(crate) fn from_wire(e: ErrorBody, status: u16) -> GraphApiError {
         user_msg: e.error_user_msg,
         is_transient: e.is_transient.unwrap_or(false),
         fbtrace_id: e.fbtrace_id,
+        endpoint: None,
     }
 }
 
@@ -205,13 +209,19 @@ pub enum ClientError {
     /// The Graph answered with an error envelope.
     #[error("Graph API error: {0}")]
     Graph(Box<GraphApiError>),
-    /// The Graph could not be reached (the URL is stripped: it may carry a token).
-    #[error("cannot reach the Graph API ({endpoint}): {source}")]
+    /// The Graph could not be reached. `endpoint` is the method and URL without its query (which may carry a
+    /// token); the message ends with the innermost cause ("Connection refused"), not reqwest's generic "error sending
+    /// request".
+    #[error("cannot reach {endpoint}: {}", root_cause(.source))]
     Http {
         endpoint: String,
         #[source]
         source: reqwest::Error,
     },
+    /// debug_token refused the app credentials it was asked with (`APPID|SECRET`): a wrong app secret or app id,
+    /// not a problem of the inspected token, which the Graph reports inside a 200 answer instead.
+    #[error("debug_token refused the app credentials (app id {app_id} with the given app secret): {}; the token itself was not inspected", .source.message)]
+    InspectorRefused { app_id: String, source: Box<GraphApiError> },
     /// A 2xx answer that is not what the endpoint documents.
     #[error("unexpected answer from {endpoint} (HTTP {status}): {detail}")]
     UnexpectedResponse { endpoint: String, status: u16, detail: String },
@@ -245,6 +255,15 @@ pub enum ClientError {
     },
 }
 
+/// The innermost error's text ("Connection refused (os error 111)", "dns error: ..."), which says what went wrong.
+fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cur = e;
+    while let Some(next) = cur.source() {
+        cur = next;
+    }
+    cur.to_string()
+}
+
 impl From<GraphApiError> for ClientError {
     fn from(e: GraphApiError) -> Self {
         ClientError::Graph(Box::new(e))
@@ -257,6 +276,7 @@ impl ClientError {
         match self {
             ClientError::Graph(g) => Some(g),
             ClientError::Rotation(r) => r.cause.graph(),
+            ClientError::InspectorRefused { source, .. } => Some(source),
             _ => None,
         }
     }
@@ -274,7 +294,23 @@ impl ClientError {
                 "Nothing was read from or written to it. Find out who changed it; then restore a copy you trust, or \
                  move it away and generate the tokens again.",
             ),
-            ClientError::Http { .. } => Some("Check --graph-url and the network; then try again."),
+            ClientError::Http { source, .. } if source.is_timeout() => Some(
+                "The server did not answer in time: check that the URL above is the server you meant (SUAT_GRAPH_URL \
+                 or --graph-url) and that it is not overloaded; then try again.",
+            ),
+            ClientError::Http { endpoint, .. } if endpoint.contains("://graph.facebook.com/") => Some(
+                "That is Meta's Graph API, the default. To use a suat server set SUAT_GRAPH_URL (or --graph-url) to \
+                 its URL, e.g. http://127.0.0.1:8787; to use Meta's, check this machine's network and DNS.",
+            ),
+            ClientError::Http { .. } => Some(
+                "Is the server running at the URL above? For a local emulator start it with `suat serve --seed \
+                 examples/seed.toml` (it prints the address it listens on), or set SUAT_GRAPH_URL (or --graph-url) to \
+                 where it runs; without either, suat calls Meta's https://graph.facebook.com.",
+            ),
+            ClientError::InspectorRefused { .. } => Some(
+                "Check --app-secret (SUAT_APP_SECRET) and --app-id (SUAT_APP_ID, or the profile's): debug_token is \
+                 asked as the app itself, and the server refused that app id and secret. The token was not checked.",
+            ),
             _ => self.graph().map(GraphApiError::hint),
         }
     }

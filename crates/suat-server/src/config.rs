@@ -23,6 +23,7 @@ pub struct ServeArgs {
     /// Bearer key of the `/_suat/` control plane. If unset, read from (or generated into) `--admin-key-file`.
     #[arg(long, env = "SUAT_ADMIN_KEY", hide_env_values = true)]
     pub admin_key: Option<String>,
+    /// File of the control-plane key; created with mode 0600 if absent. Ignored when SUAT_ADMIN_KEY is set.
     #[arg(long, env = "SUAT_ADMIN_KEY_FILE", default_value = "suat.admin-key")]
     pub admin_key_file: PathBuf,
     /// TOML file of businesses, users, system users and apps to create at start-up.

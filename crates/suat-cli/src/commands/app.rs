@@ -2,9 +2,10 @@
 
 use super::{
     args::{parse_user, AppArgs, GraphArgs, TokenArgs},
-    output::finish,
+    output::{finish, JsonOut},
 };
 use clap::{Args, Subcommand};
+use serde_json::json;
 use std::process::ExitCode;
 use suat_client::{Caller, ClientError};
 
@@ -25,6 +26,8 @@ pub struct InstallArgs {
     token: TokenArgs,
     #[command(flatten)]
     graph: GraphArgs,
+    #[command(flatten)]
+    json: JsonOut,
 }
 
 impl AppCommand {
@@ -42,6 +45,7 @@ impl InstallArgs {
         let app = self.app.app_id(None)?;
         let caller = Caller::new(self.token.caller()?).with_secret(self.app.secret(None));
         client.install_app(&caller, su, app).await?;
+        self.json.print(&json!({"success": true, "app_id": app.to_string(), "system_user_id": su.to_string()}));
         eprintln!("installed app {app} for system user {su}");
         Ok(())
     }

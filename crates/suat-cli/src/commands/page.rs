@@ -3,9 +3,10 @@
 
 use super::{
     args::{parse_page, AppArgs, GraphArgs, StoreArgs, TokenArgs},
-    output::{finish, TokenOut},
+    output::{deployment_json, finish, JsonOut, TokenOut},
 };
 use clap::Args;
+use serde_json::json;
 use std::process::ExitCode;
 use suat_client::{Caller, ClientError, Deployment};
 
@@ -17,7 +18,7 @@ pub struct PageTokenArgs {
     /// List every page the system user has a task on (`/me/accounts`); tokens only with --show-token.
     #[arg(long)]
     all: bool,
-    /// The system-user profile whose token asks.
+    /// The system-user store profile whose token (and app secret) asks; the page token is saved only with --save-as.
     #[arg(long)]
     profile: Option<String>,
     /// Save the page token as this store profile.
@@ -34,6 +35,8 @@ pub struct PageTokenArgs {
     graph: GraphArgs,
     #[command(flatten)]
     store: StoreArgs,
+    #[command(flatten)]
+    json: JsonOut,
 }
 
 impl PageTokenArgs {
@@ -43,7 +46,14 @@ impl PageTokenArgs {
 
     async fn go(self) -> Result<(), ClientError> {
         if !self.all {
-            self.out.check(self.save_as.is_some())?;
+            if self.profile.is_some() && self.save_as.is_none() && !self.out.show_token && self.out.out.is_none() {
+                return Err(ClientError::Invalid(
+                    "the page token would go nowhere: --profile only names the system-user token that asks for it; \
+                     pass --save-as NAME to keep the page token in the store, --out FILE, or --show-token to print it"
+                        .into(),
+                ));
+            }
+            self.out.check(self.save_as.is_some(), "--save-as")?;
         } else if self.out.out.is_some() {
             return Err(ClientError::Invalid("--out takes one token: use --page, not --all".into()));
         }
@@ -55,6 +65,19 @@ impl PageTokenArgs {
 
         if self.all {
             let pages = client.accounts(&caller).await?;
+            let listed: Vec<_> = pages
+                .iter()
+                .map(|p| {
+                    let mut v = json!({"id": p.id, "name": p.name, "tasks": p.tasks});
+                    if self.out.show_token {
+                        v["access_token"] = json!(p.token.expose());
+                    }
+                    v
+                })
+                .collect();
+            if self.json.print(&json!(listed)) {
+                return Ok(());
+            }
             for p in &pages {
                 let name = p.name.as_deref().unwrap_or("-");
                 let tasks = p.tasks.join(",");
@@ -85,7 +108,8 @@ impl PageTokenArgs {
             store.save_token(name, &d, secret)?;
             eprintln!("saved the page token as profile {name}");
         }
-        self.out.emit(&d).await?;
+        self.out.emit(&d, self.json).await?;
+        self.json.print(&json!({"page_id": page.to_string(), "token": deployment_json(&d, self.out.show_token)}));
         eprintln!("page token for page {page} (never expires; it dies with the system user's token, role or install)");
         Ok(())
     }

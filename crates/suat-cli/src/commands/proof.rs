@@ -1,6 +1,8 @@
 //! `suat proof`: the appsecret_proof for a token, plain or timed, for use with curl or another client.
 
+use super::output::JsonOut;
 use clap::Args;
+use serde_json::json;
 use std::process::ExitCode;
 use suat_core::AppSecret;
 
@@ -18,18 +20,22 @@ pub struct ProofArgs {
     /// Timed variant at the current time; prints `appsecret_proof=...&appsecret_time=...` ready for a query.
     #[arg(long)]
     timed: bool,
+    #[command(flatten)]
+    json: JsonOut,
 }
 
 impl ProofArgs {
     pub fn run(self) -> ExitCode {
         let secret = AppSecret::new(self.app_secret);
         let token = self.access_token.trim();
-        if self.timed {
-            let t = super::output::now();
-            let p = suat_client::appsecret_proof(&secret, token, Some(t));
-            println!("appsecret_proof={}&appsecret_time={t}", p.as_str());
-        } else {
-            println!("{}", suat_client::appsecret_proof(&secret, token, self.time).as_str());
+        let time = if self.timed { Some(super::output::now()) } else { self.time };
+        let proof = suat_client::appsecret_proof(&secret, token, time);
+        if self.json.print(&json!({"appsecret_proof": proof.as_str(), "appsecret_time": time})) {
+            return ExitCode::SUCCESS;
+        }
+        match time {
+            Some(t) if self.timed => println!("appsecret_proof={}&appsecret_time={t}", proof.as_str()),
+            _ => println!("{}", proof.as_str()),
         }
         ExitCode::SUCCESS
     }

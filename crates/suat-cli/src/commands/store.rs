@@ -3,9 +3,10 @@
 
 use super::{
     args::{parse_user, AppArgs, GraphArgs, StoreArgs, TokenArgs},
-    output::{expiry, finish, table},
+    output::{expiry, finish, profile_json, table, JsonOut},
 };
 use clap::{Args, Subcommand};
+use serde_json::json;
 use std::process::ExitCode;
 use suat_client::{ClientError, Deployment, TargetSpec};
 use suat_core::time::graph_date;
@@ -40,12 +41,17 @@ impl StoreCommand {
 pub struct ListArgs {
     #[command(flatten)]
     store: StoreArgs,
+    #[command(flatten)]
+    json: JsonOut,
 }
 
 impl ListArgs {
     fn run(self) -> Result<(), ClientError> {
         let store = self.store.open()?;
         let profiles = store.list()?;
+        if self.json.print(&json!(profiles.iter().map(|p| profile_json(p, false)).collect::<Vec<_>>())) {
+            return Ok(());
+        }
         if profiles.is_empty() {
             eprintln!("no profiles in {}", store.path().display());
             return Ok(());
@@ -72,6 +78,7 @@ impl ListArgs {
 
 #[derive(Args, Debug)]
 pub struct ShowArgs {
+    /// The store profile to show.
     #[arg(long)]
     profile: String,
     /// Also print the token itself.
@@ -79,11 +86,16 @@ pub struct ShowArgs {
     show_token: bool,
     #[command(flatten)]
     store: StoreArgs,
+    #[command(flatten)]
+    json: JsonOut,
 }
 
 impl ShowArgs {
     fn run(self) -> Result<(), ClientError> {
         let p = self.store.open()?.get(&self.profile)?;
+        if self.json.print(&profile_json(&p, self.show_token)) {
+            return Ok(());
+        }
         let opt = |v: Option<i64>| v.map(graph_date).unwrap_or_else(|| "-".into());
         let targets: Vec<String> = p.targets.iter().map(ToString::to_string).collect();
         let mut rows = vec![
@@ -113,6 +125,7 @@ impl ShowArgs {
 
 #[derive(Args, Debug)]
 pub struct ImportArgs {
+    /// The store profile to create or update with the token.
     #[arg(long)]
     profile: String,
     /// Record this system user (default: what debug_token says).
@@ -129,6 +142,8 @@ pub struct ImportArgs {
     graph: GraphArgs,
     #[command(flatten)]
     store: StoreArgs,
+    #[command(flatten)]
+    json: JsonOut,
 }
 
 impl ImportArgs {
@@ -157,6 +172,7 @@ impl ImportArgs {
                 }
             })?;
         }
+        self.json.print(&profile_json(&store.get(&self.profile)?, false));
         eprintln!(
             "stored profile {} ({} token, expires {})",
             self.profile,
@@ -169,6 +185,7 @@ impl ImportArgs {
 
 #[derive(Args, Debug)]
 pub struct TargetsArgs {
+    /// The store profile whose deploy targets to edit (they are printed after the edit).
     #[arg(long)]
     profile: String,
     /// Add a target: file:PATH, cmd:COMMAND or store:PROFILE (repeatable).
@@ -182,6 +199,8 @@ pub struct TargetsArgs {
     clear: bool,
     #[command(flatten)]
     store: StoreArgs,
+    #[command(flatten)]
+    json: JsonOut,
 }
 
 impl TargetsArgs {
@@ -198,6 +217,9 @@ impl TargetsArgs {
                 }
             }
         })?;
+        if self.json.print(&json!(p.targets.iter().map(ToString::to_string).collect::<Vec<_>>())) {
+            return Ok(());
+        }
         for t in &p.targets {
             println!("{t}");
         }
@@ -207,15 +229,19 @@ impl TargetsArgs {
 
 #[derive(Args, Debug)]
 pub struct RemoveArgs {
+    /// The store profile to remove.
     #[arg(long)]
     profile: String,
     #[command(flatten)]
     store: StoreArgs,
+    #[command(flatten)]
+    json: JsonOut,
 }
 
 impl RemoveArgs {
     fn run(self) -> Result<(), ClientError> {
         if self.store.open()?.remove(&self.profile)? {
+            self.json.print(&json!({"removed": self.profile, "token_revoked": false}));
             eprintln!("removed profile {} (its token was not revoked)", self.profile);
             Ok(())
         } else {

@@ -3,10 +3,11 @@
 
 use super::{
     args::{parse_user, scopes, AppArgs, GraphArgs, StoreArgs, TokenArgs},
-    output::{expiry, finish, now, table, TokenOut},
+    output::{deployment_json, expiry, finish, now, table, JsonOut, TokenOut},
     progress,
 };
 use clap::{Args, Subcommand};
+use serde_json::json;
 use std::{path::PathBuf, process::ExitCode};
 use suat_client::{
     rotate::{rotate, rotate_profile, RotationRequest},
@@ -90,11 +91,13 @@ pub struct GenerateArgs {
     graph: GraphArgs,
     #[command(flatten)]
     store: StoreArgs,
+    #[command(flatten)]
+    json: JsonOut,
 }
 
 impl GenerateArgs {
     async fn run(self) -> Result<(), ClientError> {
-        self.out.check(self.profile.is_some())?;
+        self.out.check(self.profile.is_some(), "--profile")?;
         let client = self.graph.client()?;
         let existing = match &self.profile {
             Some(name) => {
@@ -125,7 +128,8 @@ impl GenerateArgs {
                 eprintln!("note: the profile's previous token was replaced, not revoked");
             }
         }
-        self.out.emit(&d).await?;
+        self.out.emit(&d, self.json).await?;
+        self.json.print(&deployment_json(&d, self.out.show_token));
         eprintln!("generated for system user {su}: {}", describe(&d));
         Ok(())
     }
@@ -136,9 +140,6 @@ pub struct InspectArgs {
     /// The profile whose token to inspect.
     #[arg(long)]
     profile: Option<String>,
-    /// Print debug_token's data as JSON.
-    #[arg(long)]
-    json: bool,
     /// The token to inspect (default: the profile's).
     #[command(flatten)]
     token: TokenArgs,
@@ -148,6 +149,8 @@ pub struct InspectArgs {
     graph: GraphArgs,
     #[command(flatten)]
     store: StoreArgs,
+    #[command(flatten)]
+    json: JsonOut,
 }
 
 impl InspectArgs {
@@ -158,9 +161,7 @@ impl InspectArgs {
         let token = self.token.token(prof)?;
         let app = self.app.app_id(prof).ok();
         let info = client.inspect(&token, app, self.app.secret(prof).as_ref()).await?;
-        if self.json {
-            println!("{}", serde_json::to_string_pretty(&info.raw).unwrap_or_default());
-        } else {
+        if !self.json.print(&info.raw) {
             print_info(&info);
         }
         match info.problem() {
@@ -221,11 +222,13 @@ pub struct RefreshArgs {
     graph: GraphArgs,
     #[command(flatten)]
     store: StoreArgs,
+    #[command(flatten)]
+    json: JsonOut,
 }
 
 impl RefreshArgs {
     async fn run(self) -> Result<(), ClientError> {
-        self.out.check(self.profile.is_some())?;
+        self.out.check(self.profile.is_some(), "--profile")?;
         let client = self.graph.client()?;
         let loaded = self.store.profile(self.profile.as_deref())?;
         let prof = loaded.as_ref().map(|(_, p)| p);
@@ -242,7 +245,8 @@ impl RefreshArgs {
             store.save_token(name, &d, None)?;
             eprintln!("saved to profile {name}");
         }
-        self.out.emit(&d).await?;
+        self.out.emit(&d, self.json).await?;
+        self.json.print(&deployment_json(&d, self.out.show_token));
         eprintln!("refreshed: new {}", describe(&d));
         eprintln!(
             "note: the previous token stays valid until its own expiry; revoke it once the new one is deployed \
@@ -275,6 +279,8 @@ pub struct RevokeArgs {
     graph: GraphArgs,
     #[command(flatten)]
     store: StoreArgs,
+    #[command(flatten)]
+    json: JsonOut,
 }
 
 impl RevokeArgs {
@@ -304,21 +310,28 @@ impl RevokeArgs {
         targets.dedup();
         let caller = Caller::new(caller_token).with_secret(Some(secret.clone()));
         let mut failed = 0usize;
+        let mut results = Vec::new();
         if targets.len() == 1 {
             client.revoke_token(app, &secret, &targets[0], &caller).await?;
+            results.push(json!({"token": 1, "revoked": true}));
         } else {
             let pb = progress::bar(targets.len() as u64, "revoking");
             for (i, t) in targets.iter().enumerate() {
-                if let Err(e) = client.revoke_token(app, &secret, t, &caller).await {
-                    failed += 1;
-                    let hint = e.hint().map(|h| format!("\n  what to do: {h}")).unwrap_or_default();
-                    progress::line(&pb, &format!("token #{}: {e}{hint}", i + 1));
+                match client.revoke_token(app, &secret, t, &caller).await {
+                    Ok(()) => results.push(json!({"token": i + 1, "revoked": true})),
+                    Err(e) => {
+                        failed += 1;
+                        let hint = e.hint().map(|h| format!("\n  what to do: {h}")).unwrap_or_default();
+                        progress::line(&pb, &format!("token #{}: {e}{hint}", i + 1));
+                        results.push(json!({"token": i + 1, "revoked": false, "error": e.to_string()}));
+                    }
                 }
                 pb.inc(1);
             }
             pb.finish_and_clear();
         }
         let done = targets.len() - failed;
+        self.json.print(&json!({"revoked": done, "failed": failed, "tokens": results}));
         eprintln!("revoked {done} of {} token(s)", targets.len());
         let profile_revoked = profile_token.as_ref().is_some_and(|pt| targets.contains(pt)) && failed == 0;
         if let (true, Some((store, p))) = (self.forget && profile_revoked, &loaded) {
@@ -340,6 +353,7 @@ pub struct RevokeAllArgs {
     /// Confirm: every token of the system user stops working at once.
     #[arg(long)]
     yes: bool,
+    /// Store profile whose system user, token (as the caller) and app secret to use.
     #[arg(long)]
     profile: Option<String>,
     /// The caller: an admin of the business (default: the profile's token).
@@ -351,6 +365,8 @@ pub struct RevokeAllArgs {
     graph: GraphArgs,
     #[command(flatten)]
     store: StoreArgs,
+    #[command(flatten)]
+    json: JsonOut,
 }
 
 impl RevokeAllArgs {
@@ -370,6 +386,7 @@ impl RevokeAllArgs {
         };
         let caller = Caller::new(self.token.token(prof)?).with_secret(self.app.secret(prof));
         client.revoke_all(&caller, su).await?;
+        self.json.print(&json!({"success": true, "system_user_id": su.to_string()}));
         eprintln!("every token of system user {su} is now invalid");
         Ok(())
     }
@@ -400,6 +417,8 @@ pub struct RotateArgs {
     graph: GraphArgs,
     #[command(flatten)]
     store: StoreArgs,
+    #[command(flatten)]
+    json: JsonOut,
 }
 
 impl RotateArgs {
@@ -451,6 +470,14 @@ impl RotateArgs {
             report.deployed_to.join(", ")
         );
         eprintln!("new {}", describe(&report.new));
+        if self.json.print(&json!({
+            "new": deployment_json(&report.new, self.show_token),
+            "old": deployment_json(&report.old, false),
+            "deployed_to": report.deployed_to,
+            "old_revoked": true,
+        })) {
+            return Ok(());
+        }
         if self.show_token {
             println!("{}", report.new.token.expose());
         }

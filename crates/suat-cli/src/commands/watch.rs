@@ -3,10 +3,11 @@
 
 use super::{
     args::{parse_duration, parse_fraction, GraphArgs, StoreArgs},
-    output::finish,
+    output::{finish, JsonOut},
     progress::WatchDisplay,
 };
 use clap::Args;
+use serde_json::json;
 use std::{net::SocketAddr, process::ExitCode, time::Duration};
 use suat_client::{
     metrics::{serve_metrics, Gauges},
@@ -40,6 +41,22 @@ pub struct WatchArgs {
     graph: GraphArgs,
     #[command(flatten)]
     store: StoreArgs,
+    #[command(flatten)]
+    json: JsonOut,
+}
+
+/// One profile's outcome for `--json`.
+fn outcome_json(o: &suat_client::watch::ProfileOutcome) -> serde_json::Value {
+    use suat_client::watch::Action;
+    let (action, refresh_at, error, hint) = match &o.action {
+        Action::NeverExpires => ("never_expires", None, None, None),
+        Action::NotDue { refresh_at } => ("not_due", Some(*refresh_at), None, None),
+        Action::Rotated => ("rotated", None, None, None),
+        Action::Failed { error, hint } => ("failed", None, Some(error.clone()), *hint),
+        Action::Expired => ("expired", None, None, None),
+    };
+    json!({"profile": o.profile, "action": action, "refresh_at": refresh_at, "expires_at": o.expires_at,
+        "error": error, "hint": hint, "warning": o.warning})
 }
 
 async fn shutdown() {
@@ -70,6 +87,9 @@ impl WatchArgs {
     }
 
     async fn go(self) -> Result<(), ClientError> {
+        if self.json.json && !self.once {
+            return Err(ClientError::Invalid("--json prints one pass's outcome: use it with --once".into()));
+        }
         let client = self.graph.client()?;
         let watcher = Watcher {
             clock: self.now.map(Clock::starting_at).unwrap_or_else(|| Clock::following(&client)),
@@ -101,6 +121,7 @@ impl WatchArgs {
             let outcomes = watcher.pass(&display).await?;
             let bad = outcomes.iter().filter(|o| o.is_failure()).count();
             let rotated = outcomes.iter().filter(|o| o.action == suat_client::watch::Action::Rotated).count();
+            self.json.print(&json!(outcomes.iter().map(outcome_json).collect::<Vec<_>>()));
             eprintln!("checked {} profile(s): {rotated} rotated, {bad} need attention", outcomes.len());
             if bad > 0 {
                 return Err(ClientError::Invalid(format!("{bad} profile(s) failed to rotate or have expired")));
