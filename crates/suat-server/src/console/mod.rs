@@ -290,9 +290,12 @@ pub(crate) fn when(at: i64, now: i64) -> String {
         s if s >= 2 * 86400 => format!("{} days", s / 86400),
         s if s >= 2 * 3600 => format!("{} hours", s / 3600),
         s if s >= 120 => format!("{} minutes", s / 60),
+        1 => "1 second".to_owned(),
         s => format!("{s} seconds"),
     };
-    if d >= 0 {
+    if d == 0 {
+        format!("{date} (now)")
+    } else if d > 0 {
         format!("{date} (in {})", span(d))
     } else {
         format!("{date} ({} ago)", span(-d))
@@ -307,5 +310,7 @@ mod tests {
     fn times_in_words() {
         assert_eq!(when(86400 * 60, 0), "1970-03-02 00:00:00 UTC (in 60 days)");
         assert_eq!(when(0, 7200), "1970-01-01 00:00:00 UTC (2 hours ago)");
+        assert_eq!(when(5, 5), "1970-01-01 00:00:05 UTC (now)");
+        assert_eq!(when(4, 5), "1970-01-01 00:00:04 UTC (1 second ago)");
     }
 }
