@@ -4,10 +4,9 @@
 //! calls the use case the Graph handler (or, for the operator, the control plane) calls: same rules, same errors,
 //! same audit entries. The sign-in is the consent page's, behind the same throttle and hashing pool.
 
-use super::{check_form, describe, page, when, Browser, Form};
+use super::{describe, page, when, Browser, Form, Posted};
 use crate::{graph::dialog::Peer, state::AppState};
 use axum::{
-    body::Bytes,
     extract::{Query, State},
     http::{header, HeaderMap, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
@@ -109,12 +108,7 @@ fn sign_in_page(s: &AppState, browser: &Browser, status: StatusCode, error: Opti
 
 /// POST /business_settings/sign_in: a person with their password, or the operator with the control-plane key, both
 /// behind the consent page's throttle (and, for passwords, its argon2 pool).
-pub async fn sign_in(State(s): State<AppState>, Peer(peer): Peer, headers: HeaderMap, body: Bytes) -> Response {
-    let form = Form::parse(&body);
-    if let Some(r) = check_form(&s, &headers, &form) {
-        return r;
-    }
-    let browser = Browser::of(&s, &headers);
+pub async fn sign_in(State(s): State<AppState>, Peer(peer): Peer, Posted { form, browser }: Posted) -> Response {
     let now = s.now();
     let outcome = if form.get("kind") == Some("operator") {
         s.svc.sign_in_operator(form.text("key"), &s.admin_key, &peer, now).await.map(|()| Principal::Operator)
@@ -170,10 +164,7 @@ pub async fn sign_in(State(s): State<AppState>, Peer(peer): Peer, headers: Heade
 }
 
 /// POST /business_settings/sign_out.
-pub async fn sign_out(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    if let Some(r) = check_form(&s, &headers, &Form::parse(&body)) {
-        return r;
-    }
+pub async fn sign_out(_: Posted) -> Response {
     let mut r = (StatusCode::SEE_OTHER, [(header::LOCATION, "/business_settings")]).into_response();
     r.headers_mut().append(
         header::SET_COOKIE,
@@ -392,13 +383,9 @@ fn business_markup(s: &AppState, v: &BusinessView, csrf: &Markup) -> Markup {
     }
 }
 
-/// The signed-in principal and the form of a console action, or the answer that refuses it.
-async fn action(s: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<(Principal, Form, Browser), Response> {
-    let form = Form::parse(body);
-    if let Some(r) = check_form(s, headers, &form) {
-        return Err(r);
-    }
-    let browser = Browser::of(s, headers);
+/// The signed-in principal of a console action (its form already checked by [`Posted`]), or the sign-in page.
+async fn action(s: &AppState, headers: &HeaderMap, posted: Posted) -> Result<(Principal, Form, Browser), Response> {
+    let Posted { form, browser } = posted;
     match principal(s, headers).await {
         Some(who) => Ok((who, form, browser)),
         None => Err(browser.bind(sign_in_page(
@@ -464,8 +451,8 @@ async fn respond(
 /// The handler of a console action: checks the form and the session, runs `$run(&s, &who, &form)`, shows the result.
 macro_rules! console_action {
     ($name:ident, $run:ident) => {
-        pub async fn $name(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-            let (who, form, browser) = match action(&s, &headers, &body).await {
+        pub async fn $name(State(s): State<AppState>, headers: HeaderMap, posted: Posted) -> Response {
+            let (who, form, browser) = match action(&s, &headers, posted).await {
                 Ok(x) => x,
                 Err(r) => return r,
             };
@@ -647,8 +634,8 @@ async fn generate_page(
 
 /// POST /business_settings/generate `system_user`, `app`, `scope`..., `expiry`: `POST /{su}/access_tokens`. The
 /// token is shown once, on this answer only (no-store, never in a URL).
-pub async fn generate(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    let (who, form, browser) = match action(&s, &headers, &body).await {
+pub async fn generate(State(s): State<AppState>, headers: HeaderMap, posted: Posted) -> Response {
+    let (who, form, browser) = match action(&s, &headers, posted).await {
         Ok(x) => x,
         Err(r) => return r,
     };

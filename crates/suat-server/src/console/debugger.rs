@@ -3,10 +3,10 @@
 //! explained; "Extend Access Token" refreshes an expiring one (`fb_exchange_token`, which needs the app's secret).
 //! The token travels only in POST bodies, never in a URL.
 
-use super::{check_form, describe, explain_subcode, page, when, Browser, Form};
+use super::{describe, explain_subcode, page, when, Browser, Posted};
 use crate::{graph::batch::Inner, state::AppState};
 use axum::{
-    body::{Body, Bytes},
+    body::Body,
     extract::{Request, State},
     http::{header, HeaderMap, StatusCode},
     response::Response,
@@ -60,14 +60,8 @@ async fn debug_answer(inner: &Inner, token: &str) -> (u16, Value) {
 pub async fn debug(
     State(s): State<AppState>,
     Extension(inner): Extension<Inner>,
-    headers: HeaderMap,
-    body: Bytes,
+    Posted { form: f, browser }: Posted,
 ) -> Response {
-    let f = Form::parse(&body);
-    if let Some(r) = check_form(&s, &headers, &f) {
-        return r;
-    }
-    let browser = Browser::of(&s, &headers);
     let token = f.text("input_token").trim().to_owned();
     let result = table(&s, &browser, &inner, &token).await;
     browser.bind(page(StatusCode::OK, "Access Token Debugger", None, form(&s, &browser, &token, result)))
@@ -149,14 +143,8 @@ async fn table(s: &AppState, browser: &Browser, inner: &Inner, token: &str) -> M
 pub async fn extend(
     State(s): State<AppState>,
     Extension(inner): Extension<Inner>,
-    headers: HeaderMap,
-    body: Bytes,
+    Posted { form: f, browser }: Posted,
 ) -> Response {
-    let f = Form::parse(&body);
-    if let Some(r) = check_form(&s, &headers, &f) {
-        return r;
-    }
-    let browser = Browser::of(&s, &headers);
     let old = f.text("input_token").trim().to_owned();
     let client = Client { id: f.text("app_id"), secret: f.text("app_secret") };
     match s.svc.refresh(&client, &old, s.now()).await {

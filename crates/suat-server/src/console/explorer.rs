@@ -3,13 +3,13 @@
 //! its headers and the curl command that makes the same call. The token is sent as `Authorization: Bearer`, in the
 //! explorer's request and in the curl command, never in a URL.
 
-use super::{check_form, page, Browser, Form};
+use super::{page, Browser, Posted};
 use crate::{
     graph::{batch::Inner, versioned},
     state::AppState,
 };
 use axum::{
-    body::{Body, Bytes},
+    body::Body,
     extract::{Request, State},
     http::{header, HeaderMap, Method, StatusCode},
     response::Response,
@@ -86,14 +86,8 @@ fn sh(word: &str) -> String {
 pub async fn run(
     State(s): State<AppState>,
     Extension(inner): Extension<Inner>,
-    headers: HeaderMap,
-    body: Bytes,
+    Posted { form: f, browser }: Posted,
 ) -> Response {
-    let f = Form::parse(&body);
-    if let Some(r) = check_form(&s, &headers, &f) {
-        return r;
-    }
-    let browser = Browser::of(&s, &headers);
     let c = Call {
         method: f.text("method").to_ascii_uppercase(),
         path: f.text("path").trim().to_owned(),

@@ -236,6 +236,30 @@ impl Form {
     }
 }
 
+/// A console form POST, checked ([`check_form`]) before any handler sees it: its fields and the browser that sent
+/// it. An extractor, so no handler can forget the check; the rejection is the refusal page.
+pub(crate) struct Posted {
+    pub form: Form,
+    pub browser: Browser,
+}
+
+impl axum::extract::FromRequest<AppState> for Posted {
+    type Rejection = Response;
+
+    async fn from_request(req: axum::extract::Request, s: &AppState) -> Result<Posted, Response> {
+        let headers = req.headers().clone();
+        let body = match axum::body::Bytes::from_request(req, s).await {
+            Ok(b) => b,
+            Err(e) => return Err(e.into_response()),
+        };
+        let form = Form::parse(&body);
+        if let Some(refusal) = check_form(s, &headers, &form) {
+            return Err(refusal);
+        }
+        Ok(Posted { form, browser: Browser::of(s, &headers) })
+    }
+}
+
 /// A form POST is taken only from a page of this server (Origin, or Referer) with the form token of the browser's
 /// binding cookie; anything else is 403 and does nothing. `Some` is the refusal.
 pub(crate) fn check_form(s: &AppState, headers: &HeaderMap, form: &Form) -> Option<Response> {
