@@ -21,7 +21,7 @@ use axum::{body::Body, extract::ConnectInfo, http::StatusCode};
 use bytes::Bytes;
 use http_body::Frame;
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::TokioIo;
 use std::{
     collections::HashMap,
     convert::Infallible,
@@ -348,8 +348,10 @@ where
                 answer
             }
         });
+        // No timer, and hyper's own header timeout off: with a timer hyper would also close any connection idle for
+        // 30 s (its header timer runs while it waits for the next request), under the idle timeout configured here.
         let conn = hyper::server::conn::http1::Builder::new()
-            .timer(TokioTimer::new())
+            .header_read_timeout(None)
             .max_buf_size(limits.max_header_bytes.max(8192))
             .serve_connection(TokioIo::new(io), service);
         tokio::pin!(conn);

@@ -71,6 +71,22 @@ async fn keep_alive_between_requests_is_the_idle_timeout_and_requests_within_it_
     assert!(at - t0 >= Duration::from_millis(900), "closed {:?} after the last answer", at - t0);
 }
 
+/// The idle timeout is the only thing that closes an idle connection: hyper's own header timer (30 s when it has a
+/// timer) must not close it first. Waits 32 s of real time: the subject of the test is time passing.
+#[tokio::test]
+async fn a_connection_idle_for_longer_than_hypers_default_header_timer_is_still_served() {
+    let s = TestServer::start_with_limits(Limits { idle_timeout: Duration::from_secs(3600), ..limits(100) }).await;
+    let mut c = connect(&s).await;
+    c.write_all(b"GET /_suat/health HTTP/1.1\r\nhost: x\r\n\r\n").await.unwrap();
+    let mut buf = vec![0u8; 4096];
+    let n = c.read(&mut buf).await.unwrap();
+    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200 OK"));
+    tokio::time::sleep(Duration::from_secs(32)).await;
+    c.write_all(b"GET /_suat/health HTTP/1.1\r\nhost: x\r\n\r\n").await.unwrap();
+    let n = c.read(&mut buf).await.unwrap();
+    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200 OK"), "closed while idle within its timeout");
+}
+
 #[tokio::test]
 async fn a_slow_header_is_cut_off_at_the_header_timeout_not_the_idle_one() {
     let s = TestServer::start_with_limits(Limits { idle_timeout: Duration::from_secs(3600), ..limits(100) }).await;
