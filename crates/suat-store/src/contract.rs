@@ -1304,8 +1304,12 @@ pub async fn concurrent_mixed_writes_match_a_serial_order(s: Dyn) {
             Write::RevokeToken { hash: parent.hash, at: 2000 },
             Write::IssueToken(fresh.clone()),
             Write::RefreshToken(tok(round, 3, user, Some(fresh.hash))),
+            // The child of a child: when both land in one run of refreshes, the second sees the first's row.
+            Write::RefreshToken(tok(round, 4, user, Some(tok(round, 1, user, None).hash))),
             Write::RevokeAllForUser { user: UserId(user), at: 2000 },
             Write::RevokeToken { hash: fresh.hash, at: 2000 },
+            // Revoked twice: in one run of revocations, only the first changes it.
+            Write::RevokeToken { hash: parent.hash, at: 2000 },
         ];
         let tasks: Vec<_> = writes
             .iter()
@@ -1319,7 +1323,7 @@ pub async fn concurrent_mixed_writes_match_a_serial_order(s: Dyn) {
             answers.push(answer(&t.await.unwrap()));
         }
         let mut table = std::collections::BTreeMap::new();
-        for i in 0..4 {
+        for i in 0..5 {
             let h = tok(round, i, user, None).hash;
             if let Some(t) = s.get_token(&h).await.unwrap() {
                 table.insert(h.0, (t.user_id, t.revoked_at.is_some()));

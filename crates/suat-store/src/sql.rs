@@ -724,6 +724,95 @@ macro_rules! sql_store {
                 }
             }
 
+            /// How many writes at the head of `group` one statement per table can serve: a run of issuances, of
+            /// revocations at the same time, or of refreshes (0 for any other write).
+            fn batchable(group: &[(Write, AuditEntry)]) -> usize {
+                let same = |f: &dyn Fn(&Write) -> bool| group.iter().take_while(|(w, _)| f(w)).count();
+                match &group[0].0 {
+                    Write::IssueToken(_) => same(&|w| matches!(w, Write::IssueToken(_))),
+                    Write::RevokeToken { at, .. } => same(&|w| matches!(w, Write::RevokeToken { at: t, .. } if t == at)),
+                    Write::RefreshToken(_) => same(&|w| matches!(w, Write::RefreshToken(_))),
+                    _ => 0,
+                }
+            }
+
+            /// Runs a [`batchable`] run of writes with a statement or two for all of them instead of one or two each
+            /// (every statement is a round trip: to SQLite's thread, or to PostgreSQL), answering each write exactly
+            /// as [`apply`] would have in turn. A statement that fails is the caller's cue to run them one by one.
+            async fn apply_run(tx: &mut Tx, run: &[(Write, AuditEntry)]) -> Result<Vec<Result<Written>>> {
+                /// `(` and each hash bound, comma-separated, and `)`.
+                fn hash_list<'q>(q: &mut sqlx::QueryBuilder<'q, $db>, hashes: impl Iterator<Item = &'q TokenHash>) {
+                    q.push("(");
+                    let mut list = q.separated(", ");
+                    for h in hashes {
+                        list.push_bind(&h.0[..]);
+                    }
+                    q.push(")");
+                }
+                let tokens = || run.iter().filter_map(|(w, _)| match w {
+                    Write::IssueToken(t) | Write::RefreshToken(t) => Some(t),
+                    _ => None,
+                });
+                match &run[0].0 {
+                    Write::IssueToken(_) => {
+                        insert_tokens(tx, &tokens().collect::<Vec<_>>()).await?;
+                        Ok(run.iter().map(|_| Ok(Written::Done)).collect())
+                    }
+                    Write::RevokeToken { at, .. } => {
+                        let hashes: Vec<&TokenHash> = run
+                            .iter()
+                            .filter_map(|(w, _)| if let Write::RevokeToken { hash, .. } = w { Some(hash) } else { None })
+                            .collect();
+                        let mut q = sqlx::QueryBuilder::<$db>::new("UPDATE tokens SET revoked_at = ");
+                        q.push_bind(*at);
+                        q.push(" WHERE revoked_at IS NULL AND hash IN ");
+                        hash_list(&mut q, hashes.iter().copied());
+                        q.push(" RETURNING hash");
+                        let changed: Vec<Vec<u8>> = q.build_query_scalar().fetch_all(&mut **tx).await?;
+                        let mut changed: std::collections::HashSet<Vec<u8>> = changed.into_iter().collect();
+                        // A token revoked twice in the run: the first revocation changed it, the second did not.
+                        Ok(hashes.iter().map(|h| Ok(Written::Changed(changed.remove(&h.0[..])))).collect())
+                    }
+                    Write::RefreshToken(_) => {
+                        let records: Vec<&TokenRecord> = tokens().collect();
+                        // The family locks first, then the parents' rows, as each refresh alone takes them.
+                        let mut users: Vec<UserId> = records.iter().filter_map(|t| t.user_id).collect();
+                        users.sort_by_key(|u| u.0);
+                        users.dedup();
+                        for u in users {
+                            <$store as Backend>::lock_user_tokens(tx, u, false).await?;
+                        }
+                        let mut live = std::collections::HashSet::new();
+                        if records.iter().any(|t| t.parent.is_some()) {
+                            let mut q = sqlx::QueryBuilder::<$db>::new(
+                                "SELECT hash FROM tokens WHERE revoked_at IS NULL AND hash IN ",
+                            );
+                            hash_list(&mut q, records.iter().filter_map(|t| t.parent.as_ref()));
+                            q.push(<$store as Backend>::FOR_UPDATE);
+                            let found: Vec<Vec<u8>> = q.build_query_scalar().fetch_all(&mut **tx).await?;
+                            live.extend(found);
+                        }
+                        let mut children = Vec::with_capacity(records.len());
+                        let mut outcomes = Vec::with_capacity(records.len());
+                        for t in records {
+                            if t.parent.is_some_and(|p| live.contains(&p.0[..])) {
+                                // A later refresh in the run may exchange this very child.
+                                live.insert(t.hash.0.to_vec());
+                                children.push(t);
+                                outcomes.push(Ok(Written::Done));
+                            } else {
+                                outcomes.push(Err(StoreError::ParentRevoked));
+                            }
+                        }
+                        if !children.is_empty() {
+                            insert_tokens(tx, &children).await?;
+                        }
+                        Ok(outcomes)
+                    }
+                    other => unreachable!("not batchable: {other:?}"),
+                }
+            }
+
             /// How a group went: every write's own outcome, or `Again` when it must be run another way (nothing of
             /// it was committed).
             enum Group {
@@ -750,20 +839,22 @@ macro_rules! sql_store {
                 let mut i = 0;
                 while i < group.len() {
                     let (w, a) = &group[i];
-                    let run = group[i..].iter().take_while(|(w, _)| matches!(w, Write::IssueToken(_))).count();
+                    let run = batchable(&group[i..]);
                     if !careful && run > 1 {
-                        // Issuances make nothing stale and only insert: many rows, one round trip.
-                        let tokens: Vec<&TokenRecord> = group[i..i + run]
-                            .iter()
-                            .filter_map(|(w, _)| if let Write::IssueToken(t) = w { Some(t) } else { None })
-                            .collect();
-                        if insert_tokens(&mut tx, &tokens).await.is_err() {
+                        let Ok(outcomes) = apply_run(&mut tx, &group[i..i + run]).await else {
                             tx.rollback().await?;
                             return Ok(Group::Again);
-                        }
-                        for (_, a) in &group[i..i + run] {
-                            results.push(Ok(Written::Done));
-                            audits.push(std::borrow::Cow::Borrowed(a));
+                        };
+                        for ((w, a), r) in group[i..i + run].iter().zip(outcomes) {
+                            if let Ok(done) = r {
+                                audits.push(audit_of(w, done, a));
+                                for ev in w.stale() {
+                                    if !stale.contains(&ev) {
+                                        stale.push(ev);
+                                    }
+                                }
+                            }
+                            results.push(r);
                         }
                         i += run;
                         continue;
