@@ -137,9 +137,9 @@ if [ -n "${PROFILE:-}" ]; then
     *) run_wrk "$ME" >/dev/null ;;
   esac
   wait $PERF || true
-  perf report -i "$WORK/perf.data" --no-children --sort symbol --stdio 2>/dev/null | grep -E '^ +[0-9]' | sed -E 's/ {2,}/ /g' | head -40
+  perf report -i "$WORK/perf.data" --no-children --sort symbol --stdio 2>/dev/null | grep -E '^ +[0-9]' | sed -E 's/ {2,}/ /g' | head -40 || true
   echo "--- with callees (children)"
-  perf report -i "$WORK/perf.data" --children --sort symbol --stdio 2>/dev/null | grep -E '^ +[0-9]' | sed -E 's/ {2,}/ /g' | head -40
+  perf report -i "$WORK/perf.data" --children --sort symbol --stdio 2>/dev/null | grep -E '^ +[0-9]' | sed -E 's/ {2,}/ /g' | head -40 || true
   exit 0
 fi
 

@@ -1230,13 +1230,12 @@ fn answer(r: &Result<Written>) -> String {
     }
 }
 
+/// A model of the tokens table: hash -> (subject, revoked).
+type TokenTable = std::collections::BTreeMap<[u8; 32], (Option<UserId>, bool)>;
+
 /// The token writes of [`concurrent_mixed_writes_match_a_serial_order`] run one after another on a model of the
-/// tokens table (hash -> (subject, revoked)): each answer and the final table.
-fn serially(
-    writes: &[Write],
-    order: &[usize],
-    mut table: std::collections::BTreeMap<[u8; 32], (Option<UserId>, bool)>,
-) -> (Vec<String>, std::collections::BTreeMap<[u8; 32], (Option<UserId>, bool)>) {
+/// tokens table: each answer and the final table.
+fn serially(writes: &[Write], order: &[usize], mut table: TokenTable) -> (Vec<String>, TokenTable) {
     let mut answers = vec![String::new(); writes.len()];
     for &i in order {
         answers[i] = match &writes[i] {
