@@ -4,9 +4,18 @@
 # (bench/notes.md: the profile in words, how to read the figures, replica propagation).
 #
 #   bash bench/all.sh [seconds]          (writes BENCHMARKS.md; SUAT_BIN, CONNS, REPS pass through to run.sh)
+#   NOTES_ONLY=1 bash bench/all.sh       (keeps the measured part of BENCHMARKS.md, replaces the notes after it)
+#   BEFORE_BIN=/path/to/older/suat BEFORE_NAME=abc1234 bash bench/all.sh
+#                                        (also runs the write scenarios at 1e3 live tokens with that older build, in
+#                                         the same session, for a before/after comparison)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECS=${1:-5}
+MARK='<!-- Everything below is bench/notes.md. -->'
+if [ -n "${NOTES_ONLY:-}" ]; then
+  { sed "/^$MARK\$/q" BENCHMARKS.md; echo; cat bench/notes.md; } >BENCHMARKS.md.new && mv BENCHMARKS.md.new BENCHMARKS.md
+  exit 0
+fi
 OUT=$(mktemp /tmp/suat-benchmarks.XXXXXX)
 {
   echo "# Benchmarks"
@@ -27,6 +36,17 @@ for store in sqlite postgres; do
     } | tee -a "$TABLES" >>"$OUT"
   done
 done
+if [ -n "${BEFORE_BIN:-}" ]; then
+  for store in sqlite postgres; do
+    echo "running $store 1000 with $BEFORE_BIN" >&2
+    {
+      echo
+      echo "## Before: $store, 1000 live tokens, the write scenarios with the build of ${BEFORE_NAME:-an older commit}"
+      echo
+      SUAT_BIN=$BEFORE_BIN ONLY="access_tokens|refresh|revoke" bash bench/run.sh "$store" 1000 "$SECS"
+    } >>"$OUT"
+  done
+fi
 {
   echo
   echo "## Against the issue's write targets (issue 12)"
@@ -42,6 +62,8 @@ done
       lat = "-"; if ($4 ~ /refresh|revoke/) lat = (p99 + 0 < 10) ? "met" : "not met"
       printf "| %s | %s | %s | %s | %s | %s | %s |\n", $2, $3, $4, share, met, p99, lat
     }' "$TABLES"
+  echo
+  echo "$MARK"
   echo
   cat bench/notes.md
 } >>"$OUT"
