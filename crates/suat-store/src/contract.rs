@@ -1437,6 +1437,81 @@ pub async fn an_acknowledged_revocation_is_in_force_for_the_next_read(s: Dyn) {
     }
 }
 
+/// Groups of writes whose answers and effects, committed as one group, must be those of the same writes run one at a
+/// time in the same order; each runs after [`group_world`]. Between them they cover the runs served by one statement
+/// (issuances, revocations at one time, refreshes, a child refreshed in the same run), failures inside such runs and
+/// between them (the savepoint path), and every kind of token write.
+pub fn groups() -> Vec<Vec<Write>> {
+    let (issue, refresh) =
+        (|n| Write::IssueToken(token(n, Some(10), None)), |n, p| Write::RefreshToken(token(n, Some(10), Some(p))));
+    let revoke = |n, at| Write::RevokeToken { hash: TokenHash([n; 32]), at };
+    let code = |n: u8| AuthCode {
+        hash: TokenHash([n; 32]),
+        app_id: AppId(20),
+        user_id: UserId(10),
+        redirect_uri: "https://x.example/cb".into(),
+        scopes: vec![],
+        created_at: 100,
+        used_at: None,
+        session_epoch: 0,
+    };
+    let redeem = |c, n| Write::RedeemCode { hash: TokenHash([c; 32]), at: 150, token: token(n, Some(10), None) };
+    vec![
+        vec![
+            issue(10),
+            issue(11),
+            issue(12),
+            revoke(10, 2000),
+            revoke(10, 2000),
+            revoke(11, 2000),
+            refresh(13, 1),
+            refresh(14, 13),
+        ],
+        vec![
+            issue(10),
+            issue(11),
+            revoke(1, 2000),
+            revoke(1, 2000),
+            refresh(12, 1),
+            refresh(13, 2),
+            refresh(14, 13),
+            revoke(2, 2000),
+            refresh(15, 2),
+            Write::Install { su: UserId(10), app: AppId(20) },
+            issue(11),
+            revoke(99, 2000),
+            Write::RevokeAllForUser { user: UserId(10), at: 2001 },
+            refresh(16, 3),
+            Write::Install { su: UserId(10), app: AppId(999) },
+            Write::Uninstall { su: UserId(10), app: AppId(20) },
+        ],
+        vec![refresh(40, 1), refresh(40, 2), refresh(41, 40), revoke(1, 2000), revoke(1, 2001), revoke(2, 2001)],
+        vec![
+            Write::InsertCode(code(50)),
+            redeem(50, 51),
+            redeem(50, 52),
+            redeem(53, 54),
+            Write::InsertCode(code(55)),
+            redeem(55, 51),
+            redeem(55, 56),
+            issue(56),
+        ],
+    ]
+}
+
+/// The store every [`groups`] case starts from: [`world`] and live tokens 1, 2 and 3 of system user 10.
+pub async fn group_world(s: &Dyn) {
+    world(s).await;
+    for n in 1..=3 {
+        s.insert_token(&token(n, Some(10), None), &audit("issue")).await.unwrap();
+    }
+}
+
+/// What a [`groups`] case compares: the answers, every token and the whole audit log.
+pub async fn group_outcome(s: &Dyn, answers: &[Result<Written>]) -> (Vec<String>, Dump, Vec<AuditEntry>) {
+    (answers.iter().map(answer).collect(), s.dump().await.unwrap(), s.audit_tail(100_000).await.unwrap())
+}
+
 /// Expands to one `#[tokio::test]` per contract case, each run over the [`crate::CachedStore`] the server really uses.
 /// `$make` is an async expression giving `Some(fresh empty store)`.
 #[macro_export]

@@ -987,6 +987,13 @@ macro_rules! sql_store {
                     sqlx::query(sql).execute(self.write_pool()).await?;
                     Ok(())
                 }
+
+                /// Commits `group` as the writer would had it found exactly these writes queued, in this order. Only
+                /// for tests that compare a group with its writes run one by one.
+                #[doc(hidden)]
+                pub async fn execute_group(&self, group: &[(Write, AuditEntry)]) -> Vec<Result<Written>> {
+                    commit_group(self.write_pool(), self.write_ctx(), group).await
+                }
             }
 
             #[async_trait::async_trait]
