@@ -3,7 +3,8 @@
 # the write targets judged from those very tables (met / not met), then the hand-written notes
 # (bench/notes.md: the profile in words, how to read the figures, replica propagation).
 #
-#   bash bench/all.sh [seconds]          (writes BENCHMARKS.md; SUAT_BIN, CONNS, REPS pass through to run.sh)
+#   bash bench/all.sh [seconds]          (writes BENCHMARKS.md; SUAT_BIN, CONNS, REPS pass through to run.sh;
+#                                         LIVES="1000" for a quick trial)
 #   NOTES_ONLY=1 bash bench/all.sh       (keeps the measured part of BENCHMARKS.md, replaces the notes after it)
 #   BEFORE_BIN=/path/to/older/suat BEFORE_NAME=abc1234 bash bench/all.sh
 #                                        (also runs the write scenarios at 1e3 live tokens with that older build, in
@@ -26,7 +27,7 @@ OUT=$(mktemp /tmp/suat-benchmarks.XXXXXX)
 } >"$OUT"
 TABLES=$(mktemp /tmp/suat-tables.XXXXXX)
 for store in sqlite postgres; do
-  for live in 1000 1000000; do
+  for live in ${LIVES:-1000 1000000}; do
     echo "running $store $live" >&2
     {
       echo
