@@ -6,6 +6,12 @@
 #
 # PostgreSQL: uses database `test` on 127.0.0.1:5432 (a fresh schema per run is not possible across processes, so the
 # run drops and recreates the tables through a fresh database `suat_bench`).
+#
+# Each write scenario is also paired with the durable write limit of the same rows on this disk, measured in the same
+# run with no suat in the way: on SQLite bench's write_probe example (CONNS tasks, one writer committing all that is
+# queued with multi-row statements, WAL + synchronous=FULL); on PostgreSQL pgbench running the same statements
+# (bench/pg_*.sql) with as many clients as suat's pool has connections (16). "share" is suat's rate over that limit.
+# SUAT_BIN runs another build of suat (e.g. an older commit's) against the same harness.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 STORE=${1:-sqlite}
@@ -26,7 +32,8 @@ if ! command -v wrk >/dev/null; then
 fi
 
 cargo build --release -q -p suat-cli -p suat-server --examples --bins
-BIN=target/release/suat
+BIN=${SUAT_BIN:-target/release/suat}
+PG_POOL=16
 cleanup() { kill "${SRV:-}" "${CEIL:-}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$WORK"; }
 trap cleanup EXIT
 
@@ -42,7 +49,8 @@ fi
 # benchmark logs warnings only unless RUST_LOG says otherwise. A run makes millions of calls within the hour: the
 # rate limits (default 1M calls per hour) are raised out of the way, their counting still measured.
 NOLIMIT=(--app-rate-limit 1000000000000 --user-rate-limit 1000000000000 --business-rate-limit 1000000000000)
-(cd "$WORK" && RUST_LOG=${RUST_LOG:-warn} exec "$OLDPWD/$BIN" serve --listen 127.0.0.1:$PORT "${DBARGS[@]}" "${NOLIMIT[@]}" >/dev/null 2>"$WORK/server.log") &
+case $BIN in /*) ;; *) BIN=$PWD/$BIN ;; esac
+(cd "$WORK" && RUST_LOG=${RUST_LOG:-warn} exec "$BIN" serve --listen 127.0.0.1:$PORT "${DBARGS[@]}" "${NOLIMIT[@]}" >/dev/null 2>"$WORK/server.log") &
 SRV=$!
 target/release/examples/ceiling 127.0.0.1:$CEIL_PORT 2>/dev/null &
 CEIL=$!
@@ -63,6 +71,25 @@ SU_TOKEN=$(curl -sf -F business_app=$APP_ID -F scope=ads_read -F appsecret_proof
 
 # The live tokens the issue asks for, plus a pool of known ones for the refresh and revoke scenarios.
 target/release/examples/bench_populate "$POPULATE_DB" "$APP_ID" "$SU" "$LIVE" "$WORK/tokens.txt" 200000 2>>"$WORK/server.log"
+
+# The limit probe's database: on PostgreSQL a copy of suat's schema (no rows) in its own database, with tokens to
+# revoke.
+PROBE_URL=postgres://postgres@127.0.0.1:5432/suat_probe
+if [ "$STORE" = postgres ]; then
+  psql -q -h 127.0.0.1 -U postgres -d test -c "DROP DATABASE IF EXISTS suat_probe" -c "CREATE DATABASE suat_probe" >/dev/null
+  pg_dump -s -h 127.0.0.1 -U postgres suat_bench | psql -q "$PROBE_URL" >/dev/null
+  psql -q "$PROBE_URL" -c "INSERT INTO tokens SELECT decode(md5(g::text) || md5(g::text), 'hex'), 'SYSTEM_USER', 1, 2,
+    NULL, '[\"ads_read\"]', 1700000000, NULL, NULL, NULL, 0 FROM generate_series(1, 200000) g" >/dev/null
+fi
+# probe insert|revoke -> durable writes/s of those rows with no suat in the way
+probe() {
+  if [ "$STORE" = postgres ]; then
+    pgbench -n -M prepared -c "$PG_POOL" -j 2 -T "$SECS" -f "bench/pg_$1.sql" "$PROBE_URL" 2>/dev/null | awk '/^tps/ {printf "%.0f\n", $3}'
+  else
+    rm -f "$WORK"/probe.db*
+    target/release/examples/write_probe "$WORK/probe.db" "$1" "$CONNS" "$SECS"
+  fi
+}
 
 rss_mb() { awk '/VmRSS/ {printf "%.0f", $2/1024}' /proc/$SRV/status; }
 # wrk output -> "rps p50_ms p99_ms"
@@ -99,37 +126,51 @@ if [ -n "${SWITCHES:-}" ]; then
 fi
 
 if [ -n "${PROFILE:-}" ]; then
-  # Profile mode: sample the server (software clock) while wrk drives GET /me, and print the hottest symbols.
+  # Profile mode: sample the server (software clock) while wrk drives GET /me (or PROFILE=post|refresh|revoke), and
+  # print the hottest symbols, by self time and then with their callees.
   perf record -q -F 1999 -e cpu-clock -g -p "$SRV" -o "$WORK/perf.data" -- sleep "$SECS" >/dev/null 2>&1 &
   PERF=$!
-  if [ "$PROFILE" = post ]; then run_wrk -s bench/post.lua "$S/v25.0/$SU/access_tokens" >/dev/null; else run_wrk "$ME" >/dev/null; fi
+  case $PROFILE in
+    post) run_wrk -s bench/post.lua "$S/v25.0/$SU/access_tokens" >/dev/null ;;
+    refresh) run_wrk "$REFRESH" >/dev/null ;;
+    revoke) run_wrk -s bench/revoke.lua "$S" >/dev/null ;;
+    *) run_wrk "$ME" >/dev/null ;;
+  esac
   wait $PERF || true
-  perf report -i "$WORK/perf.data" --no-children --sort symbol --stdio 2>/dev/null | grep -E '^ +[0-9]' | sed -E 's/ {2,}/ /g' | head -60
+  perf report -i "$WORK/perf.data" --no-children --sort symbol --stdio 2>/dev/null | grep -E '^ +[0-9]' | sed -E 's/ {2,}/ /g' | head -40 || true
+  echo "--- with callees (children)"
+  perf report -i "$WORK/perf.data" --children --sort symbol --stdio 2>/dev/null | grep -E '^ +[0-9]' | sed -E 's/ {2,}/ /g' | head -40 || true
   exit 0
 fi
 
-echo "| store | live tokens | scenario | req/s (median of $REPS) | ceiling req/s | ratio | p50 ms | p99 ms | non-2xx | RSS MB |"
-echo "|---|---|---|---|---|---|---|---|---|---|"
+echo "| store | live tokens | scenario | req/s (median of $REPS) | ceiling req/s | ratio | write limit/s | share of limit | p50 ms | p99 ms | non-2xx | RSS MB |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
+# scenario NAME LIMIT wrk-args...: LIMIT is the probe mode of a write scenario's limit (insert|revoke), or "-".
 scenario() {
-  local name=$1; shift
+  local name=$1 limit=$2; shift 2
   # ONLY=regex runs just the matching scenarios.
   if [ -n "${ONLY:-}" ] && ! grep -Eq "$ONLY" <<<"$name"; then return; fi
-  local rs=() cs=() last
+  local rs=() cs=() ls=() p50s=() p99s=() bad=0 last
   for _ in $(seq "$REPS"); do
     c=$(run_wrk "http://127.0.0.1:$CEIL_PORT/"); cs+=("${c%% *}")
     last=$(run_wrk "$@"); rs+=("${last%% *}")
+    read -r _ p50 p99 b <<<"$last"; p50s+=("$p50"); p99s+=("$p99"); bad=$((bad + b))
+    if [ "$limit" != - ]; then ls+=("$(probe "$limit")"); fi
   done
-  local r c50
+  local r c50 l50="-" share="-"
   r=$(printf '%s\n' "${rs[@]}" | median); c50=$(printf '%s\n' "${cs[@]}" | median)
-  read -r _ p50 p99 bad <<<"$last"
-  printf '| %s | %s | %s | %s | %s | %.2f | %s | %s | %s | %s |\n' "$STORE" "$LIVE" "$name" "$r" "$c50" \
-    "$(echo "$r / $c50" | bc -l)" "$p50" "$p99" "$bad" "$(rss_mb)"
+  if [ "$limit" != - ]; then
+    l50=$(printf '%s\n' "${ls[@]}" | median); share=$(printf '%.2f' "$(echo "$r / $l50" | bc -l)")
+  fi
+  printf '| %s | %s | %s | %s | %s | %.2f | %s | %s | %s | %s | %s | %s |\n' "$STORE" "$LIVE" "$name" "$r" "$c50" \
+    "$(echo "$r / $c50" | bc -l)" "$l50" "$share" "$(printf '%s\n' "${p50s[@]}" | median)" \
+    "$(printf '%s\n' "${p99s[@]}" | median)" "$bad" "$(rss_mb)"
 }
-scenario "GET /me + appsecret_proof" "$ME"
-scenario "GET /debug_token" "$DEBUG"
-scenario "POST /{su}/access_tokens" -s bench/post.lua "$S/v25.0/$SU/access_tokens"
-scenario "refresh (fb_exchange_token)" "$REFRESH"
-scenario "GET /oauth/revoke" -s bench/revoke.lua "$S"
+scenario "GET /me + appsecret_proof" - "$ME"
+scenario "GET /debug_token" - "$DEBUG"
+scenario "POST /{su}/access_tokens" insert -s bench/post.lua "$S/v25.0/$SU/access_tokens"
+scenario "refresh (fb_exchange_token)" insert "$REFRESH"
+scenario "GET /oauth/revoke" revoke -s bench/revoke.lua "$S"
 if [ -n "${SHOW_ERRORS:-}" ]; then
   echo "errors logged by the server:"; grep -iE "error|warn" "$WORK/server.log" | sort | uniq -c | sort -rn | head -5
 fi

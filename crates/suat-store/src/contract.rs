@@ -1211,6 +1211,307 @@ pub async fn abandoned_invalidating_writes_are_in_force_once_committed(s: Dyn) {
     }
 }
 
+/// A token of `user` whose hash is made of `round` and `i`, so a case can make as many distinct ones as it needs.
+fn tok(round: u8, i: u8, user: u64, parent: Option<TokenHash>) -> TokenRecord {
+    let mut hash = [0xEE; 32];
+    (hash[0], hash[1]) = (round, i);
+    TokenRecord { hash: TokenHash(hash), parent, ..token(0, Some(user), None) }
+}
+
+/// An answer as a case compares it: the value, or the error's kind.
+fn answer(r: &Result<Written>) -> String {
+    match r {
+        Ok(w) => format!("{w:?}"),
+        Err(StoreError::ParentRevoked) => "ParentRevoked".into(),
+        Err(StoreError::CodeUsed) => "CodeUsed".into(),
+        Err(StoreError::Conflict(_)) => "Conflict".into(),
+        Err(StoreError::NotFound(_)) => "NotFound".into(),
+        Err(e) => format!("error: {e}"),
+    }
+}
+
+/// A model of the tokens table: hash -> (subject, revoked).
+type TokenTable = std::collections::BTreeMap<[u8; 32], (Option<UserId>, bool)>;
+
+/// The token writes of [`concurrent_mixed_writes_match_a_serial_order`] run one after another on a model of the
+/// tokens table: each answer and the final table.
+fn serially(writes: &[Write], order: &[usize], mut table: TokenTable) -> (Vec<String>, TokenTable) {
+    let mut answers = vec![String::new(); writes.len()];
+    for &i in order {
+        answers[i] = match &writes[i] {
+            Write::IssueToken(t) if table.contains_key(&t.hash.0) => "Conflict".into(),
+            Write::IssueToken(t) => {
+                table.insert(t.hash.0, (t.user_id, false));
+                format!("{:?}", Written::Done)
+            }
+            Write::RefreshToken(t) => match t.parent.and_then(|p| table.get(&p.0)) {
+                Some((_, false)) => {
+                    table.insert(t.hash.0, (t.user_id, false));
+                    format!("{:?}", Written::Done)
+                }
+                _ => "ParentRevoked".into(),
+            },
+            Write::RevokeToken { hash, .. } => {
+                let live = matches!(table.get(&hash.0), Some((_, false)));
+                if let Some(row) = table.get_mut(&hash.0) {
+                    row.1 = true;
+                }
+                format!("{:?}", Written::Changed(live))
+            }
+            Write::RevokeAllForUser { user, .. } => {
+                let mut n = 0;
+                for row in table.values_mut().filter(|r| r.0 == Some(*user) && !r.1) {
+                    row.1 = true;
+                    n += 1;
+                }
+                format!("{:?}", Written::Count(n))
+            }
+            other => unreachable!("{other:?}"),
+        };
+    }
+    (answers, table)
+}
+
+/// Every order of `0..n`.
+fn orders(n: usize) -> Vec<Vec<usize>> {
+    if n == 0 {
+        return vec![vec![]];
+    }
+    let mut all = Vec::new();
+    for shorter in orders(n - 1) {
+        for at in 0..=shorter.len() {
+            let mut o = shorter.clone();
+            o.insert(at, n - 1);
+            all.push(o);
+        }
+    }
+    all
+}
+
+/// Issue, refresh, revoke and revoke-all of one token family, all at once (so mostly committed in one group): every
+/// answer and the final state of the family are those of some serial order of the same writes.
+pub async fn concurrent_mixed_writes_match_a_serial_order(s: Dyn) {
+    world(&s).await;
+    for round in 0..40u8 {
+        let user = 1000 + u64::from(round);
+        s.create_user(&system_user(user, 1), &audit("u")).await.unwrap();
+        let parent = tok(round, 0, user, None);
+        s.insert_token(&parent, &audit("issue")).await.unwrap();
+        let fresh = tok(round, 2, user, None);
+        let writes = vec![
+            Write::RefreshToken(tok(round, 1, user, Some(parent.hash))),
+            Write::RevokeToken { hash: parent.hash, at: 2000 },
+            Write::IssueToken(fresh.clone()),
+            Write::RefreshToken(tok(round, 3, user, Some(fresh.hash))),
+            // The child of a child: when both land in one run of refreshes, the second sees the first's row.
+            Write::RefreshToken(tok(round, 4, user, Some(tok(round, 1, user, None).hash))),
+            Write::RevokeAllForUser { user: UserId(user), at: 2000 },
+            Write::RevokeToken { hash: fresh.hash, at: 2000 },
+            // Revoked twice: in one run of revocations, only the first changes it.
+            Write::RevokeToken { hash: parent.hash, at: 2000 },
+        ];
+        let tasks: Vec<_> = writes
+            .iter()
+            .map(|w| {
+                let (s, w) = (s.clone(), w.clone());
+                tokio::spawn(async move { s.execute(&w, &audit("mixed")).await })
+            })
+            .collect();
+        let mut answers = Vec::new();
+        for t in tasks {
+            answers.push(answer(&t.await.unwrap()));
+        }
+        let mut table = std::collections::BTreeMap::new();
+        for i in 0..5 {
+            let h = tok(round, i, user, None).hash;
+            if let Some(t) = s.get_token(&h).await.unwrap() {
+                table.insert(h.0, (t.user_id, t.revoked_at.is_some()));
+            }
+        }
+        let start = std::collections::BTreeMap::from([(parent.hash.0, (Some(UserId(user)), false))]);
+        assert!(
+            orders(writes.len())
+                .iter()
+                .any(|o| serially(&writes, o, start.clone()) == (answers.clone(), table.clone())),
+            "round {round}: answers {answers:?} and tokens {table:?} match no serial order"
+        );
+    }
+}
+
+/// Writes that fail, queued among writes that succeed: each fails alone with its own error, writes nothing (not even
+/// half of itself: a redemption whose token is refused leaves its code unused), and every other write commits with
+/// exactly the answer it would have had alone.
+pub async fn a_failing_write_fails_alone_in_its_group(s: Dyn) {
+    world(&s).await;
+    let code = |n: u8| AuthCode {
+        hash: TokenHash([n; 32]),
+        app_id: AppId(20),
+        user_id: UserId(10),
+        redirect_uri: "https://x.example/cb".into(),
+        scopes: vec![],
+        created_at: 100,
+        used_at: None,
+        session_epoch: 0,
+    };
+    for round in 0..10u8 {
+        let (live, revoked) = (tok(round, 0, 10, None), tok(round, 1, 10, None));
+        s.insert_token(&live, &audit("issue")).await.unwrap();
+        s.insert_token(&revoked, &audit("issue")).await.unwrap();
+        s.revoke_token(&revoked.hash, 1500, &audit("revoke")).await.unwrap();
+        let (used, unused) = (code(2 * round + 1), code(2 * round + 2));
+        s.insert_code(&used, &audit("code")).await.unwrap();
+        s.insert_code(&unused, &audit("code")).await.unwrap();
+        s.redeem_code(&used.hash, 150, &tok(round, 2, 10, None), &audit("exchange")).await.unwrap();
+        let before = s.audit_tail(100_000).await.unwrap().len();
+        let mut writes = vec![
+            (Write::IssueToken(live.clone()), "Conflict"),
+            (Write::RefreshToken(tok(round, 3, 10, Some(revoked.hash))), "ParentRevoked"),
+            (Write::RedeemCode { hash: used.hash, at: 160, token: tok(round, 4, 10, None) }, "CodeUsed"),
+            // The code is marked used before the token is refused: the whole redemption must be undone.
+            (Write::RedeemCode { hash: unused.hash, at: 160, token: live.clone() }, "Conflict"),
+            (Write::Install { su: UserId(10), app: AppId(999) }, "NotFound"),
+            (Write::RevokeToken { hash: revoked.hash, at: 1600 }, "Changed(false)"),
+        ];
+        for i in 10..40 {
+            writes.push((Write::IssueToken(tok(round, i, 10, None)), "Done"));
+        }
+        writes.push((Write::RefreshToken(tok(round, 5, 10, Some(live.hash))), "Done"));
+        let tasks: Vec<_> = writes
+            .iter()
+            .map(|(w, _)| {
+                let (s, w) = (s.clone(), w.clone());
+                tokio::spawn(async move { s.execute(&w, &audit("grouped")).await })
+            })
+            .collect();
+        for (t, (w, expected)) in tasks.into_iter().zip(&writes) {
+            assert_eq!(answer(&t.await.unwrap()), *expected, "round {round}: {w:?}");
+        }
+        let ok = writes.iter().filter(|(_, e)| *e == "Done" || e.starts_with("Changed")).count();
+        assert_eq!(s.audit_tail(100_000).await.unwrap().len(), before + ok, "round {round}: one entry per success");
+        assert_eq!(s.get_code(&unused.hash).await.unwrap().unwrap().used_at, None, "round {round}");
+        for i in [3, 4] {
+            assert_eq!(s.get_token(&tok(round, i, 10, None).hash).await.unwrap(), None, "round {round}: token {i}");
+        }
+        assert_eq!(s.get_token(&revoked.hash).await.unwrap().unwrap().revoked_at, Some(1500), "the first time stays");
+        assert!(s.get_token(&tok(round, 5, 10, None).hash).await.unwrap().is_some());
+        for i in 10..40 {
+            assert!(s.get_token(&tok(round, i, 10, None).hash).await.unwrap().is_some(), "round {round}: token {i}");
+        }
+        // The code a refused redemption touched is still good.
+        s.redeem_code(&unused.hash, 170, &tok(round, 6, 10, None), &audit("exchange")).await.unwrap();
+    }
+}
+
+/// Revocations acknowledged while many others are committed with them: the very next read, through the cache that
+/// held the token as valid, sees each one revoked (and every token of a user after "revoke all").
+pub async fn an_acknowledged_revocation_is_in_force_for_the_next_read(s: Dyn) {
+    world(&s).await;
+    s.create_user(&system_user(11, 1), &audit("u")).await.unwrap();
+    for round in 0..5u8 {
+        let mine: Vec<TokenRecord> = (0..100).map(|i| tok(round, i, 10, None)).collect();
+        let theirs: Vec<TokenRecord> = (100..120).map(|i| tok(round, i, 11, None)).collect();
+        for t in mine.iter().chain(&theirs) {
+            s.insert_token(t, &audit("issue")).await.unwrap();
+            assert!(s.get_token(&t.hash).await.unwrap().unwrap().revoked_at.is_none(), "cached as valid");
+        }
+        let mut tasks = Vec::new();
+        for t in mine {
+            let s = s.clone();
+            tasks.push(tokio::spawn(async move {
+                assert!(s.revoke_token(&t.hash, 2000, &audit("revoke")).await.unwrap());
+                assert_eq!(s.get_token(&t.hash).await.unwrap().unwrap().revoked_at, Some(2000));
+            }));
+        }
+        for _ in 0..3 {
+            let (s, theirs) = (s.clone(), theirs.clone());
+            tasks.push(tokio::spawn(async move {
+                s.revoke_all_for_user(UserId(11), 2000, &audit("revoke_all")).await.unwrap();
+                for t in &theirs {
+                    assert!(s.get_token(&t.hash).await.unwrap().unwrap().revoked_at.is_some());
+                }
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+    }
+}
+
+/// Groups of writes whose answers and effects, committed as one group, must be those of the same writes run one at a
+/// time in the same order; each runs after [`group_world`]. Between them they cover the runs served by one statement
+/// (issuances, revocations at one time, refreshes, a child refreshed in the same run), failures inside such runs and
+/// between them (the savepoint path), and every kind of token write.
+pub fn groups() -> Vec<Vec<Write>> {
+    let (issue, refresh) =
+        (|n| Write::IssueToken(token(n, Some(10), None)), |n, p| Write::RefreshToken(token(n, Some(10), Some(p))));
+    let revoke = |n, at| Write::RevokeToken { hash: TokenHash([n; 32]), at };
+    let code = |n: u8| AuthCode {
+        hash: TokenHash([n; 32]),
+        app_id: AppId(20),
+        user_id: UserId(10),
+        redirect_uri: "https://x.example/cb".into(),
+        scopes: vec![],
+        created_at: 100,
+        used_at: None,
+        session_epoch: 0,
+    };
+    let redeem = |c, n| Write::RedeemCode { hash: TokenHash([c; 32]), at: 150, token: token(n, Some(10), None) };
+    vec![
+        vec![
+            issue(10),
+            issue(11),
+            issue(12),
+            revoke(10, 2000),
+            revoke(10, 2000),
+            revoke(11, 2000),
+            refresh(13, 1),
+            refresh(14, 13),
+        ],
+        vec![
+            issue(10),
+            issue(11),
+            revoke(1, 2000),
+            revoke(1, 2000),
+            refresh(12, 1),
+            refresh(13, 2),
+            refresh(14, 13),
+            revoke(2, 2000),
+            refresh(15, 2),
+            Write::Install { su: UserId(10), app: AppId(20) },
+            issue(11),
+            revoke(99, 2000),
+            Write::RevokeAllForUser { user: UserId(10), at: 2001 },
+            refresh(16, 3),
+            Write::Install { su: UserId(10), app: AppId(999) },
+            Write::Uninstall { su: UserId(10), app: AppId(20) },
+        ],
+        vec![refresh(40, 1), refresh(40, 2), refresh(41, 40), revoke(1, 2000), revoke(1, 2001), revoke(2, 2001)],
+        vec![
+            Write::InsertCode(code(50)),
+            redeem(50, 51),
+            redeem(50, 52),
+            redeem(53, 54),
+            Write::InsertCode(code(55)),
+            redeem(55, 51),
+            redeem(55, 56),
+            issue(56),
+        ],
+    ]
+}
+
+/// The store every [`groups`] case starts from: [`world`] and live tokens 1, 2 and 3 of system user 10.
+pub async fn group_world(s: &Dyn) {
+    world(s).await;
+    for n in 1..=3 {
+        s.insert_token(&token(n, Some(10), None), &audit("issue")).await.unwrap();
+    }
+}
+
+/// What a [`groups`] case compares: the answers, every token and the whole audit log.
+pub async fn group_outcome(s: &Dyn, answers: &[Result<Written>]) -> (Vec<String>, Dump, Vec<AuditEntry>) {
+    (answers.iter().map(answer).collect(), s.dump().await.unwrap(), s.audit_tail(100_000).await.unwrap())
+}
+
 /// Expands to one `#[tokio::test]` per contract case, each run over the [`crate::CachedStore`] the server really uses.
 /// `$make` is an async expression giving `Some(fresh empty store)`.
 #[macro_export]
@@ -1229,7 +1530,8 @@ macro_rules! store_contract_tests {
             consent_answers_and_deauthorization,
             concurrent_issuance_is_individually_acknowledged, cancelled_writes_leave_the_store_usable,
             abandoned_invalidating_writes_are_in_force_once_committed,
-            snapshot_round_trips_through_json_and_restore);
+            snapshot_round_trips_through_json_and_restore, concurrent_mixed_writes_match_a_serial_order,
+            a_failing_write_fails_alone_in_its_group, an_acknowledged_revocation_is_in_force_for_the_next_read);
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {
         $(

@@ -420,7 +420,8 @@ pub trait Operator: Send + Sync {
 #[async_trait]
 pub trait Writes: Send + Sync {
     /// Runs `write` and appends `audit` in one transaction, durable before it returns. A backend shared by several
-    /// processes also announces `write.stale()` to them at commit.
+    /// processes also announces `write.stale()` to them at commit. The transaction may be shared with other writes
+    /// queued at the same time (group commit): this write's outcome is still exactly what it would be alone.
     ///
     /// Callers must not cancel this halfway (drop its future while it is pending): a transaction abandoned
     /// mid-flight can leave a backend connection unusable, and the invalidation that follows a commit would be

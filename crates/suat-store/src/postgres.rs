@@ -7,19 +7,21 @@
 use crate::{
     cache::Invalidation,
     codec::to_u64,
-    sql::{Backend, Issue},
+    sql::{Backend, Queued, WriteCtx, MAX_GROUP},
     Result, StoreError,
 };
 use sqlx::{postgres::PgPoolOptions, Executor, PgPool, Postgres, Transaction};
 use std::time::Duration;
-use suat_core::{audit::ChainKey, UserId};
+use suat_core::UserId;
 
 #[derive(Clone)]
 pub struct PgStore {
     read: PgPool,
     write: PgPool,
-    /// NOTIFY channel of this database/schema's invalidations (one per schema, so test schemas stay apart).
-    channel: String,
+    /// The NOTIFY channel of this database/schema's invalidations (one per schema, so test schemas stay apart).
+    ctx: WriteCtx,
+    /// The queue of this process's group-commit writer (`statements::group_writer`), which every write goes through.
+    queue: tokio::sync::mpsc::Sender<Queued>,
 }
 
 impl PgStore {
@@ -71,7 +73,14 @@ impl PgStore {
             Some(s) => format!("suat_{s}"),
             None => "suat_invalidate".to_owned(),
         };
-        Ok(PgStore { read: pool.clone(), write: pool, channel })
+        // No chain: linking rows across replicas would need one lock serialising every write of every replica. The
+        // audit table is protected by privileges instead (the server's role may only INSERT and SELECT on it).
+        let ctx = WriteCtx { chain: None, channel: Some(channel) };
+        // One writer per process: two groups of one process would take row locks in no common order and could
+        // deadlock each other; one group commit at a time still shares each fsync among everything queued.
+        let (queue, rx) = tokio::sync::mpsc::channel(4 * MAX_GROUP);
+        tokio::spawn(statements::group_writer(pool.clone(), ctx.clone(), rx));
+        Ok(PgStore { read: pool.clone(), write: pool, ctx, queue })
     }
 
     /// Forwards NOTIFYs on this store's channel. On a lost connection it says `Disconnected`, reconnects (with
@@ -189,12 +198,7 @@ impl Backend for PgStore {
     /// A "revoke all" would not see a child committed while it waited for the parent's row lock (its snapshot is
     /// older), so refreshes also hold the subject's token-family lock, shared (refreshes run in parallel), which
     /// "revoke all" takes exclusively before it looks.
-    async fn lock_user_tokens(
-        &self,
-        tx: &mut Transaction<'static, Postgres>,
-        u: UserId,
-        exclusive: bool,
-    ) -> Result<()> {
+    async fn lock_user_tokens(tx: &mut Transaction<'static, Postgres>, u: UserId, exclusive: bool) -> Result<()> {
         let f = if exclusive { "pg_advisory_xact_lock" } else { "pg_advisory_xact_lock_shared" };
         sqlx::query(&format!("SELECT {f}($1, $2)::text"))
             .bind(LOCK_NAMESPACE)
@@ -204,12 +208,16 @@ impl Backend for PgStore {
         Ok(())
     }
 
-    /// NOTIFY is delivered when (and only if) the transaction commits; the payload is the very list the local cache
-    /// drops ([`crate::Write::stale`]).
-    async fn announce(&self, tx: &mut Transaction<'static, Postgres>, stale: &[Invalidation]) -> Result<()> {
-        for ev in stale {
-            sqlx::query("SELECT pg_notify($1, $2)").bind(&self.channel).bind(ev.encode()).execute(&mut **tx).await?;
-        }
+    /// NOTIFY is delivered when (and only if) the transaction commits; the payloads are the very list the local
+    /// cache drops ([`crate::Write::stale`]), one notification each, sent with one statement for a whole group.
+    async fn announce(ctx: &WriteCtx, tx: &mut Transaction<'static, Postgres>, stale: &[Invalidation]) -> Result<()> {
+        let (Some(channel), false) = (&ctx.channel, stale.is_empty()) else { return Ok(()) };
+        let payloads: Vec<String> = stale.iter().map(Invalidation::encode).collect();
+        sqlx::query("SELECT pg_notify($1, p)::text FROM unnest($2::text[]) AS p")
+            .bind(channel)
+            .bind(payloads)
+            .execute(&mut **tx)
+            .await?;
         Ok(())
     }
 
@@ -218,20 +226,17 @@ impl Backend for PgStore {
         Ok(to_u64(id))
     }
 
-    /// No chain: linking rows across replicas would need one lock serialising every write of every replica. The
-    /// audit table is protected by privileges instead (the server's role may only INSERT and SELECT on it).
-    fn chain_key(&self) -> Option<&ChainKey> {
-        None
+    fn write_ctx(&self) -> &WriteCtx {
+        &self.ctx
     }
 
-    /// Each issuance is its own transaction: in PostgreSQL a failed row would abort a shared one.
-    fn issuance_queue(&self) -> Option<&tokio::sync::mpsc::Sender<Issue>> {
-        None
+    fn write_queue(&self) -> &tokio::sync::mpsc::Sender<Queued> {
+        &self.queue
     }
 
     fn changes(&self) -> Option<tokio::sync::mpsc::UnboundedReceiver<Invalidation>> {
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-        tokio::spawn(Self::listen_loop(self.write.clone(), self.channel.clone(), tx));
+        tokio::spawn(Self::listen_loop(self.write.clone(), self.ctx.channel.clone().unwrap_or_default(), tx));
         Some(rx)
     }
 }

@@ -3,7 +3,7 @@
 //! Each statement is written once, with `$n` placeholders (sqlx's SQLite driver binds `$n` by number as PostgreSQL
 //! does), and rows are read through the `FromRow` structs of [`crate::rows`]. What really differs between the two
 //! databases is the [`Backend`] trait: how a write transaction and a snapshot begin, the locks a refresh and a
-//! "revoke all" take, announcing invalidations to other processes, id allocation, the issuance queue and the change
+//! "revoke all" take, announcing invalidations to other processes, id allocation, the write queue and the change
 //! feed. Pools, durability settings and migrations are each backend's own `open`.
 //!
 //! The body is one `macro_rules!` ([`sql_store!`]) instantiated for `Sqlite` and for `Postgres`, not a generic
@@ -11,14 +11,39 @@
 //! `Encode + Decode + Type` for every column type on every function, which would outweigh the statements; the macro
 //! keeps each statement in one place while every instantiation is type-checked against its concrete database.
 
-use crate::{cache::Invalidation, AuditEntry, Result, StoreError};
+use crate::{cache::Invalidation, AuditEntry, Result, StoreError, Write, Written};
 use async_trait::async_trait;
-use suat_core::{audit::ChainKey, TokenRecord, UserId};
-use tokio::sync::mpsc;
+use std::sync::Arc;
+use suat_core::{audit::ChainKey, UserId};
+use tokio::sync::{mpsc, oneshot};
 
-/// One pending issuance for a backend that groups them ([`Backend::issuance_queue`]): the row, its audit entry, and
-/// where to report the outcome after commit.
-pub(crate) type Issue = (TokenRecord, AuditEntry, tokio::sync::oneshot::Sender<Result<()>>);
+/// One write waiting for the group-commit writer ([`Backend::write_queue`]): the write, its audit entry, and where
+/// to report its outcome after commit.
+pub(crate) type Queued = (Write, AuditEntry, oneshot::Sender<Result<Written>>);
+
+/// Most writes committed in one transaction: past a few hundred rows the fsync is already shared so widely that a
+/// bigger group only makes its first waiter wait longer.
+pub(crate) const MAX_GROUP: usize = 256;
+
+/// What the statements of a write need of their backend beyond the transaction: owned by the group-commit writer,
+/// which must not hold the store itself (a store's last clone going away closes the queue and stops the writer).
+#[derive(Clone)]
+pub(crate) struct WriteCtx {
+    /// The key of the audit hash chain, if this backend chains its audit rows (SQLite: one writer, so the chain's
+    /// head can be read and extended inside each write transaction).
+    pub chain: Option<Arc<ChainKey>>,
+    /// The NOTIFY channel other processes listen on, if any (PostgreSQL).
+    pub channel: Option<String>,
+}
+
+/// Whether a failed statement says nothing about the write itself but about its transaction meeting another one
+/// (PostgreSQL's deadlock, serialization and lock-timeout failures): the group is then run again one write at a time.
+pub(crate) fn transient(e: &StoreError) -> bool {
+    match e {
+        StoreError::Db(sqlx::Error::Database(d)) => matches!(d.code().as_deref(), Some("40P01" | "40001" | "55P03")),
+        _ => false,
+    }
+}
 
 /// What differs between the backends; everything else is [`sql_store!`].
 #[async_trait]
@@ -47,20 +72,22 @@ pub(crate) trait Backend: Send + Sync + 'static {
     /// Takes the lock on `user`'s token family until the end of `tx`: shared for a refresh, exclusive for "revoke
     /// all", so that no refresh can slip a child in behind a "revoke all".
     async fn lock_user_tokens(
-        &self,
         tx: &mut sqlx::Transaction<'static, Self::Db>,
         user: UserId,
         exclusive: bool,
     ) -> Result<()>;
     /// Tells the other processes sharing the database, at the commit of `tx`, which cached entries went stale.
-    async fn announce(&self, tx: &mut sqlx::Transaction<'static, Self::Db>, stale: &[Invalidation]) -> Result<()>;
+    async fn announce(
+        ctx: &WriteCtx,
+        tx: &mut sqlx::Transaction<'static, Self::Db>,
+        stale: &[Invalidation],
+    ) -> Result<()>;
     /// A fresh Graph id, unique across every process sharing the database.
     async fn allocate_id(&self) -> Result<u64>;
-    /// The key of the audit hash chain, if this backend chains its audit rows (SQLite: one writer, so the chain's
-    /// head can be read and extended inside each write transaction).
-    fn chain_key(&self) -> Option<&ChainKey>;
-    /// Where issuances go to be committed in groups, if the backend groups them.
-    fn issuance_queue(&self) -> Option<&mpsc::Sender<Issue>>;
+    /// What the statements of a write need of this backend.
+    fn write_ctx(&self) -> &WriteCtx;
+    /// Where writes go to be group-committed by this store's writer task.
+    fn write_queue(&self) -> &mpsc::Sender<Queued>;
     /// Changes made by other processes (see [`crate::Operator::subscribe`]).
     fn changes(&self) -> Option<mpsc::UnboundedReceiver<Invalidation>>;
 }
@@ -115,7 +142,7 @@ macro_rules! sql_store {
             use $crate::{
                 codec::*,
                 rows::*,
-                sql::{conflict, push_binds, Backend, RESET_ORDER},
+                sql::{conflict, push_binds, Backend, Queued, WriteCtx, MAX_GROUP, RESET_ORDER},
                 AuditEntry, Dump, Invalidation, Result, StoreError, StoredApp, Write, Written,
                 snapshot::{self, Snapshot},
             };
@@ -397,8 +424,9 @@ macro_rules! sql_store {
                 Ok(())
             }
 
-            /// Runs one write and appends its audit entry, inside `tx`.
-            async fn apply(store: &$store, tx: &mut Tx, w: &Write, a: &AuditEntry) -> Result<Written> {
+            /// Runs one write inside `tx`, without its audit entry (see [`audit_of`]; a group appends its entries in
+            /// one statement).
+            async fn apply(tx: &mut Tx, w: &Write) -> Result<Written> {
                 use Write as W;
                 use Written as D;
                 let done = match w {
@@ -556,7 +584,7 @@ macro_rules! sql_store {
                         let parent = new.parent.ok_or(StoreError::ParentRevoked)?;
                         // The family lock first, then the parent row, always in this order (no deadlock).
                         if let Some(u) = new.user_id {
-                            store.lock_user_tokens(tx, u, false).await?;
+                            <$store as Backend>::lock_user_tokens(tx, u, false).await?;
                         }
                         let sql =
                             format!("SELECT revoked_at FROM tokens WHERE hash = $1{}", <$store as Backend>::FOR_UPDATE);
@@ -579,7 +607,7 @@ macro_rules! sql_store {
                     W::RevokeAllForUser { user, at } => {
                         // Waits for in-flight refreshes of this user's tokens and holds off new ones, so the update
                         // sees every child committed so far.
-                        store.lock_user_tokens(tx, *user, true).await?;
+                        <$store as Backend>::lock_user_tokens(tx, *user, true).await?;
                         let done =
                             sqlx::query("UPDATE tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
                                 .bind(at)
@@ -682,17 +710,241 @@ macro_rules! sql_store {
                         D::Done
                     }
                 };
-                // "Revoke all" says in its audit entry how many tokens it revoked, unless the caller said otherwise.
-                let counted;
-                let audit = match (w, done) {
-                    (W::RevokeAllForUser { .. }, D::Count(n)) if a.detail.is_null() => {
-                        counted = a.clone().detail(serde_json::json!({ "revoked": n }));
-                        &counted
-                    }
-                    _ => a,
-                };
-                insert_audits(tx, &[audit], store.chain_key()).await?;
                 Ok(done)
+            }
+
+            /// The audit entry of `w`, which answered `done`: "revoke all" says how many tokens it revoked, unless
+            /// the caller said otherwise.
+            fn audit_of<'a>(w: &Write, done: Written, a: &'a AuditEntry) -> std::borrow::Cow<'a, AuditEntry> {
+                match (w, done) {
+                    (Write::RevokeAllForUser { .. }, Written::Count(n)) if a.detail.is_null() => {
+                        std::borrow::Cow::Owned(a.clone().detail(serde_json::json!({ "revoked": n })))
+                    }
+                    _ => std::borrow::Cow::Borrowed(a),
+                }
+            }
+
+            /// How many writes at the head of `group` one statement per table can serve: a run of issuances, of
+            /// revocations at the same time, or of refreshes (0 for any other write).
+            fn batchable(group: &[(Write, AuditEntry)]) -> usize {
+                let same = |f: &dyn Fn(&Write) -> bool| group.iter().take_while(|(w, _)| f(w)).count();
+                match &group[0].0 {
+                    Write::IssueToken(_) => same(&|w| matches!(w, Write::IssueToken(_))),
+                    Write::RevokeToken { at, .. } => same(&|w| matches!(w, Write::RevokeToken { at: t, .. } if t == at)),
+                    Write::RefreshToken(_) => same(&|w| matches!(w, Write::RefreshToken(_))),
+                    _ => 0,
+                }
+            }
+
+            /// Runs a [`batchable`] run of writes with a statement or two for all of them instead of one or two each
+            /// (every statement is a round trip: to SQLite's thread, or to PostgreSQL), answering each write exactly
+            /// as [`apply`] would have in turn. A statement that fails is the caller's cue to run them one by one.
+            async fn apply_run(tx: &mut Tx, run: &[(Write, AuditEntry)]) -> Result<Vec<Result<Written>>> {
+                /// `(` and each hash bound, comma-separated, and `)`.
+                fn hash_list<'q>(q: &mut sqlx::QueryBuilder<'q, $db>, hashes: impl Iterator<Item = &'q TokenHash>) {
+                    q.push("(");
+                    let mut list = q.separated(", ");
+                    for h in hashes {
+                        list.push_bind(&h.0[..]);
+                    }
+                    q.push(")");
+                }
+                let tokens = || run.iter().filter_map(|(w, _)| match w {
+                    Write::IssueToken(t) | Write::RefreshToken(t) => Some(t),
+                    _ => None,
+                });
+                match &run[0].0 {
+                    Write::IssueToken(_) => {
+                        insert_tokens(tx, &tokens().collect::<Vec<_>>()).await?;
+                        Ok(run.iter().map(|_| Ok(Written::Done)).collect())
+                    }
+                    Write::RevokeToken { at, .. } => {
+                        let hashes: Vec<&TokenHash> = run
+                            .iter()
+                            .filter_map(|(w, _)| if let Write::RevokeToken { hash, .. } = w { Some(hash) } else { None })
+                            .collect();
+                        let mut q = sqlx::QueryBuilder::<$db>::new("UPDATE tokens SET revoked_at = ");
+                        q.push_bind(*at);
+                        q.push(" WHERE revoked_at IS NULL AND hash IN ");
+                        hash_list(&mut q, hashes.iter().copied());
+                        q.push(" RETURNING hash");
+                        let changed: Vec<Vec<u8>> = q.build_query_scalar().fetch_all(&mut **tx).await?;
+                        let mut changed: std::collections::HashSet<Vec<u8>> = changed.into_iter().collect();
+                        // A token revoked twice in the run: the first revocation changed it, the second did not.
+                        Ok(hashes.iter().map(|h| Ok(Written::Changed(changed.remove(&h.0[..])))).collect())
+                    }
+                    Write::RefreshToken(_) => {
+                        let records: Vec<&TokenRecord> = tokens().collect();
+                        // The family locks first, then the parents' rows, as each refresh alone takes them.
+                        let mut users: Vec<UserId> = records.iter().filter_map(|t| t.user_id).collect();
+                        users.sort_by_key(|u| u.0);
+                        users.dedup();
+                        for u in users {
+                            <$store as Backend>::lock_user_tokens(tx, u, false).await?;
+                        }
+                        let mut live = std::collections::HashSet::new();
+                        if records.iter().any(|t| t.parent.is_some()) {
+                            let mut q = sqlx::QueryBuilder::<$db>::new(
+                                "SELECT hash FROM tokens WHERE revoked_at IS NULL AND hash IN ",
+                            );
+                            hash_list(&mut q, records.iter().filter_map(|t| t.parent.as_ref()));
+                            q.push(<$store as Backend>::FOR_UPDATE);
+                            let found: Vec<Vec<u8>> = q.build_query_scalar().fetch_all(&mut **tx).await?;
+                            live.extend(found);
+                        }
+                        let mut children = Vec::with_capacity(records.len());
+                        let mut outcomes = Vec::with_capacity(records.len());
+                        for t in records {
+                            if t.parent.is_some_and(|p| live.contains(&p.0[..])) {
+                                // A later refresh in the run may exchange this very child.
+                                live.insert(t.hash.0.to_vec());
+                                children.push(t);
+                                outcomes.push(Ok(Written::Done));
+                            } else {
+                                outcomes.push(Err(StoreError::ParentRevoked));
+                            }
+                        }
+                        if !children.is_empty() {
+                            insert_tokens(tx, &children).await?;
+                        }
+                        Ok(outcomes)
+                    }
+                    other => unreachable!("not batchable: {other:?}"),
+                }
+            }
+
+            /// How a group went: every write's own outcome, or `Again` when it must be run another way (nothing of
+            /// it was committed).
+            enum Group {
+                Done(Vec<Result<Written>>),
+                Again,
+            }
+
+            /// Runs `group` in one transaction, in order, and commits once. Optimistic (`careful` false): the first
+            /// write that fails rolls everything back and answers `Again`, and runs of issuances are inserted with
+            /// one statement. Careful: each write runs inside its own savepoint, so one that fails is undone alone
+            /// and answers its own error while the others commit; only a transient failure (a deadlock with another
+            /// process) answers `Again`. Each audit entry is appended, in the writes' order, after the writes, in
+            /// one statement; a failure there or at commit is the whole group's.
+            async fn run_group(
+                pool: &sqlx::Pool<$db>,
+                ctx: &WriteCtx,
+                group: &[(Write, AuditEntry)],
+                careful: bool,
+            ) -> Result<Group> {
+                let mut tx = pool.begin_with(<$store as Backend>::BEGIN_WRITE).await?;
+                let mut results = Vec::with_capacity(group.len());
+                let mut audits = Vec::with_capacity(group.len());
+                let mut stale: Vec<Invalidation> = Vec::new();
+                let mut i = 0;
+                while i < group.len() {
+                    let (w, a) = &group[i];
+                    let run = batchable(&group[i..]);
+                    if !careful && run > 1 {
+                        let Ok(outcomes) = apply_run(&mut tx, &group[i..i + run]).await else {
+                            tx.rollback().await?;
+                            return Ok(Group::Again);
+                        };
+                        for ((w, a), r) in group[i..i + run].iter().zip(outcomes) {
+                            if let Ok(done) = r {
+                                audits.push(audit_of(w, done, a));
+                                for ev in w.stale() {
+                                    if !stale.contains(&ev) {
+                                        stale.push(ev);
+                                    }
+                                }
+                            }
+                            results.push(r);
+                        }
+                        i += run;
+                        continue;
+                    }
+                    if careful {
+                        sqlx::query("SAVEPOINT w").execute(&mut *tx).await?;
+                    }
+                    match apply(&mut tx, w).await {
+                        Ok(done) => {
+                            if careful {
+                                sqlx::query("RELEASE SAVEPOINT w").execute(&mut *tx).await?;
+                            }
+                            audits.push(audit_of(w, done, a));
+                            for ev in w.stale() {
+                                if !stale.contains(&ev) {
+                                    stale.push(ev);
+                                }
+                            }
+                            results.push(Ok(done));
+                        }
+                        Err(e) if careful && !$crate::sql::transient(&e) => {
+                            sqlx::query("ROLLBACK TO SAVEPOINT w").execute(&mut *tx).await?;
+                            sqlx::query("RELEASE SAVEPOINT w").execute(&mut *tx).await?;
+                            results.push(Err(e));
+                        }
+                        Err(_) => {
+                            tx.rollback().await?;
+                            return Ok(Group::Again);
+                        }
+                    }
+                    i += 1;
+                }
+                if !audits.is_empty() {
+                    let audits: Vec<&AuditEntry> = audits.iter().map(|a| a.as_ref()).collect();
+                    insert_audits(&mut tx, &audits, ctx.chain.as_deref()).await?;
+                }
+                <$store as Backend>::announce(ctx, &mut tx, &stale).await?;
+                tx.commit().await?;
+                Ok(Group::Done(results))
+            }
+
+            /// Runs one write alone in its own transaction: the last resort of a group that met a transient failure.
+            async fn run_alone(pool: &sqlx::Pool<$db>, ctx: &WriteCtx, w: &Write, a: &AuditEntry) -> Result<Written> {
+                let mut tx = pool.begin_with(<$store as Backend>::BEGIN_WRITE).await?;
+                let done = apply(&mut tx, w).await?;
+                insert_audits(&mut tx, &[audit_of(w, done, a).as_ref()], ctx.chain.as_deref()).await?;
+                <$store as Backend>::announce(ctx, &mut tx, &w.stale()).await?;
+                tx.commit().await?;
+                Ok(done)
+            }
+
+            /// Every outcome of `group`: optimistic first, then careful if a write failed, then one write at a time
+            /// if the careful run met a transient failure. A failure of the group as a whole (the database refused
+            /// the commit or went away) is every write's.
+            async fn commit_group(pool: &sqlx::Pool<$db>, ctx: &WriteCtx, group: &[(Write, AuditEntry)]) -> Vec<Result<Written>> {
+                let whole = |e: StoreError| {
+                    let msg = e.to_string();
+                    group.iter().map(|_| Err(StoreError::Unavailable(format!("group commit failed: {msg}")))).collect()
+                };
+                for careful in [false, true] {
+                    match run_group(pool, ctx, group, careful).await {
+                        Ok(Group::Done(results)) => return results,
+                        Ok(Group::Again) => {}
+                        Err(e) => return whole(e),
+                    }
+                }
+                let mut results = Vec::with_capacity(group.len());
+                for (w, a) in group {
+                    results.push(run_alone(pool, ctx, w, a).await);
+                }
+                results
+            }
+
+            /// The group-commit writer: every write waiting when it is free (up to [`MAX_GROUP`]) goes into one
+            /// transaction, so one durable commit serves them all while each caller hears back only once its write
+            /// is committed, with exactly the outcome it would have had alone (the writes apply in arrival order).
+            /// Ends when the last clone of the store, and so the queue, is gone.
+            pub(crate) async fn group_writer(
+                pool: sqlx::Pool<$db>,
+                ctx: WriteCtx,
+                mut rx: tokio::sync::mpsc::Receiver<Queued>,
+            ) {
+                let mut batch: Vec<Queued> = Vec::with_capacity(MAX_GROUP);
+                while rx.recv_many(&mut batch, MAX_GROUP).await > 0 {
+                    let (group, replies): (Vec<_>, Vec<_>) = batch.drain(..).map(|(w, a, r)| ((w, a), r)).unzip();
+                    let results = commit_group(&pool, &ctx, &group).await;
+                    for (reply, r) in replies.into_iter().zip(results) {
+                        let _ = reply.send(r);
+                    }
+                }
             }
 
             /// Apps (one, or all by id) with their roles and shares, read in `c`.
@@ -735,23 +987,27 @@ macro_rules! sql_store {
                     sqlx::query(sql).execute(self.write_pool()).await?;
                     Ok(())
                 }
+
+                /// Commits `group` as the writer would had it found exactly these writes queued, in this order. Only
+                /// for tests that compare a group with its writes run one by one.
+                #[doc(hidden)]
+                pub async fn execute_group(&self, group: &[(Write, AuditEntry)]) -> Vec<Result<Written>> {
+                    commit_group(self.write_pool(), self.write_ctx(), group).await
+                }
             }
 
             #[async_trait::async_trait]
             impl $crate::Writes for $store {
                 async fn execute(&self, w: &Write, a: &AuditEntry) -> Result<Written> {
-                    if let (Write::IssueToken(t), Some(queue)) = (w, self.issuance_queue()) {
-                        let stopped = || StoreError::Unavailable("the issuance writer has stopped".into());
-                        let (reply, answer) = tokio::sync::oneshot::channel();
-                        queue.send((t.clone(), a.clone(), reply)).await.map_err(|_| stopped())?;
-                        answer.await.map_err(|_| stopped())??;
-                        return Ok(Written::Done);
+                    if let Write::Restore(_) = w {
+                        // The whole state: copying it into the queue would double it in memory, and sharing its
+                        // commit saves nothing. The write pool still orders it with the groups.
+                        return run_alone(self.write_pool(), self.write_ctx(), w, a).await;
                     }
-                    let mut tx = self.write_pool().begin_with(<$store as Backend>::BEGIN_WRITE).await?;
-                    let done = apply(self, &mut tx, w, a).await?;
-                    self.announce(&mut tx, &w.stale()).await?;
-                    tx.commit().await?;
-                    Ok(done)
+                    let stopped = || StoreError::Unavailable("the writer has stopped".into());
+                    let (reply, answer) = tokio::sync::oneshot::channel();
+                    self.write_queue().send((w.clone(), a.clone(), reply)).await.map_err(|_| stopped())?;
+                    answer.await.map_err(|_| stopped())?
                 }
             }
 

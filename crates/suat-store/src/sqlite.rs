@@ -6,8 +6,8 @@
 
 use crate::{
     cache::Invalidation,
-    sql::{Backend, Issue},
-    AuditEntry, Result, StoreError,
+    sql::{Backend, Queued, WriteCtx, MAX_GROUP},
+    Result, StoreError,
 };
 use sqlx::{
     sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
@@ -20,83 +20,21 @@ use std::{
     sync::{Arc, Mutex},
     time::Duration,
 };
-use suat_core::{audit::ChainKey, TokenRecord, UserId};
+use suat_core::{audit::ChainKey, UserId};
 
 #[derive(Clone)]
 pub struct SqliteStore {
     read: SqlitePool,
     write: SqlitePool,
-    /// Issuance queue of the group-commit writer (see [`issue_batcher`]).
-    issue: tokio::sync::mpsc::Sender<Issue>,
-    /// The audit chain's key: every audit row this store writes is chained (`suat_core::audit`).
-    chain: Arc<ChainKey>,
+    /// The queue of the group-commit writer (`statements::group_writer`), which every write goes through.
+    queue: tokio::sync::mpsc::Sender<Queued>,
+    /// Holds the audit chain's key: every audit row this store writes is chained (`suat_core::audit`).
+    ctx: WriteCtx,
     /// Held as long as any clone of the store lives (or until [`SqliteStore::close`]).
     _lock: Arc<ProcessLock>,
     /// For `:memory:`, the private directory holding the database, removed with the last clone of the store.
     _ephemeral: Option<Arc<tempfile::TempDir>>,
 }
-
-/// Most issuances committed in one transaction.
-const MAX_BATCH: usize = 256;
-
-/// Group commit for issuance: every issuance waiting when the writer is free goes into one transaction, so one
-/// fsync serves many tokens while each caller still hears back only after its row is durable. A row that fails (a
-/// duplicate hash) fails alone: in SQLite a constraint violation aborts the statement, not the transaction.
-async fn issue_batcher(write: SqlitePool, chain: Arc<ChainKey>, mut rx: tokio::sync::mpsc::Receiver<Issue>) {
-    let mut batch: Vec<Issue> = Vec::with_capacity(MAX_BATCH);
-    while let Some(first) = rx.recv().await {
-        batch.push(first);
-        while batch.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(item) => batch.push(item),
-                Err(_) => break,
-            }
-        }
-        let outcome = async {
-            let mut tx = write.begin_with(SqliteStore::BEGIN_WRITE).await?;
-            // Two multi-row statements for the whole batch: sqlx runs each SQLite connection on its own thread, so
-            // every statement is a cross-thread round trip, and per-row statements made issuance switch-bound.
-            let tokens: Vec<&TokenRecord> = batch.iter().map(|(t, _, _)| t).collect();
-            let audits: Vec<&AuditEntry> = batch.iter().map(|(_, a, _)| a).collect();
-            if insert_tokens(&mut tx, &tokens).await.is_ok()
-                && insert_audits(&mut tx, &audits, Some(&chain)).await.is_ok()
-            {
-                tx.commit().await?;
-                return Ok::<_, StoreError>(batch.iter().map(|_| Ok(())).collect::<Vec<Result<()>>>());
-            }
-            // Something in the batch failed (a duplicate hash): start over row by row in a fresh transaction, so
-            // only the offending row fails and every acknowledged row has its audit entry.
-            tx.rollback().await?;
-            let mut tx = write.begin_with(SqliteStore::BEGIN_WRITE).await?;
-            let mut results = Vec::with_capacity(batch.len());
-            for (token, audit) in tokens.iter().zip(&audits) {
-                let r = match insert_tokens(&mut tx, &[token]).await {
-                    Ok(()) => insert_audits(&mut tx, &[audit], Some(&chain)).await,
-                    Err(e) => Err(e),
-                };
-                results.push(r);
-            }
-            tx.commit().await?;
-            Ok(results)
-        }
-        .await;
-        match outcome {
-            Ok(results) => {
-                for ((_, _, reply), r) in batch.drain(..).zip(results) {
-                    let _ = reply.send(r);
-                }
-            }
-            Err(e) => {
-                let msg = e.to_string();
-                for (_, _, reply) in batch.drain(..) {
-                    let _ = reply.send(Err(StoreError::Unavailable(format!("batch commit failed: {msg}"))));
-                }
-            }
-        }
-    }
-}
-
-use statements::{insert_audits, insert_tokens};
 
 impl SqliteStore {
     /// Opens (creating if needed) the database file and runs migrations; audit rows are chained under `chain` (the
@@ -137,10 +75,10 @@ impl SqliteStore {
         migrating.close().await?;
         let write = SqlitePoolOptions::new().max_connections(1).connect_with(opts.clone()).await?;
         let read = SqlitePoolOptions::new().max_connections(4).connect_with(opts.read_only(true)).await?;
-        let (issue, rx) = tokio::sync::mpsc::channel(4 * MAX_BATCH);
-        let chain = Arc::new(chain);
-        tokio::spawn(issue_batcher(write.clone(), chain.clone(), rx));
-        Ok(SqliteStore { read, write, issue, chain, _lock: lock, _ephemeral: None })
+        let (queue, rx) = tokio::sync::mpsc::channel(4 * MAX_GROUP);
+        let ctx = WriteCtx { chain: Some(Arc::new(chain)), channel: None };
+        tokio::spawn(statements::group_writer(write.clone(), ctx.clone(), rx));
+        Ok(SqliteStore { read, write, queue, ctx, _lock: lock, _ephemeral: None })
     }
 
     /// Closes both pools, letting SQLite checkpoint the WAL, for a clean shutdown, and gives up the file. Everything
@@ -184,12 +122,12 @@ impl Backend for SqliteStore {
     }
 
     /// Nothing to take: writes are already serial.
-    async fn lock_user_tokens(&self, _: &mut Transaction<'static, Sqlite>, _: UserId, _: bool) -> Result<()> {
+    async fn lock_user_tokens(_: &mut Transaction<'static, Sqlite>, _: UserId, _: bool) -> Result<()> {
         Ok(())
     }
 
     /// One process per file: there is no one else to tell.
-    async fn announce(&self, _: &mut Transaction<'static, Sqlite>, _: &[Invalidation]) -> Result<()> {
+    async fn announce(_: &WriteCtx, _: &mut Transaction<'static, Sqlite>, _: &[Invalidation]) -> Result<()> {
         Ok(())
     }
 
@@ -203,12 +141,12 @@ impl Backend for SqliteStore {
         Ok(crate::codec::to_u64(id))
     }
 
-    fn issuance_queue(&self) -> Option<&tokio::sync::mpsc::Sender<Issue>> {
-        Some(&self.issue)
+    fn write_queue(&self) -> &tokio::sync::mpsc::Sender<Queued> {
+        &self.queue
     }
 
-    fn chain_key(&self) -> Option<&ChainKey> {
-        Some(&self.chain)
+    fn write_ctx(&self) -> &WriteCtx {
+        &self.ctx
     }
 
     /// One process per file: there is no one else's change to hear of.

@@ -85,3 +85,27 @@ async fn schema_names_are_checked_before_use() {
     let err = PgStore::connect_with_schema(&url(), "x; DROP SCHEMA public").await.err().unwrap();
     assert!(err.to_string().contains("invalid schema name"), "{err}");
 }
+
+/// Each of the contract's groups, committed as one group, answers and writes exactly what its writes do one by one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_group_is_its_writes_one_by_one() {
+    use suat_store::{contract, AuditEntry, Writes};
+    for (k, group) in contract::groups().into_iter().enumerate() {
+        let Some(grouped) = fresh().await else { return };
+        let Some(alone) = fresh().await else { return };
+        let (g, a): (Dyn, Dyn) = (Arc::new(grouped.clone()), Arc::new(alone.clone()));
+        contract::group_world(&g).await;
+        contract::group_world(&a).await;
+        let writes: Vec<_> = group.into_iter().map(|w| (w, AuditEntry::new(2000, "grouped", "operator"))).collect();
+        let together = grouped.execute_group(&writes).await;
+        let mut one_by_one = Vec::new();
+        for (w, e) in &writes {
+            one_by_one.push(alone.execute(w, e).await);
+        }
+        assert_eq!(
+            contract::group_outcome(&g, &together).await,
+            contract::group_outcome(&a, &one_by_one).await,
+            "group {k}"
+        );
+    }
+}

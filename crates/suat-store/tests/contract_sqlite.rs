@@ -123,6 +123,67 @@ async fn every_audit_row_is_chained_even_when_issuances_are_committed_in_groups(
     assert_eq!(wrong.broken, Some((1, suat_core::audit::Break::HashMismatch)), "another key verifies nothing");
 }
 
+/// Every kind of token write from many tasks at once, failures among them (a refresh of a revoked parent, a
+/// duplicate): whatever the groups were, one chained row per acknowledged write, and the whole log verifies.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_chain_verifies_after_concurrent_groups_of_mixed_writes() {
+    use suat_core::{scope::Scope, AppId, TokenHash, TokenKind, TokenRecord, UserId};
+    use suat_store::{AuditEntry, Write, Writes};
+    let (s, path) = with_entries(0).await;
+    let token = |n: u32, parent: Option<u32>| {
+        let hash = |n: u32| {
+            let mut h = [7u8; 32];
+            h[..4].copy_from_slice(&n.to_be_bytes());
+            TokenHash(h)
+        };
+        TokenRecord {
+            hash: hash(n),
+            kind: TokenKind::SystemUser,
+            app_id: AppId(20),
+            user_id: Some(UserId(10 + u64::from(n % 3))),
+            page_id: None,
+            scopes: vec![Scope::from_stored("ads_read".into())],
+            issued_at: 1000,
+            expires_at: None,
+            revoked_at: None,
+            parent: parent.map(hash),
+            session_epoch: 0,
+        }
+    };
+    let mut tasks = Vec::new();
+    for n in 0..150u32 {
+        let s = s.clone();
+        tasks.push(tokio::spawn(async move {
+            let a = |action: &str| AuditEntry::new(1000, action, "10");
+            let mut acknowledged = 0;
+            let t = token(n, None);
+            s.execute(&Write::IssueToken(t.clone()), &a("issue")).await.unwrap();
+            acknowledged += 1;
+            let writes = [
+                Write::RefreshToken(token(1000 + n, Some(n))),
+                Write::RevokeToken { hash: t.hash, at: 2000 },
+                Write::RefreshToken(token(2000 + n, Some(n))),
+                Write::IssueToken(t.clone()),
+                Write::RevokeAllForUser { user: UserId(10 + u64::from(n % 3)), at: 2000 },
+                Write::AuditOnly,
+            ];
+            for w in writes {
+                acknowledged += u32::from(s.execute(&w, &a("mixed")).await.is_ok());
+            }
+            acknowledged
+        }));
+    }
+    let mut acknowledged = 0;
+    for t in tasks {
+        acknowledged += u64::from(t.await.unwrap());
+    }
+    let r = verify(&path).await;
+    assert_eq!(broken_at(&r), None, "{r:?}");
+    assert_eq!((r.rows, r.chained, r.legacy), (acknowledged, acknowledged, 0));
+    // The duplicate and the refresh after the revocation always fail; a first refresh may lose to a revoke-all.
+    assert!((150 * 4..=150 * 5).contains(&acknowledged), "{acknowledged}");
+}
+
 #[tokio::test]
 async fn an_edited_row_is_named_even_after_the_trigger_is_dropped() {
     use suat_core::audit::Break;
@@ -167,4 +228,28 @@ async fn a_row_inserted_without_the_key_is_named() {
         .await
         .unwrap();
     assert_eq!(broken_at(&verify(&path).await), Some((4, Break::Unchained)));
+}
+
+/// Each of the contract's groups, committed as one group, answers and writes exactly what its writes do one by one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_group_is_its_writes_one_by_one() {
+    use suat_store::{contract, AuditEntry, Writes};
+    for (k, group) in contract::groups().into_iter().enumerate() {
+        let grouped = fresh().await;
+        let alone = fresh().await;
+        let (g, a): (Dyn, Dyn) = (Arc::new(grouped.clone()), Arc::new(alone.clone()));
+        contract::group_world(&g).await;
+        contract::group_world(&a).await;
+        let writes: Vec<_> = group.into_iter().map(|w| (w, AuditEntry::new(2000, "grouped", "operator"))).collect();
+        let together = grouped.execute_group(&writes).await;
+        let mut one_by_one = Vec::new();
+        for (w, e) in &writes {
+            one_by_one.push(alone.execute(w, e).await);
+        }
+        assert_eq!(
+            contract::group_outcome(&g, &together).await,
+            contract::group_outcome(&a, &one_by_one).await,
+            "group {k}"
+        );
+    }
 }

@@ -1,0 +1,161 @@
+//! The durable write limit of this disk for suat's own rows, without suat: `concurrency` tasks each submit one write
+//! at a time (as wrk's connections do) to one writer that commits everything queued in one SQLite transaction (WAL,
+//! `synchronous=FULL`, as the store opens it) with multi-row statements, the best batching there is, and answers each
+//! task after the commit. The benchmark prints suat's write rates as a share of this.
+//!
+//! Modes: `insert` (a token row and its audit row: what an issuance or a refresh writes) and `revoke` (a token marked
+//! revoked, and its audit row). Prints writes per second.
+//!
+//! usage: write_probe <fresh-sqlite-path> <insert|revoke> <concurrency> <seconds>
+
+use rand::RngCore;
+use sqlx::{
+    sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
+    QueryBuilder, Sqlite,
+};
+use std::{
+    sync::{
+        atomic::{AtomicBool, AtomicU64, Ordering},
+        Arc,
+    },
+    time::{Duration, Instant},
+};
+use tokio::sync::{mpsc, oneshot};
+
+const MAX_GROUP: usize = 256;
+/// Tokens there to be revoked.
+const SEEDED: usize = 200_000;
+
+type Job = ([u8; 32], oneshot::Sender<()>);
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let a: Vec<String> = std::env::args().collect();
+    anyhow::ensure!(a.len() == 5, "usage: write_probe <fresh-sqlite-path> <insert|revoke> <concurrency> <seconds>");
+    let (path, mode, conc, secs): (&str, &str, usize, u64) = (&a[1], &a[2], a[3].parse()?, a[4].parse()?);
+    anyhow::ensure!(matches!(mode, "insert" | "revoke"), "mode: insert or revoke");
+    // The store's own schema and settings, then the store is gone and only raw statements remain.
+    let store = suat_store::SqliteStore::open(path.as_ref(), suat_core::audit::ChainKey::new([0; 32])).await?;
+    store.close().await;
+    drop(store);
+    let opts = SqliteConnectOptions::new()
+        .filename(path)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Full)
+        .foreign_keys(true);
+    let pool = SqlitePoolOptions::new().max_connections(1).connect_with(opts).await?;
+    let mut seeded = Vec::new();
+    if mode == "revoke" {
+        let mut tx = pool.begin().await?;
+        for _ in 0..SEEDED / MAX_GROUP {
+            let hashes: Vec<[u8; 32]> = (0..MAX_GROUP).map(|_| random_hash()).collect();
+            insert_tokens(&mut tx, &hashes).await?;
+            seeded.extend(hashes);
+        }
+        tx.commit().await?;
+    }
+    let (tx, rx) = mpsc::channel::<Job>(4 * MAX_GROUP);
+    let writer = tokio::spawn(writer(pool.clone(), mode == "revoke", rx));
+    let done = Arc::new(AtomicU64::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let seeded = Arc::new(seeded);
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for c in 0..conc {
+        let (tx, done, stop, seeded) = (tx.clone(), done.clone(), stop.clone(), seeded.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut i = c;
+            while !stop.load(Ordering::Relaxed) {
+                let hash = if seeded.is_empty() { random_hash() } else { seeded[i % seeded.len()] };
+                i += conc;
+                let (reply, answer) = oneshot::channel();
+                if tx.send((hash, reply)).await.is_err() || answer.await.is_err() {
+                    return;
+                }
+                done.fetch_add(1, Ordering::Relaxed);
+            }
+        }));
+    }
+    drop(tx);
+    tokio::time::sleep(Duration::from_secs(secs)).await;
+    let n = done.load(Ordering::Relaxed);
+    let elapsed = started.elapsed().as_secs_f64();
+    stop.store(true, Ordering::Relaxed);
+    for t in tasks {
+        t.await?;
+    }
+    writer.await??;
+    println!("{:.0}", n as f64 / elapsed);
+    Ok(())
+}
+
+fn random_hash() -> [u8; 32] {
+    let mut h = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut h);
+    h
+}
+
+/// Everything queued, one transaction, one statement per table.
+async fn writer(pool: sqlx::SqlitePool, revoke: bool, mut rx: mpsc::Receiver<Job>) -> anyhow::Result<()> {
+    let mut batch = Vec::with_capacity(MAX_GROUP);
+    while rx.recv_many(&mut batch, MAX_GROUP).await > 0 {
+        let hashes: Vec<[u8; 32]> = batch.iter().map(|(h, _)| *h).collect();
+        let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+        if revoke {
+            let mut q = QueryBuilder::<Sqlite>::new(
+                "UPDATE tokens SET revoked_at = 1700000001 WHERE revoked_at IS NULL AND hash IN (",
+            );
+            let mut list = q.separated(", ");
+            for h in &hashes {
+                list.push_bind(h.to_vec());
+            }
+            q.push(")");
+            q.build().execute(&mut *tx).await?;
+        } else {
+            insert_tokens(&mut tx, &hashes).await?;
+        }
+        // The audit rows as suat writes them, chain columns included (64 hex characters each).
+        let mut q = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO audit (at, action, actor, subject, app_id, token_ref, detail, prev, hash) ",
+        );
+        q.push_values(&hashes, |mut b, h| {
+            b.push_bind(1_700_000_000i64)
+                .push_bind(if revoke { "revoke" } else { "issue" })
+                .push_bind("app:1")
+                .push_bind(2i64)
+                .push_bind(1i64)
+                .push_bind(hex::encode(&h[..8]))
+                .push_bind(r#"{"scopes":["ads_read","ads_management"],"expires_at":null}"#)
+                .push_bind(hex::encode(h))
+                .push_bind(hex::encode(h));
+        });
+        q.build().execute(&mut *tx).await?;
+        tx.commit().await?;
+        for (_, reply) in batch.drain(..) {
+            let _ = reply.send(());
+        }
+    }
+    Ok(())
+}
+
+async fn insert_tokens(tx: &mut sqlx::Transaction<'static, Sqlite>, hashes: &[[u8; 32]]) -> anyhow::Result<()> {
+    let mut q = QueryBuilder::<Sqlite>::new(
+        "INSERT INTO tokens (hash, kind, app_id, user_id, page_id, scopes, issued_at, expires_at, revoked_at, parent, \
+         session_epoch) ",
+    );
+    q.push_values(hashes, |mut b, h| {
+        b.push_bind(h.to_vec())
+            .push_bind("SYSTEM_USER")
+            .push_bind(1i64)
+            .push_bind(2i64)
+            .push_bind(None::<i64>)
+            .push_bind(r#"["ads_read","ads_management"]"#)
+            .push_bind(1_700_000_000i64)
+            .push_bind(None::<i64>)
+            .push_bind(None::<i64>)
+            .push_bind(None::<Vec<u8>>)
+            .push_bind(0i64);
+    });
+    q.build().execute(&mut **tx).await?;
+    Ok(())
+}
