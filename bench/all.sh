@@ -14,7 +14,9 @@ cd "$(dirname "$0")/.."
 SECS=${1:-5}
 MARK='<!-- Everything below is bench/notes.md. -->'
 if [ -n "${NOTES_ONLY:-}" ]; then
-  { sed "/^$MARK\$/q" BENCHMARKS.md; echo; cat bench/notes.md; } >BENCHMARKS.md.new && mv BENCHMARKS.md.new BENCHMARKS.md
+  grep -qxF "$MARK" BENCHMARKS.md || { echo "BENCHMARKS.md has no notes marker: run bench/all.sh" >&2; exit 1; }
+  { awk -v m="$MARK" '{ print } $0 == m { exit }' BENCHMARKS.md; echo; cat bench/notes.md; } >BENCHMARKS.md.new
+  mv BENCHMARKS.md.new BENCHMARKS.md
   exit 0
 fi
 OUT=$(mktemp /tmp/suat-benchmarks.XXXXXX)
