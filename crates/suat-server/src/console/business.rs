@@ -132,22 +132,7 @@ pub async fn sign_in(State(s): State<AppState>, Peer(peer): Peer, Posted { form,
             }
             r
         }
-        Err(SignIn::Throttled { until, locked }) => {
-            let wait = (until - now).max(1);
-            let message = if locked {
-                format!(
-                    "Too many failed sign-in attempts. Sign-in is locked for {} minute(s); try again later.",
-                    (wait + 59) / 60
-                )
-            } else {
-                format!("Too many failed sign-in attempts. Wait {wait} second(s) and try again.")
-            };
-            let mut r = again(StatusCode::TOO_MANY_REQUESTS, &message);
-            if let Ok(v) = HeaderValue::from_str(&wait.to_string()) {
-                r.headers_mut().insert(header::RETRY_AFTER, v);
-            }
-            r
-        }
+        Err(SignIn::Throttled { until, locked }) => crate::graph::dialog::throttled(until, locked, now, again),
         Err(SignIn::Busy) => {
             let mut r = again(
                 StatusCode::TOO_MANY_REQUESTS,

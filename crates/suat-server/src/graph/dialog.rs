@@ -242,6 +242,29 @@ fn redirect(to: &str, params: &[(&str, &str)], place: In) -> Response {
     r
 }
 
+/// A throttled sign-in (consent page or console): 429, the sentence on the page `again` renders, and `Retry-After`.
+pub(crate) fn throttled(
+    until: i64,
+    locked: bool,
+    now: i64,
+    again: impl FnOnce(StatusCode, &str) -> Response,
+) -> Response {
+    let wait = (until - now).max(1);
+    let message = if locked {
+        format!(
+            "Too many failed sign-in attempts. Sign-in is locked for {} minute(s); try again later.",
+            (wait + 59) / 60
+        )
+    } else {
+        format!("Too many failed sign-in attempts. Wait {wait} second(s) and try again.")
+    };
+    let mut r = again(StatusCode::TOO_MANY_REQUESTS, &message);
+    if let Ok(v) = HeaderValue::from_str(&wait.to_string()) {
+        r.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    r
+}
+
 /// POST /dialog/oauth/confirm.
 pub async fn confirm(
     State(s): State<AppState>,
@@ -292,22 +315,7 @@ pub async fn confirm(
     let user = match s.svc.sign_in(user_raw, p.get("password").unwrap_or(""), &peer, req.now).await {
         SignIn::Ok(user) => user,
         SignIn::Wrong => return Ok(again(StatusCode::UNAUTHORIZED, "Incorrect user ID or password.")),
-        SignIn::Throttled { until, locked } => {
-            let wait = (until - req.now).max(1);
-            let message = if locked {
-                format!(
-                    "Too many failed sign-in attempts. Sign-in is locked for {} minute(s); try again later.",
-                    (wait + 59) / 60
-                )
-            } else {
-                format!("Too many failed sign-in attempts. Wait {wait} second(s) and try again.")
-            };
-            let mut r = again(StatusCode::TOO_MANY_REQUESTS, &message);
-            if let Ok(v) = HeaderValue::from_str(&wait.to_string()) {
-                r.headers_mut().insert(header::RETRY_AFTER, v);
-            }
-            return Ok(r);
-        }
+        SignIn::Throttled { until, locked } => return Ok(throttled(until, locked, req.now, again)),
         SignIn::Busy => {
             let mut r = again(
                 StatusCode::TOO_MANY_REQUESTS,
