@@ -50,11 +50,14 @@ fi
 # rate limits (default 1M calls per hour) are raised out of the way, their counting still measured.
 NOLIMIT=(--app-rate-limit 1000000000000 --user-rate-limit 1000000000000 --business-rate-limit 1000000000000)
 case $BIN in /*) ;; *) BIN=$PWD/$BIN ;; esac
-(cd "$WORK" && RUST_LOG=${RUST_LOG:-warn} exec "$BIN" serve --listen 127.0.0.1:$PORT "${DBARGS[@]}" "${NOLIMIT[@]}" >/dev/null 2>"$WORK/server.log") &
+# CALLGRIND=me|debug|post|refresh|revoke runs the server under callgrind instead and counts instructions per request.
+WRAP=()
+if [ -n "${CALLGRIND:-}" ]; then WRAP=(valgrind -q --tool=callgrind --instr-atstart=no "--callgrind-out-file=$WORK/cg.out"); fi
+(cd "$WORK" && RUST_LOG=${RUST_LOG:-warn} exec "${WRAP[@]}" "$BIN" serve --listen 127.0.0.1:$PORT "${DBARGS[@]}" "${NOLIMIT[@]}" >/dev/null 2>"$WORK/server.log") &
 SRV=$!
 target/release/examples/ceiling 127.0.0.1:$CEIL_PORT 2>/dev/null &
 CEIL=$!
-for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/_suat/health" >/dev/null && curl -sf "http://127.0.0.1:$CEIL_PORT/" >/dev/null && break; sleep 0.1; done
+for _ in $(seq 600); do curl -sf "http://127.0.0.1:$PORT/_suat/health" >/dev/null && curl -sf "http://127.0.0.1:$CEIL_PORT/" >/dev/null && break; sleep 0.1; done
 
 S=http://127.0.0.1:$PORT
 adm() { curl -sf -H "Authorization: Bearer $SUAT_ADMIN_KEY" -H 'content-type: application/json' -X "$1" "$S/_suat$2" -d "${3:-{\}}"; }
@@ -125,6 +128,41 @@ if [ -n "${SWITCHES:-}" ]; then
   exit 0
 fi
 
+if [ -n "${HOLD:-}" ]; then
+  # HOLD=file: the set-up only, for experiments by hand; writes the server's pid and URLs to that file and waits.
+  printf 'SRV=%s\nME=%q\nDEBUG=%q\nREFRESH=%q\nCEIL=http://127.0.0.1:%s/\n' "$SRV" "$ME" "$DEBUG" "$REFRESH" "$CEIL_PORT" >"$HOLD"
+  sleep infinity
+fi
+
+if [ -n "${CALLGRIND:-}" ]; then
+  # Instruction counts per request (machine noise does not move them): N requests on one keep-alive connection after
+  # a warm-up, counted by callgrind with collection switched on only around them.
+  N=${N:-2000}
+  case $CALLGRIND in
+    me) url=$ME ;; debug) url=$DEBUG ;; refresh) url=$REFRESH ;;
+    *) echo "CALLGRIND=me|debug|refresh" >&2; exit 2 ;;
+  esac
+  loop() { python3 - "$url" "$1" <<'PY'
+import http.client, sys, urllib.parse
+u = urllib.parse.urlsplit(sys.argv[1]); c = http.client.HTTPConnection(u.netloc)
+for _ in range(int(sys.argv[2])):
+    c.request("GET", u.path + "?" + u.query); r = c.getresponse(); r.read(); assert r.status == 200, r.status
+PY
+  }
+  callgrind_control -i on "$SRV" >/dev/null
+  loop 200
+  callgrind_control -z "$SRV" >/dev/null
+  loop "$N"
+  callgrind_control -d "$SRV" >/dev/null
+  sleep 1
+  out=$(ls -t "$WORK"/cg.out* | head -1)
+  if [ -n "${CG_OUT:-}" ]; then cp "$out" "$CG_OUT"; fi
+  total=$(callgrind_annotate "$out" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",","",$1); print $1; exit}')
+  echo "$CALLGRIND: $((total / N)) instructions per request (callgrind, $N requests)"
+  callgrind_annotate --inclusive=yes "$out" 2>/dev/null | sed -n '/^Ir/,$p' | head -60
+  exit 0
+fi
+
 if [ -n "${PROFILE:-}" ]; then
   # Profile mode: sample the server (software clock) while wrk drives GET /me (or PROFILE=post|refresh|revoke), and
   # print the hottest symbols, by self time and then with their callees.
@@ -137,6 +175,8 @@ if [ -n "${PROFILE:-}" ]; then
     *) run_wrk "$ME" >/dev/null ;;
   esac
   wait $PERF || true
+  # PERF_DATA=path keeps the samples for a closer look (perf report -i path).
+  if [ -n "${PERF_DATA:-}" ]; then cp "$WORK/perf.data" "$PERF_DATA"; fi
   perf report -i "$WORK/perf.data" --no-children --sort symbol --stdio 2>/dev/null | grep -E '^ +[0-9]' | sed -E 's/ {2,}/ /g' | head -40 || true
   echo "--- with callees (children)"
   perf report -i "$WORK/perf.data" --children --sort symbol --stdio 2>/dev/null | grep -E '^ +[0-9]' | sed -E 's/ {2,}/ /g' | head -40 || true

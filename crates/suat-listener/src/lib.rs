@@ -482,6 +482,13 @@ impl AsyncWrite for Watched {
 /// only `content-length: 0`, `connection` and `date` headers, and no body. The application's answers always carry a
 /// content type, so they never match.
 fn hyper_own_answer(buf: &[u8]) -> Option<StatusCode> {
+    // Every answer passes here: rule out the application's (any status but these three) before scanning the bytes.
+    if !(buf.starts_with(b"HTTP/1.1 4") || buf.starts_with(b"HTTP/1.0 4"))
+        || !matches!(buf.get(9..12), Some(b"400" | b"414" | b"431"))
+        || buf.len() > 512
+    {
+        return None;
+    }
     let end = buf.windows(4).position(|w| w == b"\r\n\r\n")?;
     if end + 4 != buf.len() {
         return None;

@@ -108,10 +108,14 @@ pub fn versioned(mut req: Request) -> Request {
     req
 }
 
-/// Runs a request that has arrived to its end on a task of its own, whether or not its client waits for the
-/// answer: a client that hangs up after sending a revocation still gets it done, never half of it.
+/// Runs a request that has arrived to its end, whether or not its client waits for the answer: a client that hangs
+/// up after sending a revocation still gets it done, never half of it. The request is polled in place (a task per
+/// request would wake the other worker thread for every call, the largest cost of a cached read); only if its
+/// connection drops it before it is done is the rest handed to a task of its own.
 pub async fn run_whole(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let r = match tokio::spawn(next.run(req)).await {
+    use futures_util::FutureExt;
+    let whole = Whole(Some(Box::pin(std::panic::AssertUnwindSafe(next.run(req)).catch_unwind())));
+    let r = match whole.await {
         Ok(r) => r,
         Err(_) => GraphError::internal().into_response(),
     };
@@ -120,6 +124,33 @@ pub async fn run_whole(State(state): State<AppState>, req: Request, next: Next) 
         state.server_errors.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
     r
+}
+
+type Unfinished = std::pin::Pin<Box<dyn std::future::Future<Output = std::thread::Result<Response>> + Send>>;
+
+/// A request's future that, dropped unfinished, finishes on a task of its own.
+struct Whole(Option<Unfinished>);
+
+impl std::future::Future for Whole {
+    type Output = std::thread::Result<Response>;
+    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<Self::Output> {
+        let Some(fut) = self.0.as_mut() else {
+            return std::task::Poll::Pending;
+        };
+        let out = std::task::ready!(fut.as_mut().poll(cx));
+        self.0 = None;
+        std::task::Poll::Ready(out)
+    }
+}
+
+impl Drop for Whole {
+    fn drop(&mut self) {
+        if let Some(fut) = self.0.take() {
+            if let Ok(rt) = tokio::runtime::Handle::try_current() {
+                rt.spawn(fut);
+            }
+        }
+    }
 }
 
 /// `vN.N` with one or two digits on each side.
