@@ -131,7 +131,8 @@ fi
 if [ -n "${HOLD:-}" ]; then
   # HOLD=file: the set-up only, for experiments by hand; writes the server's pid and URLs to that file and waits.
   printf 'SRV=%s\nME=%q\nDEBUG=%q\nREFRESH=%q\nCEIL=http://127.0.0.1:%s/\n' "$SRV" "$ME" "$DEBUG" "$REFRESH" "$CEIL_PORT" >"$HOLD"
-  sleep infinity
+  sleep infinity || true
+  exit 0
 fi
 
 if [ -n "${CALLGRIND:-}" ]; then
@@ -157,9 +158,9 @@ PY
   sleep 1
   out=$(ls -t "$WORK"/cg.out* | head -1)
   if [ -n "${CG_OUT:-}" ]; then cp "$out" "$CG_OUT"; fi
-  total=$(callgrind_annotate "$out" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",","",$1); print $1; exit}')
+  total=$(callgrind_annotate "$out" 2>/dev/null | awk '/PROGRAM TOTALS/ && !n++ {gsub(",","",$1); print $1}')
   echo "$CALLGRIND: $((total / N)) instructions per request (callgrind, $N requests)"
-  callgrind_annotate --inclusive=yes "$out" 2>/dev/null | sed -n '/^Ir/,$p' | head -60
+  callgrind_annotate --inclusive=yes "$out" 2>/dev/null | sed -n '/^Ir/,$p' | head -60 || true
   exit 0
 fi
 

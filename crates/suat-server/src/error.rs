@@ -183,8 +183,7 @@ pub struct GraphCode(pub u32);
 /// Every error answer of every route is a JSON Graph envelope: what the router or an extractor answers in plain
 /// text on its own (a 405 on the control plane, a 413 for a body over a limit, a bad query string) is rewritten
 /// here, keeping its status and the headers already set. HTML error pages (the consent page's) stay HTML.
-pub async fn json_errors(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
-    let r = next.run(req).await;
+pub async fn json_errors(r: Response) -> Response {
     let status = r.status();
     if !(status.is_client_error() || status.is_server_error()) {
         return r;

@@ -11,7 +11,6 @@ use axum::{
     body::Bytes,
     extract::{Path, Request, State},
     http::{Method, StatusCode},
-    middleware::Next,
     response::{IntoResponse, Response},
     routing::{delete, get},
     Router,
@@ -364,13 +363,13 @@ pub struct Injected {
 }
 
 /// The hook, after parsing and before routing: finds the rule that fires, if any, and applies it.
-pub async fn gate(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let Some(parsed) = req.extensions().get::<Req>().cloned() else { return next.run(req).await };
-    crate::journal::note_presented(&state, &parsed);
+pub async fn gate(state: &AppState, req: Request, next: impl AsyncFnOnce(Request) -> Response) -> Response {
+    let Some(parsed) = req.extensions().get::<Req>().cloned() else { return next(req).await };
+    crate::journal::note_presented(state, &parsed);
     let path = format!("/{}", parsed.segments.join("/"));
-    let Some(needs_caller) = state.faults.precheck(&parsed.method, &path) else { return next.run(req).await };
-    let caller = if needs_caller { Some(caller_facts(&state, &parsed).await) } else { None };
-    let Some(fired) = state.faults.fire(&parsed.method, &path, caller.as_ref()) else { return next.run(req).await };
+    let Some(needs_caller) = state.faults.precheck(&parsed.method, &path) else { return next(req).await };
+    let caller = if needs_caller { Some(Box::pin(caller_facts(state, &parsed)).await) } else { None };
+    let Some(fired) = state.faults.fire(&parsed.method, &path, caller.as_ref()) else { return next(req).await };
     let effect = if fired.drop {
         "drop"
     } else if fired.error.is_some() {
@@ -388,7 +387,7 @@ pub async fn gate(State(state): State<AppState>, req: Request, next: Next) -> Re
     } else if let Some(e) = fired.error {
         e.into_response()
     } else {
-        return next.run(req).await;
+        return next(req).await;
     };
     response.extensions_mut().insert(Injected { rule: fired.rule, dropped: fired.drop });
     response

@@ -7,8 +7,7 @@
 use axum::{
     body::Body,
     extract::Request,
-    http::{header, HeaderMap, HeaderValue, Method, StatusCode},
-    middleware::Next,
+    http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode},
     response::{IntoResponse, Response},
 };
 use rand::Rng;
@@ -28,16 +27,32 @@ pub fn request_id() -> String {
 
 /// 23 characters starting with `A`, as Graph's `x-fb-request-id` and `fbtrace_id` are.
 fn fresh_request_id() -> String {
-    const A: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_-";
-    let mut rng = rand::thread_rng();
-    std::iter::once('A').chain((0..22).map(|_| A[rng.gen_range(0..A.len())] as char)).collect()
+    const A: &[u8; 64] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_-";
+    let mut out = [b'A'; 23];
+    random_chars(A, &mut out[1..]);
+    // Every byte comes from the ASCII alphabet above.
+    String::from_utf8(out.to_vec()).unwrap_or_default()
 }
 
 /// 11 characters of the base64 alphabet, as Graph's `x-fb-trace-id` is.
-fn fresh_trace_id() -> String {
-    const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+fn fresh_trace_id() -> HeaderValue {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = [0u8; 11];
+    random_chars(A, &mut out);
+    HeaderValue::from_bytes(&out).unwrap_or_else(|_| HeaderValue::from_static("AAAAAAAAAAA"))
+}
+
+/// Fills `out` with characters of a 64-letter alphabet, six random bits each (uniform, no rejection needed):
+/// these ids are on every answer, so one random word serves ten characters.
+fn random_chars(alphabet: &[u8; 64], out: &mut [u8]) {
     let mut rng = rand::thread_rng();
-    (0..11).map(|_| A[rng.gen_range(0..A.len())] as char).collect()
+    for chunk in out.chunks_mut(10) {
+        let mut bits: u64 = rng.gen();
+        for c in chunk {
+            *c = alphabet[(bits & 63) as usize];
+            bits >>= 6;
+        }
+    }
 }
 
 /// Largest answer an ETag is computed for; bigger ones (none today) go without one rather than be buffered.
@@ -48,12 +63,12 @@ const MAX_ETAG_BODY: usize = 1 << 20;
 pub struct AnsweredMethod(pub Method);
 
 /// The middleware: runs the request with its id in scope, then decorates the answer.
-pub async fn graph_headers(req: Request, next: Next) -> Response {
+pub async fn graph_headers(req: Request, next: impl AsyncFnOnce(Request) -> Response) -> Response {
     let id = fresh_request_id();
     let sent = req.method().clone();
     let if_none_match = req.headers().get(header::IF_NONE_MATCH).cloned();
     let usage = suat_service::limits::ReportSlot::default();
-    let response = REQUEST_ID.scope(id.clone(), suat_service::limits::scope(usage.clone(), next.run(req))).await;
+    let response = REQUEST_ID.scope(id.clone(), suat_service::limits::scope(usage.clone(), next(req))).await;
     let (mut parts, body) = response.into_parts();
     // GRAPH-WIRE §3/§8: the usage header on every answer to a token-authenticated call, refusals included; the
     // caller's authentication left it in this request's slot.
@@ -92,16 +107,10 @@ pub async fn graph_headers(req: Request, next: Next) -> Response {
 /// `Date` on every answer (Graph and control plane) from the server clock, wall clock plus the control-plane
 /// offset: clients that take "now" from the answers they get (as `suat` does, and must against Meta's clock) then
 /// agree with every expiry rule here. Hyper adds a wall-clock `Date` only when the answer has none.
-pub async fn server_date(
-    axum::extract::State(state): axum::extract::State<crate::state::AppState>,
-    req: Request,
-    next: Next,
-) -> Response {
-    let mut response = next.run(req).await;
-    if let Ok(v) = HeaderValue::from_str(&http_date(state.now())) {
+pub fn server_date(state: &crate::state::AppState, response: &mut Response) {
+    if let Some(v) = date_header(state.now()) {
         response.headers_mut().insert(header::DATE, v);
     }
-    response
 }
 
 /// RFC 9110's IMF-fixdate of unix seconds (`Sun, 06 Nov 1994 08:49:37 GMT`).
@@ -109,15 +118,34 @@ pub fn http_date(unix: i64) -> String {
     chrono::DateTime::from_timestamp(unix, 0).unwrap_or_default().format("%a, %d %b %Y %H:%M:%S GMT").to_string()
 }
 
-pub(crate) fn decorate(h: &mut HeaderMap, request_id: &str, ok: bool) {
-    let set = |h: &mut HeaderMap, k: &'static str, v: &str| {
-        if let Ok(v) = HeaderValue::from_str(v) {
-            h.insert(k, v);
+/// [`http_date`] as a header value, formatted once per second per thread: every answer carries one.
+fn date_header(unix: i64) -> Option<HeaderValue> {
+    thread_local! {
+        static LAST: std::cell::RefCell<Option<(i64, HeaderValue)>> = const { std::cell::RefCell::new(None) };
+    }
+    LAST.with(|last| {
+        let mut last = last.borrow_mut();
+        match &*last {
+            Some((at, v)) if *at == unix => Some(v.clone()),
+            _ => {
+                let v = HeaderValue::from_str(&http_date(unix)).ok()?;
+                *last = Some((unix, v.clone()));
+                Some(v)
+            }
         }
-    };
-    set(h, "x-fb-trace-id", &fresh_trace_id());
-    set(h, "x-fb-request-id", request_id);
-    h.insert("x-fb-rev", HeaderValue::from_static(REV));
+    })
+}
+
+const X_FB_TRACE_ID: HeaderName = HeaderName::from_static("x-fb-trace-id");
+const X_FB_REQUEST_ID: HeaderName = HeaderName::from_static("x-fb-request-id");
+const X_FB_REV: HeaderName = HeaderName::from_static("x-fb-rev");
+
+pub(crate) fn decorate(h: &mut HeaderMap, request_id: &str, ok: bool) {
+    h.insert(X_FB_TRACE_ID, fresh_trace_id());
+    if let Ok(v) = HeaderValue::from_str(request_id) {
+        h.insert(X_FB_REQUEST_ID, v);
+    }
+    h.insert(X_FB_REV, HeaderValue::from_static(REV));
     h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
     h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
     h.insert(header::EXPIRES, HeaderValue::from_static("Sat, 01 Jan 2000 00:00:00 GMT"));
@@ -134,15 +162,23 @@ mod tests {
         let r = fresh_request_id();
         assert_eq!(r.len(), 23);
         assert!(r.starts_with('A'));
+        assert!(r.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'));
         let t = fresh_trace_id();
         assert_eq!(t.len(), 11);
-        assert!(t.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/'));
+        assert!(t.as_bytes().iter().all(|b| b.is_ascii_alphanumeric() || *b == b'+' || *b == b'/'));
         assert_ne!(fresh_request_id(), r);
+        // Six bits a character: over many ids every letter of the alphabet turns up, first and last included.
+        let seen: std::collections::HashSet<u8> = (0..200).flat_map(|_| fresh_request_id().into_bytes()).collect();
+        assert!(seen.contains(&b'0') && seen.contains(&b'-') && seen.len() == 64, "{}", seen.len());
     }
 
     #[test]
     fn http_dates_are_imf_fixdate() {
         assert_eq!(http_date(784111777), "Sun, 06 Nov 1994 08:49:37 GMT");
         assert_eq!(http_date(0), "Thu, 01 Jan 1970 00:00:00 GMT");
+        // The per-second value follows the clock, a move backwards included.
+        assert_eq!(date_header(784111777).unwrap(), "Sun, 06 Nov 1994 08:49:37 GMT");
+        assert_eq!(date_header(0).unwrap(), "Thu, 01 Jan 1970 00:00:00 GMT");
+        assert_eq!(date_header(784111777).unwrap(), "Sun, 06 Nov 1994 08:49:37 GMT");
     }
 }

@@ -5,7 +5,6 @@
 use crate::{error::GraphError, graph::Req, state::AppState};
 use axum::{
     extract::{Query, Request, State},
-    middleware::Next,
     response::Response,
     routing::get,
     Router,
@@ -153,15 +152,18 @@ pub fn note_fault(rule: u64) {
 
 /// The hook around each whole Graph request (inside the Graph headers, so the fbtrace_id is known): times it,
 /// then writes its journal entry, its log line and its metrics.
-pub async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Response {
+pub async fn observe(state: &AppState, req: Request, next: impl AsyncFnOnce(Request) -> Response) -> Response {
     let start = Instant::now();
     let at = state.now();
     let method = req.method().clone();
     let path = shown_path(req.uri().path());
-    let response = NOTE.scope(RefCell::new(Note::default()), async {
-        let r = next.run(req).await;
-        (r, NOTE.with(|n| std::mem::take(&mut *n.borrow_mut())))
-    });
+    let response = NOTE.scope(
+        RefCell::new(Note::default()),
+        suat_service::one_request(async {
+            let r = next(req).await;
+            (r, NOTE.with(|n| std::mem::take(&mut *n.borrow_mut())))
+        }),
+    );
     let (response, note) = response.await;
     let latency = start.elapsed();
     // A dropped connection answered nothing: status 0.

@@ -76,14 +76,39 @@ pub async fn app(store: Arc<dyn Store>, keys: Keys, settings: Settings) -> anyho
         .nest("/_suat", control::router(state.clone()))
         .route("/metrics", axum::routing::get(metrics::render))
         .merge(graph::router(state.clone(), true))
-        .layer(axum::middleware::from_fn_with_state(console::router().with_state(state.clone()), console::gate))
-        .layer(axum::Extension(inner))
-        .layer(axum::middleware::from_fn(error::json_errors))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), graph::run_whole))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), headers::server_date))
+        .layer(axum::middleware::from_fn_with_state(
+            Outer { state: state.clone(), pages: console::router().with_state(state.clone()), inner },
+            outer,
+        ))
         .with_state(state.clone());
     let strip: fn(axum::extract::Request) -> axum::extract::Request = graph::versioned;
     Ok((tower::util::MapRequest::new(router, strip), state))
+}
+
+/// What [`outer`] needs besides the request.
+#[derive(Clone)]
+struct Outer {
+    state: AppState,
+    /// The console's pages.
+    pages: Router,
+    /// The Graph routes a batch runs its operations through.
+    inner: graph::batch::Inner,
+}
+
+/// Around every request, outermost first: the server clock's `Date`; the request run whole even if its client
+/// hangs up; JSON envelopes for the framework's own errors; the console's pages before the Graph routes. One
+/// middleware rather than one layer each: every axum layer clones the stack inside it on each request.
+async fn outer(
+    axum::extract::State(o): axum::extract::State<Outer>,
+    mut req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    req.extensions_mut().insert(o.inner.clone());
+    let pages = o.pages.clone();
+    let request = async move { error::json_errors(console::gate(&pages, req, next).await).await };
+    let mut response = graph::run_whole(&o.state, request).await;
+    headers::server_date(&o.state, &mut response);
+    response
 }
 
 /// Serves `app` on `listener` under `limits` until `shutdown` completes. The listener's own answers (every

@@ -10,7 +10,7 @@ use axum::http::{header, HeaderValue, Method};
 use axum::response::{IntoResponse, Response};
 use metrics::{counter, histogram};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
-use std::{sync::OnceLock, time::Duration};
+use std::{collections::HashMap, sync::OnceLock, time::Duration};
 
 pub const REQUESTS: &str = "suat_requests_total";
 pub const DURATION: &str = "suat_request_duration_seconds";
@@ -83,17 +83,29 @@ pub(crate) fn request(method: &Method, path: &str, status: u16, code: Option<u32
         Method::DELETE => "DELETE",
         _ => "OTHER",
     };
-    let status: metrics::SharedString = match status {
-        200 => "200".into(),
-        304 => "304".into(),
-        400 => "400".into(),
-        403 => "403".into(),
-        0 => "0".into(),
-        s => s.to_string().into(),
-    };
-    let code: metrics::SharedString = code.map_or_else(|| "0".into(), |c| c.to_string().into());
-    counter!(REQUESTS, "method" => method, "endpoint" => endpoint, "status" => status, "code" => code).increment(1);
-    histogram!(DURATION, "endpoint" => endpoint).record(latency.as_secs_f64());
+    // The registry hashes every label on each lookup; the handles for a label set are kept per thread (the label
+    // sets are few: route templates, statuses and Graph codes), so a request costs two hash-map probes.
+    thread_local! {
+        static COUNTERS: std::cell::RefCell<HashMap<(&'static str, &'static str, u16, u32), metrics::Counter>> =
+            Default::default();
+        static HISTOGRAMS: std::cell::RefCell<HashMap<&'static str, metrics::Histogram>> = Default::default();
+    }
+    let code = code.unwrap_or(0);
+    COUNTERS.with(|c| {
+        c.borrow_mut()
+            .entry((method, endpoint, status, code))
+            .or_insert_with(|| {
+                let (status, code) = (status.to_string(), code.to_string());
+                counter!(REQUESTS, "method" => method, "endpoint" => endpoint, "status" => status, "code" => code)
+            })
+            .increment(1)
+    });
+    HISTOGRAMS.with(|h| {
+        h.borrow_mut()
+            .entry(endpoint)
+            .or_insert_with(|| histogram!(DURATION, "endpoint" => endpoint))
+            .record(latency.as_secs_f64())
+    });
 }
 
 /// The route template of a path, so labels stay few whatever clients send: ids become `{id}`, unknown edges

@@ -205,10 +205,33 @@ impl Service {
         self.hash(token).to_hex()[..16].to_owned()
     }
 
-    /// A token's keyed hash: the only form in which the store ever sees it.
+    /// A token's keyed hash: the only form in which the store ever sees it. Within [`one_request`] the last one is
+    /// remembered: the journal, the fault rules and the use case all look at the same presented token.
     pub(crate) fn hash(&self, token: &str) -> suat_core::TokenHash {
-        self.keys.token.hash(token)
+        HASHED
+            .try_with(|memo| {
+                let mut memo = memo.borrow_mut();
+                match &*memo {
+                    Some((t, h)) if t == token => *h,
+                    _ => {
+                        let h = self.keys.token.hash(token);
+                        *memo = Some((token.to_owned(), h));
+                        h
+                    }
+                }
+            })
+            .unwrap_or_else(|_| self.keys.token.hash(token))
     }
+}
+
+tokio::task_local! {
+    /// The last token hashed in this request, and its hash (see [`Service::hash`]).
+    static HASHED: std::cell::RefCell<Option<(String, suat_core::TokenHash)>>;
+}
+
+/// Runs one request with its own memory of the token it hashed last, dropped when the request ends.
+pub async fn one_request<F: std::future::Future>(f: F) -> F::Output {
+    HASHED.scope(std::cell::RefCell::new(None), f).await
 }
 
 /// Actor label for the audit log: a user id, or `app:<id>` for app tokens.

@@ -15,7 +15,7 @@ use crate::{
     state::AppState,
 };
 use axum::{
-    extract::{Request, State},
+    extract::Request,
     http::{header, HeaderMap, HeaderValue, Method, StatusCode},
     middleware::Next,
     response::{IntoResponse, Response},
@@ -71,17 +71,17 @@ fn wants_html(req: &Request) -> bool {
 /// `Accept` listing `text/html`; the console's script and style whatever the `Accept`) goes to `pages`, and
 /// `GET /` from a browser (no query, no version prefix, no `Authorization`) is the landing page. Everything else,
 /// `/` included, is the Graph's, untouched: a Graph client never gets a page, even at a console path.
-pub async fn gate(State(pages): State<Router>, req: Request, next: Next) -> Response {
+pub async fn gate(pages: &Router, req: Request, next: Next) -> Response {
     let unversioned = req.extensions().get::<crate::graph::ApiVersion>().is_none();
     let path = req.uri().path();
     if unversioned && path.starts_with("/console/") {
-        return run(pages, req).await;
+        return run(pages.clone(), req).await;
     }
     let console_path = matches!(path, "/business_settings" | "/tools/explorer" | "/tools/debug/accesstoken")
         || path.starts_with("/business_settings/")
         || path.starts_with("/tools/debug/accesstoken/");
     if unversioned && console_path && wants_html(&req) {
-        return run(pages, req).await;
+        return run(pages.clone(), req).await;
     }
     let landing = unversioned
         && req.method() == Method::GET
