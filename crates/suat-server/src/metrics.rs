@@ -73,6 +73,9 @@ pub(crate) fn fault_hit(effect: &'static str) {
     counter!(FAULT_HITS, "effect" => effect).increment(1);
 }
 
+/// Method, endpoint, status and Graph code of a request counted.
+type Labels = (&'static str, &'static str, u16, u32);
+
 /// One answered Graph request.
 pub(crate) fn request(method: &Method, path: &str, status: u16, code: Option<u32>, latency: Duration) {
     let endpoint = endpoint(path);
@@ -86,8 +89,7 @@ pub(crate) fn request(method: &Method, path: &str, status: u16, code: Option<u32
     // The registry hashes every label on each lookup; the handles for a label set are kept per thread (the label
     // sets are few: route templates, statuses and Graph codes), so a request costs two hash-map probes.
     thread_local! {
-        static COUNTERS: std::cell::RefCell<HashMap<(&'static str, &'static str, u16, u32), metrics::Counter>> =
-            Default::default();
+        static COUNTERS: std::cell::RefCell<HashMap<Labels, metrics::Counter>> = Default::default();
         static HISTOGRAMS: std::cell::RefCell<HashMap<&'static str, metrics::Histogram>> = Default::default();
     }
     let code = code.unwrap_or(0);
