@@ -9,13 +9,24 @@ use subtle::ConstantTimeEq;
 
 type HmacSha256 = Hmac<Sha256>;
 
-/// An app secret in the clear. Debug output is redacted so it can never reach a log by accident.
-#[derive(Clone, PartialEq, Eq)]
-pub struct AppSecret(String);
+/// An app secret in the clear. Debug output is redacted so it can never reach a log by accident. It carries the
+/// HMAC keyed with it, ready: every proof checked on a request would otherwise redo the key's two blocks.
+#[derive(Clone)]
+pub struct AppSecret(String, HmacSha256);
+
+impl PartialEq for AppSecret {
+    fn eq(&self, other: &AppSecret) -> bool {
+        self.0 == other.0
+    }
+}
+
+impl Eq for AppSecret {}
 
 impl AppSecret {
     pub fn new(s: impl Into<String>) -> AppSecret {
-        AppSecret(s.into())
+        let s = s.into();
+        let mac = HmacSha256::new_from_slice(s.as_bytes()).expect("HMAC takes any key length");
+        AppSecret(s, mac)
     }
     pub fn expose(&self) -> &str {
         &self.0
@@ -27,7 +38,7 @@ impl AppSecret {
     /// A stamp of this secret for the app tokens minted under it, so that resetting the secret invalidates them
     /// (190/460) without storing anything of the secret beside the token. Keyed by the secret, so it reveals nothing.
     pub fn epoch(&self) -> i64 {
-        let mut mac = HmacSha256::new_from_slice(self.0.as_bytes()).expect("HMAC takes any key length");
+        let mut mac = self.1.clone();
         mac.update(b"suat app-token epoch");
         let d = mac.finalize().into_bytes();
         i64::from_be_bytes(d[..8].try_into().expect("8 bytes"))
@@ -36,7 +47,7 @@ impl AppSecret {
     pub fn generate(rng: &mut impl rand::RngCore) -> AppSecret {
         let mut b = [0u8; 16];
         rng.fill_bytes(&mut b);
-        AppSecret(hex::encode(b))
+        AppSecret::new(hex::encode(b))
     }
 }
 
@@ -72,7 +83,7 @@ impl AppSecretProof {
     }
 
     fn raw(secret: &AppSecret, token: &[u8], time: Option<i64>) -> [u8; 32] {
-        let mut m = HmacSha256::new_from_slice(secret.0.as_bytes()).expect("HMAC takes any key length");
+        let mut m = secret.1.clone();
         m.update(token);
         if let Some(t) = time {
             m.update(b"|");

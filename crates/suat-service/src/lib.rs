@@ -205,33 +205,36 @@ impl Service {
         self.hash(token).to_hex()[..16].to_owned()
     }
 
-    /// A token's keyed hash: the only form in which the store ever sees it. Within [`one_request`] the last one is
-    /// remembered: the journal, the fault rules and the use case all look at the same presented token.
+    /// A token's keyed hash: the only form in which the store ever sees it. Within [`one_request`] the last two
+    /// are remembered: the journal, the fault rules and the use case all look at the same presented tokens (the
+    /// caller's, and `debug_token`'s input).
     pub(crate) fn hash(&self, token: &str) -> suat_core::TokenHash {
         HASHED
             .try_with(|memo| {
                 let mut memo = memo.borrow_mut();
-                match &*memo {
-                    Some((t, h)) if t == token => *h,
-                    _ => {
-                        let h = self.keys.token.hash(token);
-                        *memo = Some((token.to_owned(), h));
-                        h
-                    }
+                if let Some((_, h)) = memo.iter().flatten().find(|(t, _)| t == token) {
+                    return *h;
                 }
+                let h = self.keys.token.hash(token);
+                memo.rotate_right(1);
+                memo[0] = Some((token.to_owned(), h));
+                h
             })
             .unwrap_or_else(|_| self.keys.token.hash(token))
     }
 }
 
+/// The tokens hashed last in one request, newest first, with their hashes.
+type Hashed = [Option<(String, suat_core::TokenHash)>; 2];
+
 tokio::task_local! {
-    /// The last token hashed in this request, and its hash (see [`Service::hash`]).
-    static HASHED: std::cell::RefCell<Option<(String, suat_core::TokenHash)>>;
+    /// See [`Service::hash`].
+    static HASHED: std::cell::RefCell<Hashed>;
 }
 
-/// Runs one request with its own memory of the token it hashed last, dropped when the request ends.
+/// Runs one request with its own memory of the tokens it hashed last, dropped when the request ends.
 pub async fn one_request<F: std::future::Future>(f: F) -> F::Output {
-    HASHED.scope(std::cell::RefCell::new(None), f).await
+    HASHED.scope(std::cell::RefCell::new([None, None]), f).await
 }
 
 /// Actor label for the audit log: a user id, or `app:<id>` for app tokens.
