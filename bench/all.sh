@@ -7,8 +7,9 @@
 #                                         LIVES="1000" for a quick trial)
 #   NOTES_ONLY=1 bash bench/all.sh       (keeps the measured part of BENCHMARKS.md, replaces the notes after it)
 #   BEFORE_BIN=/path/to/older/suat BEFORE_NAME=abc1234 bash bench/all.sh
-#                                        (also runs the write scenarios at 1e3 live tokens with that older build, in
-#                                         the same session, for a before/after comparison)
+#                                        (also runs the scenarios matching BEFORE_ONLY, by default the writes, at 1e3
+#                                         live tokens with that older build, in the same session, and counts its
+#                                         instructions per request, for a before/after comparison)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECS=${1:-5}
@@ -44,11 +45,58 @@ if [ -n "${BEFORE_BIN:-}" ]; then
     echo "running $store 1000 with $BEFORE_BIN" >&2
     {
       echo
-      echo "## Before: $store, 1000 live tokens, the write scenarios with the build of ${BEFORE_NAME:-an older commit}"
+      echo "## Before: $store, 1000 live tokens, with the build of ${BEFORE_NAME:-an older commit}"
       echo
-      SUAT_BIN=$BEFORE_BIN ONLY="access_tokens|refresh|revoke" bash bench/run.sh "$store" 1000 "$SECS"
+      SUAT_BIN=$BEFORE_BIN ONLY="${BEFORE_ONLY:-access_tokens|refresh|revoke}" bash bench/run.sh "$store" 1000 "$SECS"
     } >>"$OUT"
   done
+fi
+# Instructions per request: callgrind counts do not move with the machine's noise, so they show what a change does
+# to the hot path where req/s cannot. SQLite, 1e3 live tokens, one keep-alive connection.
+cg() { CALLGRIND=$1 SUAT_BIN=${2:-} bash bench/run.sh sqlite 1000 1 2>/dev/null | awk '/instructions per request/ {print $2}'; }
+cg_ceiling() {
+  local out; out=$(mktemp -d /tmp/suat-cg.XXXXXX)
+  valgrind -q --tool=callgrind --instr-atstart=no --callgrind-out-file="$out/cg" target/release/examples/ceiling 127.0.0.1:18799 2>/dev/null &
+  local pid=$!
+  for _ in $(seq 100); do curl -sf http://127.0.0.1:18799/ >/dev/null && break; sleep 0.2; done
+  callgrind_control -i on "$pid" >/dev/null
+  python3 - 200 <<'PY'
+import http.client, sys
+c = http.client.HTTPConnection("127.0.0.1:18799")
+for _ in range(int(sys.argv[1])):
+    c.request("GET", "/v25.0/me?access_token=x"); r = c.getresponse(); r.read()
+PY
+  callgrind_control -z "$pid" >/dev/null
+  python3 - 2000 <<'PY'
+import http.client, sys
+c = http.client.HTTPConnection("127.0.0.1:18799")
+for _ in range(int(sys.argv[1])):
+    c.request("GET", "/v25.0/me?access_token=x"); r = c.getresponse(); r.read()
+PY
+  callgrind_control -d "$pid" >/dev/null; sleep 1
+  callgrind_annotate "$out/cg.1" 2>/dev/null | awk '/PROGRAM TOTALS/ && !n++ {gsub(",","",$1); print int($1 / 2000)}'
+  kill "$pid"; wait "$pid" 2>/dev/null || true
+  rm -rf "$out"
+}
+if ! command -v valgrind >/dev/null; then
+  sudo_=""; [ "$(id -u)" = 0 ] || sudo_="sudo"
+  $sudo_ apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo_ apt-get install -y -qq valgrind >/dev/null
+fi
+if [ -z "${NO_CALLGRIND:-}" ]; then
+  echo "counting instructions (callgrind)" >&2
+  {
+    echo
+    echo "## Instructions per request (callgrind; SQLite, 1000 live tokens, one keep-alive connection, 2000 requests)"
+    echo
+    echo "| scenario | this build | ${BEFORE_NAME:-before} | this / before | ceiling (bare axum) | this / ceiling |"
+    echo "|---|---|---|---|---|---|"
+    ceil=$(cg_ceiling)
+    for s in "me:GET /me + appsecret_proof" "debug:GET /debug_token"; do
+      now=$(cg "${s%%:*}"); before=-; ratio=-
+      if [ -n "${BEFORE_BIN:-}" ]; then before=$(cg "${s%%:*}" "$BEFORE_BIN"); ratio=$(printf '%.2f' "$(echo "$now / $before" | bc -l)"); fi
+      echo "| ${s#*:} | $now | $before | $ratio | $ceil | $(printf '%.1f' "$(echo "$now / $ceil" | bc -l)") |"
+    done
+  } >>"$OUT"
 fi
 {
   echo
