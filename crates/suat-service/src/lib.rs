@@ -116,8 +116,9 @@ pub fn system_wall_clock() -> WallClock {
 }
 
 /// Token records the read cache holds by default (`suat serve --cache-tokens`): bounds memory however many tokens
-/// are live.
-pub const CACHE_CAPACITY: usize = 100_000;
+/// are live. A cached token costs about 150 bytes (see `suat_store::cache`), and the cache grows only with the
+/// tokens in use, so a million live tokens in use stay cached in some 150 MB.
+pub const CACHE_CAPACITY: usize = 1_000_000;
 
 impl Service {
     /// Wraps `store` in the read cache the server uses, holding up to [`CACHE_CAPACITY`] tokens.
