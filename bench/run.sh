@@ -218,12 +218,12 @@ scenario "GET /debug_token" - "$DEBUG"
 # for every live token once (one pass, in order, not timed), and says so in the scenario's name.
 WS=" working set = all live tokens"
 if [ -n "${WS_WARM:-}" ] && { [ -z "${ONLY:-}" ] || grep -Eq "$ONLY" <<<"$WS"; }; then
-  t0=$(date +%s)
+  t0=$(date +%s); rss0=$(rss_mb)
   WS_ORDER=walk WS_DONE="$WORK/warm" wrk -t2 -c"$CONNS" -d3600s -s bench/working_set.lua "$S" >/dev/null 2>&1 &
   WARM=$!
   until [ -e "$WORK/warm.0" ] && [ -e "$WORK/warm.1" ]; do sleep 0.2; done
   kill "$WARM"; wait "$WARM" 2>/dev/null || true
-  echo "warm-up: every one of the $LIVE live tokens asked for once in $(( $(date +%s) - t0 )) s; RSS then $(rss_mb) MB" >&2
+  echo "warm-up: every one of the $LIVE live tokens asked for once in $(( $(date +%s) - t0 )) s; RSS $rss0 MB before, $(rss_mb) MB after" >&2
   WS="$WS (after one pass over them)"
 fi
 scenario "GET /me + appsecret_proof,$WS" - -s bench/working_set.lua "$S"
