@@ -116,8 +116,8 @@ pub fn system_wall_clock() -> WallClock {
 }
 
 /// Token records the read cache holds by default (`suat serve --cache-tokens`): bounds memory however many tokens
-/// are live. A cached token costs about 150 bytes (see `suat_store::cache`), and the cache grows only with the
-/// tokens in use, so a million live tokens in use stay cached in some 150 MB.
+/// are live. A cached token costs about 200 bytes of RSS (see `suat_store::cache`), and the cache grows only with
+/// the tokens in use, so a million live tokens in use stay cached in some 200 MB.
 pub const CACHE_CAPACITY: usize = 1_000_000;
 
 impl Service {
