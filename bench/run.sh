@@ -12,6 +12,7 @@
 # queued with multi-row statements, WAL + synchronous=FULL); on PostgreSQL pgbench running the same statements
 # (bench/pg_*.sql) with as many clients as suat's pool has connections (16). "share" is suat's rate over that limit.
 # SUAT_BIN runs another build of suat (e.g. an older commit's) against the same harness.
+# PORT and CEIL_PORT move suat and the ceiling off 18787 and 18788 (two runs at once on one machine).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 STORE=${1:-sqlite}
@@ -19,8 +20,8 @@ LIVE=${2:-1000}
 SECS=${3:-5}
 CONNS=${CONNS:-64}
 REPS=${REPS:-3}
-PORT=18787
-CEIL_PORT=18788
+PORT=${PORT:-18787}
+CEIL_PORT=${CEIL_PORT:-18788}
 WORK=$(mktemp -d /tmp/suat-bench.XXXXXX)
 export SUAT_MASTER_KEY=$(openssl rand -hex 32)
 export SUAT_ADMIN_KEY=$(openssl rand -hex 24)
@@ -34,7 +35,7 @@ fi
 cargo build --release -q -p suat-cli -p suat-server --examples --bins
 BIN=${SUAT_BIN:-target/release/suat}
 PG_POOL=16
-cleanup() { kill "${SRV:-}" "${CEIL:-}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$WORK"; }
+cleanup() { kill "${SRV:-}" "${CEIL:-}" "${WARM:-}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$WORK"; }
 trap cleanup EXIT
 
 DBARGS=(--db "$WORK/suat.db")
@@ -72,8 +73,10 @@ proof() { printf %s "$1" | openssl dgst -sha256 -hmac "$SECRET" | sed 's/^.*= //
 SU_TOKEN=$(curl -sf -F business_app=$APP_ID -F scope=ads_read -F appsecret_proof=$(proof "$ADMIN_TOKEN") \
   -F access_token=$ADMIN_TOKEN "$S/v25.0/$SU/access_tokens" | jq -r .access_token)
 
-# The live tokens the issue asks for, plus a pool of known ones for the refresh and revoke scenarios.
-target/release/examples/bench_populate "$POPULATE_DB" "$APP_ID" "$SU" "$LIVE" "$WORK/tokens.txt" 200000 2>>"$WORK/server.log"
+# The live tokens the issue asks for, plus a pool of known ones for the refresh and revoke scenarios, and every live
+# token with its appsecret_proof for the working-set scenarios (ws.txt: about 250 bytes a token).
+target/release/examples/bench_populate "$POPULATE_DB" "$APP_ID" "$SU" "$LIVE" "$WORK/tokens.txt" 200000 \
+  "$WORK/ws.txt" "$SECRET" 2>>"$WORK/server.log"
 
 # The limit probe's database: on PostgreSQL a copy of suat's schema (no rows) in its own database, with tokens to
 # revoke.
@@ -111,6 +114,7 @@ DEBUG="$S/v25.0/debug_token?input_token=$SU_TOKEN&access_token=$APP_ID%7C$SECRET
 REFRESH="$S/v25.0/oauth/access_token?grant_type=fb_exchange_token&client_id=$APP_ID&client_secret=$SECRET&fb_exchange_token=$SU_TOKEN"
 export POST_BODY="business_app=$APP_ID&scope=ads_read&appsecret_proof=$(proof "$ADMIN_TOKEN")&access_token=$ADMIN_TOKEN"
 export TOKENS_FILE="$WORK/tokens.txt"
+export WS_FILE="$WORK/ws.txt" WS_APP_TOKEN="$APP_ID%7C$SECRET" WS_THREADS=2
 export REVOKE_PATH="/v25.0/oauth/revoke?client_id=$APP_ID&client_secret=$SECRET&access_token=$APP_ID%7C$SECRET"
 
 if [ -n "${SWITCHES:-}" ]; then
@@ -209,6 +213,22 @@ scenario() {
 }
 scenario "GET /me + appsecret_proof" - "$ME"
 scenario "GET /debug_token" - "$DEBUG"
+# Every request presents a token picked at random out of all the live ones (bench/working_set.lua). No warm-up by
+# default: the first round starts with those tokens uncached (only the single token above is), so it measures the
+# misses, and the later rounds find what the earlier ones cached; the median is of the three. WS_WARM=1 first asks
+# for every live token once (one pass, in order, not timed), and says so in the scenario's name.
+WS=" working set = all live tokens"
+if [ -n "${WS_WARM:-}" ] && { [ -z "${ONLY:-}" ] || grep -Eq "$ONLY" <<<"$WS"; }; then
+  t0=$(date +%s); rss0=$(rss_mb)
+  WS_ORDER=walk WS_DONE="$WORK/warm" wrk -t2 -c"$CONNS" -d3600s -s bench/working_set.lua "$S" >/dev/null 2>&1 &
+  WARM=$!
+  until [ -e "$WORK/warm.0" ] && [ -e "$WORK/warm.1" ]; do sleep 0.2; done
+  kill "$WARM"; wait "$WARM" 2>/dev/null || true
+  echo "warm-up: every one of the $LIVE live tokens asked for once in $(( $(date +%s) - t0 )) s; RSS $rss0 MB before, $(rss_mb) MB after" >&2
+  WS="$WS (after one pass over them)"
+fi
+scenario "GET /me + appsecret_proof,$WS" - -s bench/working_set.lua "$S"
+WS_MODE=debug scenario "GET /debug_token,$WS" - -s bench/working_set.lua "$S"
 scenario "POST /{su}/access_tokens" insert -s bench/post.lua "$S/v25.0/$SU/access_tokens"
 scenario "refresh (fb_exchange_token)" insert "$REFRESH"
 scenario "GET /oauth/revoke" revoke -s bench/revoke.lua "$S"

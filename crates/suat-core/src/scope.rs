@@ -4,8 +4,8 @@
 //! permissions gated by an app capability. The seed's capability table lost its permission column in scraping, so we
 //! read it as each capability gating the permission of the same name (recorded as an inference in the README).
 
-use serde::{Deserialize, Serialize};
-use std::fmt;
+use serde::{Deserialize, Deserializer, Serialize};
+use std::{borrow::Cow, fmt};
 
 /// Scopes any installed app with the permission may grant a system user.
 pub const SUPPORTED: &[&str] = &[
@@ -66,10 +66,29 @@ pub fn is_page_scope(s: &str) -> bool {
     s.starts_with("pages_") || s == "read_insights" || s == "page_events" || s == "read_page_mailboxes"
 }
 
-/// A permission name known to this authority.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+/// A permission name known to this authority. Names of the lists above are held as `&'static str`, so a scope
+/// costs no allocation to make or to clone (token records carry them, and the token cache copies them out on every
+/// hit); any other name read back from storage is held as a string of its own.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(transparent)]
-pub struct Scope(String);
+pub struct Scope(Cow<'static, str>);
+
+impl<'de> Deserialize<'de> for Scope {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Scope, D::Error> {
+        String::deserialize(d).map(Scope::from_stored)
+    }
+}
+
+/// The static copy of a name of the lists above.
+fn known(s: &str) -> Option<&'static str> {
+    SUPPORTED
+        .iter()
+        .chain(std::iter::once(&PUBLISH_ACTIONS))
+        .chain(CAPABILITY_GATED.iter().map(|(p, _)| p))
+        .chain(LEGACY_KNOWN)
+        .find(|k| **k == s)
+        .copied()
+}
 
 /// Where a scope stands for system users.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,15 +104,15 @@ impl Scope {
     /// Parses a permission name; unknown names are code 3962.
     pub fn parse(s: &str) -> Result<Scope, crate::CoreError> {
         let s = s.trim();
-        if Self::classify(s).is_none() {
-            return Err(crate::CoreError::InvalidScope(s.chars().take(100).collect()));
+        match known(s) {
+            Some(k) => Ok(Scope(Cow::Borrowed(k))),
+            None => Err(crate::CoreError::InvalidScope(s.chars().take(100).collect())),
         }
-        Ok(Scope(s.to_owned()))
     }
 
     /// Trusted construction for values read back from storage.
     pub fn from_stored(s: String) -> Scope {
-        Scope(s)
+        Scope(known(&s).map_or(Cow::Owned(s), Cow::Borrowed))
     }
 
     fn classify(s: &str) -> Option<ScopeClass> {
@@ -155,6 +174,19 @@ mod tests {
         ));
         assert_eq!(Scope::parse("manage_pages").unwrap().class(), ScopeClass::NotForSystemUsers);
         assert_eq!(Scope::parse("ads_mgmt"), Err(crate::CoreError::InvalidScope("ads_mgmt".into())));
+    }
+
+    #[test]
+    fn known_names_are_static_and_others_kept() {
+        for name in SUPPORTED.iter().chain([&PUBLISH_ACTIONS]).chain(LEGACY_KNOWN) {
+            assert!(matches!(Scope::parse(name).unwrap().0, Cow::Borrowed(_)), "{name}");
+            assert!(matches!(Scope::from_stored(name.to_string()).0, Cow::Borrowed(_)), "{name}");
+        }
+        let odd = Scope::from_stored("retired_permission".into());
+        assert_eq!((odd.as_str(), matches!(odd.0, Cow::Owned(_))), ("retired_permission", true));
+        let read: Scope = serde_json::from_str("\"ads_read\"").unwrap();
+        assert_eq!((read.clone(), matches!(read.0, Cow::Borrowed(_))), (Scope::parse("ads_read").unwrap(), true));
+        assert_eq!(serde_json::to_string(&read).unwrap(), "\"ads_read\"");
     }
 
     #[test]

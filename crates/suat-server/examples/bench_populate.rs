@@ -3,16 +3,29 @@
 //! (for refresh and revoke). Runs against a stopped or running server's SQLite file or PostgreSQL database; uses the
 //! same master key as the server (`SUAT_MASTER_KEY`).
 //!
+//! With `<all-out> <app-secret>` it also writes every token it stored, one line each as `<token> <appsecret_proof>`
+//! (the proof computed with that app secret), for the working-set scenarios: the load generator then picks any of
+//! the live tokens and needs no crypto of its own. Minted tokens all have the same length, so every line has too.
+//!
 //! usage: bench_populate <sqlite-path|postgres-url> <app_id> <system_user_id> <count> <tokens-out> <k>
+//!        [<all-out> <app-secret>]
 
 use sqlx::{Connection, Executor};
-use suat_core::{AccessToken, TokenKey};
+use std::io::Write;
+use suat_core::{proof::AppSecretProof, AccessToken, AppSecret, TokenKey};
 use suat_server::config::Keys;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let a: Vec<String> = std::env::args().collect();
-    anyhow::ensure!(a.len() == 7, "usage: bench_populate <db> <app_id> <su_id> <count> <tokens-out> <k>");
+    anyhow::ensure!(
+        a.len() == 7 || a.len() == 9,
+        "usage: bench_populate <db> <app_id> <su_id> <count> <tokens-out> <k> [<all-out> <app-secret>]"
+    );
+    let mut all = match a.get(7) {
+        Some(path) => Some((std::io::BufWriter::new(std::fs::File::create(path)?), AppSecret::new(a[8].clone()))),
+        None => None,
+    };
     let (db, app, su, count, out, k): (&str, i64, i64, usize, &str, usize) =
         (&a[1], a[2].parse()?, a[3].parse()?, a[4].parse()?, &a[5], a[6].parse()?);
     let master = hex::decode(std::env::var("SUAT_MASTER_KEY")?)?;
@@ -49,6 +62,9 @@ async fn main() -> anyhow::Result<()> {
             if chunk_start + i < k {
                 clear.push(t.expose().to_owned());
             }
+            if let Some((w, secret)) = all.as_mut() {
+                writeln!(w, "{} {}", t.expose(), AppSecretProof::compute(secret, t.expose()).as_str())?;
+            }
         }
         if let Some(c) = conn_pg.as_mut() {
             c.execute("COMMIT").await?;
@@ -58,6 +74,9 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     std::fs::write(out, clear.join("\n") + "\n")?;
+    if let Some((mut w, _)) = all {
+        w.flush()?;
+    }
     eprintln!("populated {count} tokens in {:.1}s; {k} written to {out}", started.elapsed().as_secs_f64());
     Ok(())
 }

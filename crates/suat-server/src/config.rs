@@ -75,6 +75,12 @@ pub struct ServeArgs {
     #[arg(long, env = "SUAT_MAX_HEADER_BYTES", default_value_t = 65536,
           value_parser = clap::value_parser!(u32).range(8192..=16_777_216))]
     pub max_header_bytes: u32,
+    /// Token records the read cache holds, 1000 to 100000000. Validating a cached token reads no database; the
+    /// cache grows with the tokens in use up to this bound (about 200 bytes a token), then makes room by dropping
+    /// the ones not used lately.
+    #[arg(long, env = "SUAT_CACHE_TOKENS", default_value_t = suat_service::CACHE_CAPACITY as u32,
+          value_parser = clap::value_parser!(u32).range(1000..=100_000_000))]
+    pub cache_tokens: u32,
 }
 
 const DEFAULT_QUOTAS: suat_service::limits::Quotas = suat_service::limits::Quotas::DEFAULT;

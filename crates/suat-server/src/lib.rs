@@ -46,13 +46,15 @@ pub struct Settings {
     pub wall_clock: Option<suat_service::WallClock>,
     /// Default rate-limit quotas (`--app-rate-limit` etc.).
     pub quotas: suat_service::limits::Quotas,
+    /// Token records the read cache holds (`--cache-tokens`).
+    pub cache_tokens: usize,
 }
 
 /// Builds the HTTP application over a store.
 pub async fn app(store: Arc<dyn Store>, keys: Keys, settings: Settings) -> anyhow::Result<(App, AppState)> {
-    let Settings { admin_key, api_version, public_url, journal_size, wall_clock, quotas } = settings;
+    let Settings { admin_key, api_version, public_url, journal_size, wall_clock, quotas, cache_tokens } = settings;
     metrics::install();
-    let mut svc = Service::new(store, keys).await.context("starting the store cache")?;
+    let mut svc = Service::with_cache(store, keys, cache_tokens).await.context("starting the store cache")?;
     svc.limits = suat_service::limits::Limiter::new(quotas);
     if let Some(w) = wall_clock {
         svc.set_wall_clock(w);
@@ -163,6 +165,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         journal_size: args.journal_size as usize,
         wall_clock: None,
         quotas: args.quotas(),
+        cache_tokens: args.cache_tokens as usize,
     };
     let (router, state) = app(store, keys, settings).await?;
     if let Some(path) = &args.seed {

@@ -106,6 +106,7 @@ impl TestServer {
             journal_size: crate::journal::DEFAULT_SIZE,
             wall_clock,
             quotas: Default::default(),
+            cache_tokens: suat_service::CACHE_CAPACITY,
         };
         let (router, state) = app(store.clone(), keys.clone(), settings).await.expect("build app");
         let serving = state.clone();

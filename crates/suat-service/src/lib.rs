@@ -115,13 +115,20 @@ pub fn system_wall_clock() -> WallClock {
     })
 }
 
-/// Cached token records (about 300 bytes each): bounds memory however many tokens are live.
-pub const CACHE_CAPACITY: usize = 100_000;
+/// Token records the read cache holds by default (`suat serve --cache-tokens`): bounds memory however many tokens
+/// are live. A cached token costs about 200 bytes of RSS (see `suat_store::cache`), and the cache grows only with
+/// the tokens in use, so a million live tokens in use stay cached in some 200 MB.
+pub const CACHE_CAPACITY: usize = 1_000_000;
 
 impl Service {
-    /// Wraps `store` in the read cache the server uses.
+    /// Wraps `store` in the read cache the server uses, holding up to [`CACHE_CAPACITY`] tokens.
     pub async fn new(store: Arc<dyn Store>, keys: Keys) -> Result<Service> {
-        let cache = CachedStore::new(store, CACHE_CAPACITY).await?;
+        Self::with_cache(store, keys, CACHE_CAPACITY).await
+    }
+
+    /// Wraps `store` in a read cache holding up to `cache_tokens` token records.
+    pub async fn with_cache(store: Arc<dyn Store>, keys: Keys, cache_tokens: usize) -> Result<Service> {
+        let cache = CachedStore::new(store, cache_tokens).await?;
         Ok(Service {
             store: cache.clone() as Arc<dyn Store>,
             cache,

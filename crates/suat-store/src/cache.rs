@@ -10,7 +10,12 @@
 //!   cleared, so a missed event can never leave a revoked token usable.
 //!
 //! Only positive lookups are cached (a token that does not exist yet is always read from the database), and each
-//! map is bounded: when a shard is full it is cleared, which costs a few reads and keeps memory flat with 1e6 tokens.
+//! map is bounded: when a shard is full, the entries not read since its last sweep are dropped (second chance), so
+//! memory stays flat however many tokens are live.
+//!
+//! Token records are held compactly ([`CachedToken`]: no hash beside the key, no allocation of their own, scope
+//! lists shared): 128 bytes a slot, about 150 with the table's own overhead; the server's RSS grew by about 200
+//! bytes a token with a million of them cached (bench/notes.md), to some 220 MB in all.
 
 use crate::{
     AuditEntry, AuditLog, Directory, Dump, Operator, Result, Store, StoreError, StoredApp, Tokens, Write, Writes,
@@ -28,7 +33,7 @@ use std::{
 use suat_core::{
     oauth::AuthCode,
     page::{Page, PageRole},
-    AppId, Business, BusinessId, PageId, TokenHash, TokenRecord, User, UserId,
+    AppId, Business, BusinessId, PageId, Scope, TokenHash, TokenKind, TokenRecord, User, UserId,
 };
 
 /// What another replica changed.
@@ -91,7 +96,31 @@ impl Invalidation {
 
 const SHARDS: usize = 16;
 
-/// A bounded map split into shards, each behind its own lock; a full shard is cleared.
+/// The entries of the largest shard: std's `HashMap` (hashbrown) keeps at most 7/8 of its buckets full and has a
+/// power-of-two number of them, so a shard bounded at 7/8 of a power of two fills its table exactly instead of
+/// growing it to twice the size it needs. 2^16 buckets keeps a sweep of one shard well under a millisecond.
+const LARGEST_SHARD: usize = (1 << 16) / 8 * 7;
+
+/// The shard count and the entries per shard for `capacity` entries in all: each shard bounded at a size that fills
+/// a table exactly (7 × 2^k, at most [`LARGEST_SHARD`]), the largest such that [`SHARDS`] shards or more are needed,
+/// and as many shards as it takes to hold `capacity`.
+fn layout(capacity: usize) -> (usize, usize) {
+    let want = (capacity / SHARDS).max(7);
+    let mut per_shard = 7;
+    while per_shard * 2 <= want && per_shard * 2 <= LARGEST_SHARD {
+        per_shard *= 2;
+    }
+    (capacity.div_ceil(per_shard).max(1), per_shard)
+}
+
+/// A cached value and its reference bit: set by every read, cleared by a sweep that keeps the entry.
+struct Slot<V> {
+    value: V,
+    used: AtomicBool,
+}
+
+/// A bounded map split into shards, each behind its own lock; a full shard keeps only what was read since its last
+/// sweep (see [`Map::sweep`]).
 ///
 /// `epoch` counts invalidations. A reader notes it before going to the database and caches what it read only if no
 /// invalidation happened meanwhile: otherwise a read that raced a revocation could put the pre-revocation row back
@@ -99,7 +128,7 @@ const SHARDS: usize = 16;
 /// until its invalidation is done nothing is cached, so once a write has committed no reader can find a cached
 /// value from before it, not even in the instant between the commit and the invalidation that follows it.
 struct Map<K, V> {
-    shards: Vec<RwLock<HashMap<K, V>>>,
+    shards: Vec<RwLock<HashMap<K, Slot<V>>>>,
     per_shard: usize,
     hasher: std::collections::hash_map::RandomState,
     epoch: AtomicU64,
@@ -108,9 +137,10 @@ struct Map<K, V> {
 
 impl<K: Hash + Eq + Clone, V: Clone> Map<K, V> {
     fn new(capacity: usize) -> Self {
+        let (shards, per_shard) = layout(capacity);
         Map {
-            shards: (0..SHARDS).map(|_| RwLock::new(HashMap::new())).collect(),
-            per_shard: (capacity / SHARDS).max(16),
+            shards: (0..shards).map(|_| RwLock::new(HashMap::new())).collect(),
+            per_shard,
             hasher: Default::default(),
             epoch: AtomicU64::new(0),
             writing: AtomicUsize::new(0),
@@ -119,11 +149,21 @@ impl<K: Hash + Eq + Clone, V: Clone> Map<K, V> {
     fn stamp(&self) -> u64 {
         self.epoch.load(Ordering::Acquire)
     }
-    fn shard(&self, k: &K) -> &RwLock<HashMap<K, V>> {
-        &self.shards[(self.hasher.hash_one(k) as usize) % SHARDS]
+    fn shard(&self, k: &K) -> &RwLock<HashMap<K, Slot<V>>> {
+        &self.shards[(self.hasher.hash_one(k) as usize) % self.shards.len()]
+    }
+    /// `f` of the cached value, read in place under the shard's read lock.
+    fn get_with<R>(&self, k: &K, f: impl FnOnce(&V) -> R) -> Option<R> {
+        let m = self.shard(k).read().expect("cache lock");
+        let slot = m.get(k)?;
+        // Written only when not yet set, so a hot entry's cache line is not written on every read.
+        if !slot.used.load(Ordering::Relaxed) {
+            slot.used.store(true, Ordering::Relaxed);
+        }
+        Some(f(&slot.value))
     }
     fn get(&self, k: &K) -> Option<V> {
-        self.shard(k).read().expect("cache lock").get(k).cloned()
+        self.get_with(k, V::clone)
     }
     /// Caches `v` unless an invalidation happened since `stamp` was taken or a local write is in flight.
     fn put(&self, k: K, v: V, stamp: u64) {
@@ -132,9 +172,33 @@ impl<K: Hash + Eq + Clone, V: Clone> Map<K, V> {
             return;
         }
         if m.len() >= self.per_shard {
-            m.clear();
+            Self::sweep(&mut m, self.per_shard);
+        } else if m.len() == m.capacity() && m.len() >= self.per_shard / 2 {
+            // No room left without a new table: either the table is due to grow (to the size a full shard has), or
+            // removals left it at its full size with tombstones, and growing it would double it past the bound.
+            // Either way, one table of the full size.
+            Self::rebuild(&mut m, self.per_shard, |_| true);
         }
-        m.insert(k, v);
+        m.insert(k, Slot { value: v, used: AtomicBool::new(false) });
+    }
+    /// Makes room in a full shard (CLOCK's second chance, a whole shard at a time): keeps the entries read since
+    /// the last sweep, clearing their bit, and drops the others; at most three quarters are kept, so a sweep frees
+    /// at least a quarter of the shard and its cost, one pass, is spread over as many insertions.
+    fn sweep(m: &mut HashMap<K, Slot<V>>, per_shard: usize) {
+        let mut room = per_shard - per_shard / 4;
+        Self::rebuild(m, per_shard, |slot| {
+            let keep = room > 0 && *slot.used.get_mut();
+            if keep {
+                *slot.used.get_mut() = false;
+                room -= 1;
+            }
+            keep
+        });
+    }
+    /// Moves the entries `keep` accepts into a fresh table sized for `per_shard` entries (no tombstones).
+    fn rebuild(m: &mut HashMap<K, Slot<V>>, per_shard: usize, mut keep: impl FnMut(&mut Slot<V>) -> bool) {
+        let old = std::mem::replace(m, HashMap::with_capacity(per_shard));
+        m.extend(old.into_iter().filter_map(|(k, mut slot)| keep(&mut slot).then_some((k, slot))));
     }
     /// Drops `k` (all of the map when `None`).
     fn invalidate(&self, k: Option<&K>) {
@@ -170,6 +234,102 @@ impl<K: Hash + Eq + Clone, V: Clone> Map<K, V> {
     }
 }
 
+/// A token record as the cache holds it: the hash is the map's key, the optional fields are flagged instead of
+/// padded, the rare parent is boxed, and the scope list is shared with every cached token that has the same one
+/// (see [`ScopeSets`]). 88 bytes, and no allocation of its own but a parent's.
+#[derive(Clone)]
+struct CachedToken {
+    app_id: u64,
+    user_id: u64,
+    page_id: u64,
+    issued_at: i64,
+    expires_at: i64,
+    revoked_at: i64,
+    session_epoch: i64,
+    scopes: Arc<[Scope]>,
+    parent: Option<Box<TokenHash>>,
+    /// The kind (two low bits) and which of the optional fields are present.
+    flags: u8,
+}
+
+const HAS_USER: u8 = 1 << 2;
+const HAS_PAGE: u8 = 1 << 3;
+const HAS_EXPIRY: u8 = 1 << 4;
+const HAS_REVOCATION: u8 = 1 << 5;
+
+impl CachedToken {
+    fn pack(r: &TokenRecord, scopes: Arc<[Scope]>) -> CachedToken {
+        let kind = match r.kind {
+            TokenKind::SystemUser => 0,
+            TokenKind::User => 1,
+            TokenKind::Page => 2,
+            TokenKind::App => 3,
+        };
+        let flag = |present: bool, bit: u8| if present { bit } else { 0 };
+        CachedToken {
+            app_id: r.app_id.0,
+            user_id: r.user_id.map_or(0, |u| u.0),
+            page_id: r.page_id.map_or(0, |p| p.0),
+            issued_at: r.issued_at,
+            expires_at: r.expires_at.unwrap_or(0),
+            revoked_at: r.revoked_at.unwrap_or(0),
+            session_epoch: r.session_epoch,
+            scopes,
+            parent: r.parent.map(Box::new),
+            flags: kind
+                | flag(r.user_id.is_some(), HAS_USER)
+                | flag(r.page_id.is_some(), HAS_PAGE)
+                | flag(r.expires_at.is_some(), HAS_EXPIRY)
+                | flag(r.revoked_at.is_some(), HAS_REVOCATION),
+        }
+    }
+
+    /// The record again, exactly as it was packed.
+    fn unpack(&self, hash: TokenHash) -> TokenRecord {
+        let has = |bit: u8| self.flags & bit != 0;
+        TokenRecord {
+            hash,
+            kind: match self.flags & 3 {
+                0 => TokenKind::SystemUser,
+                1 => TokenKind::User,
+                2 => TokenKind::Page,
+                _ => TokenKind::App,
+            },
+            app_id: AppId(self.app_id),
+            user_id: has(HAS_USER).then_some(UserId(self.user_id)),
+            page_id: has(HAS_PAGE).then_some(PageId(self.page_id)),
+            scopes: self.scopes.to_vec(),
+            issued_at: self.issued_at,
+            expires_at: has(HAS_EXPIRY).then_some(self.expires_at),
+            revoked_at: has(HAS_REVOCATION).then_some(self.revoked_at),
+            parent: self.parent.as_deref().copied(),
+            session_epoch: self.session_epoch,
+        }
+    }
+}
+
+/// The distinct scope lists of cached tokens, each held once (tokens mostly share a handful of lists). Bounded: past
+/// [`ScopeSets::MAX`] lists it starts afresh; lists already handed out live on in the tokens holding them.
+#[derive(Default)]
+struct ScopeSets(std::sync::Mutex<std::collections::HashSet<Arc<[Scope]>>>);
+
+impl ScopeSets {
+    const MAX: usize = 4096;
+
+    fn intern(&self, scopes: &[Scope]) -> Arc<[Scope]> {
+        let mut sets = self.0.lock().expect("scope sets lock");
+        if let Some(held) = sets.get(scopes) {
+            return held.clone();
+        }
+        if sets.len() >= Self::MAX {
+            sets.clear();
+        }
+        let held: Arc<[Scope]> = scopes.into();
+        sets.insert(held.clone());
+        held
+    }
+}
+
 /// The caching wrapper. Construct with [`CachedStore::new`]; it spawns the task that applies remote invalidations.
 /// Cloning it is cheap and every clone shares one cache.
 #[derive(Clone)]
@@ -177,7 +337,8 @@ pub struct CachedStore(Arc<Shared>);
 
 struct Shared {
     inner: Arc<dyn Store>,
-    tokens: Map<TokenHash, Arc<TokenRecord>>,
+    tokens: Map<TokenHash, CachedToken>,
+    scope_sets: ScopeSets,
     apps: Map<AppId, Arc<StoredApp>>,
     users: Map<UserId, User>,
     /// Businesses never change once created (only `reset` removes them), so they need no invalidation events.
@@ -196,6 +357,7 @@ impl CachedStore {
         let events = inner.subscribe();
         let shared = Arc::new(Shared {
             tokens: Map::new(capacity),
+            scope_sets: ScopeSets::default(),
             apps: Map::new(capacity / 10),
             users: Map::new(capacity / 10),
             businesses: Map::new(capacity / 10),
@@ -387,8 +549,22 @@ impl Writes for CachedStore {
 
 #[async_trait]
 impl Tokens for CachedStore {
+    /// [`read_through!`], with the record packed into its compact form to be cached and unpacked on a hit.
     async fn get_token(&self, hash: &TokenHash) -> Result<Option<Arc<TokenRecord>>> {
-        read_through!(self, tokens, *hash, self.0.inner.get_token(hash))
+        let me = &self.0;
+        if me.trusted() {
+            if let Some(r) = me.tokens.get_with(hash, |t| t.unpack(*hash)) {
+                return Ok(Some(Arc::new(r)));
+            }
+        }
+        let stamp = me.tokens.stamp();
+        let v = me.inner.get_token(hash).await?;
+        if let Some(found) = &v {
+            if me.trusted() {
+                me.tokens.put(*hash, CachedToken::pack(found, me.scope_sets.intern(&found.scopes)), stamp);
+            }
+        }
+        Ok(v)
     }
     async fn get_code(&self, hash: &TokenHash) -> Result<Option<AuthCode>> {
         self.0.inner.get_code(hash).await
@@ -517,18 +693,134 @@ mod tests {
         assert_eq!(Invalidation::decode("t:nothex"), Invalidation::All);
     }
 
+    fn entries<K, V>(m: &Map<K, V>) -> usize {
+        m.shards.iter().map(|s| s.read().unwrap().len()).sum()
+    }
+
     #[test]
-    fn bounded_map_clears_a_full_shard() {
-        let m: Map<u64, u64> = Map::new(16 * 16);
-        for i in 0..10_000 {
-            m.put(i, i, m.stamp());
+    fn layout_fills_tables_exactly_and_holds_the_capacity() {
+        assert_eq!(layout(1_000_000), (18, LARGEST_SHARD));
+        assert_eq!(layout(100_000), (28, 3584));
+        for capacity in [0, 1, 100, 1000, 10_000, 100_000, 917_504, 1_000_000, 10_000_000] {
+            let (shards, per_shard) = layout(capacity);
+            assert!(shards * per_shard >= capacity, "{capacity}");
+            assert!(per_shard <= LARGEST_SHARD && per_shard % 7 == 0 && (per_shard / 7).is_power_of_two());
+            // The table of a full shard is exactly the size std's HashMap gives that many entries.
+            assert_eq!(HashMap::<u64, u64>::with_capacity(per_shard).capacity(), per_shard, "{capacity}");
         }
-        let total: usize = m.shards.iter().map(|s| s.read().unwrap().len()).sum();
-        assert!(total <= 16 * 16, "{total}");
+    }
+
+    #[test]
+    fn bounded_map_stays_within_its_tables_under_churn() {
+        let m: Map<u64, u64> = Map::new(16 * 56);
+        for i in 0..20_000 {
+            m.put(i, i, m.stamp());
+            if i % 3 == 0 {
+                m.remove(&(i / 2)); // removals leave tombstones; they must not make a table grow past its bound
+            }
+        }
+        assert!(entries(&m) <= m.shards.len() * m.per_shard);
+        for s in &m.shards {
+            assert!(s.read().unwrap().capacity() <= m.per_shard, "a shard's table grew past its bound");
+        }
         m.put(1, 2, m.stamp());
         assert_eq!(m.get(&1), Some(2));
         m.remove(&1);
         assert_eq!(m.get(&1), None);
+    }
+
+    #[test]
+    fn a_sweep_keeps_what_was_read_and_frees_a_quarter() {
+        let m: Map<u64, u64> = Map::new(16 * 56);
+        let hot: Vec<u64> = (0..50).collect();
+        for i in 0..100_000 {
+            m.put(i + 1000, i, m.stamp());
+            for h in &hot {
+                if m.get(h).is_none() {
+                    m.put(*h, *h, m.stamp());
+                }
+            }
+        }
+        // Re-read after every insertion, the hot entries survive every sweep: each was read since the last one.
+        let misses: usize = hot
+            .iter()
+            .filter(|h| {
+                m.put(1_000_000, 0, m.stamp());
+                m.get(h).is_none()
+            })
+            .count();
+        assert_eq!(misses, 0);
+        // A sweep of a shard where everything was read still frees a quarter of it.
+        let mut shard: HashMap<u64, Slot<u64>> =
+            (0..56).map(|i| (i, Slot { value: i, used: AtomicBool::new(true) })).collect();
+        Map::<u64, u64>::sweep(&mut shard, 56);
+        assert_eq!(shard.len(), 42);
+        assert!(shard.values_mut().all(|s| !*s.used.get_mut()), "kept entries get a second chance, not a third");
+        Map::<u64, u64>::sweep(&mut shard, 56);
+        assert!(shard.is_empty(), "unread since the last sweep: dropped");
+    }
+
+    fn record(kind: TokenKind, scopes: &[&str]) -> TokenRecord {
+        TokenRecord {
+            hash: TokenHash([3; 32]),
+            kind,
+            app_id: AppId(11),
+            user_id: Some(UserId(12)),
+            page_id: None,
+            scopes: scopes.iter().map(|s| Scope::from_stored(s.to_string())).collect(),
+            issued_at: 1_700_000_000,
+            expires_at: None,
+            revoked_at: None,
+            parent: None,
+            session_epoch: -4,
+        }
+    }
+
+    #[test]
+    fn packed_tokens_unpack_to_the_same_record() {
+        let sets = ScopeSets::default();
+        let base = record(TokenKind::SystemUser, &["ads_read", "ads_management"]);
+        let cases = [
+            base.clone(),
+            TokenRecord { kind: TokenKind::User, expires_at: Some(0), ..base.clone() },
+            TokenRecord {
+                kind: TokenKind::Page,
+                page_id: Some(PageId(0)),
+                parent: Some(TokenHash([9; 32])),
+                scopes: vec![Scope::from_stored("pages_show_list".into())],
+                ..base.clone()
+            },
+            TokenRecord {
+                kind: TokenKind::App,
+                user_id: None,
+                scopes: vec![],
+                session_epoch: i64::MIN,
+                ..base.clone()
+            },
+            TokenRecord { revoked_at: Some(1_700_000_100), expires_at: Some(i64::MAX), ..base.clone() },
+            TokenRecord { user_id: Some(UserId(0)), revoked_at: Some(0), ..base.clone() },
+            TokenRecord { scopes: vec![Scope::from_stored("not_a_listed_name".into())], ..base },
+        ];
+        for r in cases {
+            let packed = CachedToken::pack(&r, sets.intern(&r.scopes));
+            assert_eq!(packed.unpack(r.hash), r);
+        }
+        assert_eq!(std::mem::size_of::<CachedToken>(), 88);
+    }
+
+    #[test]
+    fn tokens_with_the_same_scopes_share_one_list() {
+        let sets = ScopeSets::default();
+        let a = record(TokenKind::SystemUser, &["ads_read", "ads_management"]);
+        let b = record(TokenKind::User, &["ads_read", "ads_management"]);
+        let c = record(TokenKind::User, &["ads_management", "ads_read"]);
+        assert!(Arc::ptr_eq(&sets.intern(&a.scopes), &sets.intern(&b.scopes)));
+        assert!(!Arc::ptr_eq(&sets.intern(&a.scopes), &sets.intern(&c.scopes)), "order is part of the list");
+        for i in 0..ScopeSets::MAX + 10 {
+            sets.intern(&[Scope::from_stored(format!("s{i}"))]);
+        }
+        assert!(sets.0.lock().unwrap().len() <= ScopeSets::MAX);
+        assert_eq!(sets.intern(&a.scopes)[..], a.scopes[..]);
     }
 
     #[test]

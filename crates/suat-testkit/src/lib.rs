@@ -104,6 +104,7 @@ impl Builder {
             journal_size: 1000,
             wall_clock: None,
             quotas: Default::default(),
+            cache_tokens: suat_service::CACHE_CAPACITY,
         };
         let (app, state) = suat_server::app(store, keys, settings).await.map_err(|e| Error::Start(format!("{e:#}")))?;
         if let Some(text) = &self.seed {
