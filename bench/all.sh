@@ -36,7 +36,7 @@ for store in sqlite postgres; do
       echo
       echo "## $store, $live live tokens"
       echo
-      bash bench/run.sh "$store" "$live" "$SECS"
+      WS_WARM=1 bash bench/run.sh "$store" "$live" "$SECS"
     } | tee -a "$TABLES" >>"$OUT"
   done
 done
