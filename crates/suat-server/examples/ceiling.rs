@@ -1,5 +1,6 @@
-//! The ceiling of this box for the benchmark: a bare axum handler answering 200 to every request, run the same way
-//! as `suat serve` (same runtime, same listener), so each suat figure can be reported as a ratio of it.
+//! The ceiling of this box for the benchmark: a bare axum handler answering 200 to every request, on the same
+//! runtime and allocator as `suat serve` but served by `axum::serve` (suat's own listener adds connection limits;
+//! an A/B at 1d528e3 found it was not what separates the two), so each suat figure can be reported as a ratio of it.
 
 /// Same allocator as `suat serve`, so the ratio compares the handlers.
 #[global_allocator]
