@@ -30,8 +30,7 @@ fn fresh_request_id() -> String {
     const A: &[u8; 64] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_-";
     let mut out = [b'A'; 23];
     random_chars(A, &mut out[1..]);
-    // Every byte comes from the ASCII alphabet above.
-    String::from_utf8(out.to_vec()).unwrap_or_default()
+    out.iter().map(|&b| char::from(b)).collect()
 }
 
 /// 11 characters of the base64 alphabet, as Graph's `x-fb-trace-id` is.

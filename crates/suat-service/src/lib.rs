@@ -219,6 +219,7 @@ impl Service {
         HASHED
             .try_with(|memo| {
                 let mut memo = memo.borrow_mut();
+                // Plain equality is fine here: both sides are what this same request presented, nothing stored.
                 if let Some((_, h)) = memo.iter().flatten().find(|(t, _)| t == token) {
                     return *h;
                 }

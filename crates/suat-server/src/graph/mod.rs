@@ -73,8 +73,10 @@ async fn request(State(state): State<AppState>, req: Request, next: Next) -> Res
 
 /// One operation of a batch: headers and parsing only.
 async fn operation(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    crate::headers::graph_headers(req, async |req| parse_request(&state, req, async |req| next.run(req).await).await)
-        .await
+    Box::pin(crate::headers::graph_headers(req, async |req| {
+        Box::pin(parse_request(&state, req, async |req| next.run(req).await)).await
+    }))
+    .await
 }
 
 fn routes(with_root: bool) -> Router<AppState> {
@@ -259,10 +261,10 @@ impl FromRequestParts<AppState> for ProofCaller {
     }
 }
 
-/// Reads and merges the parameters once, stores the parsed request for the extractors, and puts the Graph headers
-/// on whatever the handler answers.
 const FACEBOOK_API_VERSION: HeaderName = HeaderName::from_static("facebook-api-version");
 
+/// Reads and merges the parameters once, stores the parsed request for the extractors, and puts the Graph headers
+/// on whatever the handler answers.
 async fn parse_request(state: &AppState, req: Request, next: impl AsyncFnOnce(Request) -> Response) -> Response {
     let version = req.extensions().get::<ApiVersion>().and_then(|v| v.0.clone());
     let header = match &version {
