@@ -73,8 +73,11 @@ impl SqliteStore {
         let mut migrating = opts.clone().foreign_keys(false).connect().await?;
         sqlx::migrate!("./migrations/sqlite").run(&mut migrating).await?;
         migrating.close().await?;
-        let write = SqlitePoolOptions::new().max_connections(1).connect_with(opts.clone()).await?;
-        let read = SqlitePoolOptions::new().max_connections(4).connect_with(opts.read_only(true)).await?;
+        // No ping before handing out a connection: it is a file in this process, not a peer that can hang up, and the
+        // ping is one more round trip to the connection's thread on every read and every write group.
+        let pool = || SqlitePoolOptions::new().test_before_acquire(false);
+        let write = pool().max_connections(1).connect_with(opts.clone()).await?;
+        let read = pool().max_connections(4).connect_with(opts.read_only(true)).await?;
         let (queue, rx) = tokio::sync::mpsc::channel(4 * MAX_GROUP);
         let ctx = WriteCtx { chain: Some(Arc::new(chain)), channel: None };
         tokio::spawn(statements::group_writer(write.clone(), ctx.clone(), rx));
