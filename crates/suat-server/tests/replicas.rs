@@ -135,6 +135,30 @@ async fn the_clock_and_other_changes_are_shared() {
     }
 }
 
+/// A person's answers are cached like tokens: removing the app on A (`DELETE /me/permissions`) voids their token of it
+/// at once on A and, once A's announcement arrives, on B, which had the answers cached.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_person_removing_the_app_on_one_replica_reaches_the_other() {
+    let Some((a, b)) = replicas().await else { return };
+    let f = a.fixture().await;
+    let t = f.admin_token.as_str();
+    // B has the token and the person's (empty) answers cached.
+    get(&b, "/me", &[("access_token", t)]).await.ok();
+    get(&b, "/me", &[("access_token", t)]).await.ok();
+    assert_eq!(delete(&a, "/me/permissions", &[("access_token", t)]).await.ok(), &serde_json::json!({"success": true}));
+    assert_eq!(get(&a, "/me", &[("access_token", t)]).await.err(), (190, Some(458)));
+    let started = Instant::now();
+    loop {
+        let r = get(&b, "/me", &[("access_token", t)]).await;
+        if r.status != 200 {
+            assert_eq!(r.err(), (190, Some(458)));
+            break;
+        }
+        assert!(started.elapsed() < PROPAGATION_BOUND, "B still honours the token of a removed app");
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
+}
+
 /// How long a replica that did not answer a revocation may keep honouring the token: the documented budget is 50 ms
 /// p99 (measured above); this is the bound past which the token counts as left usable, generous because CI is noisy.
 const PROPAGATION_BOUND: std::time::Duration = std::time::Duration::from_secs(2);

@@ -1,5 +1,5 @@
 //! A read-through cache in front of any [`Store`], so the authenticated hot path (token, app, user, installation,
-//! page role, clock) is answered from memory.
+//! page role, a person's answers to the app, clock) is answered from memory.
 //!
 //! Correctness rests on invalidation, never on expiry:
 //! - every write made through this wrapper drops the entries it affects ([`crate::Write::stale`]) on the task that
@@ -9,9 +9,10 @@
 //!   the writing transaction, so delivered at commit); while the event stream is down the cache is bypassed and
 //!   cleared, so a missed event can never leave a revoked token usable.
 //!
-//! Only positive lookups are cached (a token that does not exist yet is always read from the database), and each
-//! map is bounded: when a shard is full, the entries not read since its last sweep are dropped (second chance), so
-//! memory stays flat however many tokens are live.
+//! Only positive lookups are cached: a token that does not exist yet is always read from the database. A person's
+//! answers to an app are the exception, as every change to them is announced. Each map is bounded: when a shard is
+//! full, the entries not read since its last sweep are dropped (second chance), so memory stays flat however many
+//! tokens are live.
 //!
 //! Token records are held compactly ([`CachedToken`]: no hash beside the key, no allocation of their own, scope
 //! lists shared): 128 bytes a slot, about 150 with the table's own overhead; the server's RSS grew by about 200
@@ -31,7 +32,7 @@ use std::{
     },
 };
 use suat_core::{
-    oauth::AuthCode,
+    oauth::{AuthCode, Authorization},
     page::{Page, PageRole},
     AppId, Business, BusinessId, PageId, Scope, TokenHash, TokenKind, TokenRecord, User, UserId,
 };
@@ -46,6 +47,8 @@ pub enum Invalidation {
     App(AppId),
     Install(UserId, AppId),
     PageRole(PageId, UserId),
+    /// A person's answers to an app, or its removal (consent, decline, `DELETE /me/permissions`).
+    Authorization(UserId, AppId),
     Clock,
     /// Anything may have changed (reset, or events were lost while reconnecting).
     All,
@@ -64,6 +67,7 @@ impl Invalidation {
             Invalidation::App(a) => format!("a:{a}"),
             Invalidation::Install(u, a) => format!("i:{u}:{a}"),
             Invalidation::PageRole(p, u) => format!("r:{p}:{u}"),
+            Invalidation::Authorization(u, a) => format!("g:{u}:{a}"),
             Invalidation::Clock => "c".into(),
             Invalidation::All | Invalidation::Disconnected | Invalidation::Connected => "*".into(),
         }
@@ -88,6 +92,7 @@ impl Invalidation {
             ("a", Some(x), None) => x.parse().ok().map(Invalidation::App),
             ("i", Some(u), Some(x)) => Some(Invalidation::Install(u.parse().ok()?, x.parse().ok()?)),
             ("r", Some(p), Some(u)) => Some(Invalidation::PageRole(p.parse().ok()?, u.parse().ok()?)),
+            ("g", Some(u), Some(a)) => Some(Invalidation::Authorization(u.parse().ok()?, a.parse().ok()?)),
             ("c", None, None) => Some(Invalidation::Clock),
             _ => None,
         }
@@ -345,6 +350,9 @@ struct Shared {
     businesses: Map<BusinessId, Business>,
     installs: Map<(UserId, AppId), bool>,
     roles: Map<(PageId, UserId), Option<PageRole>>,
+    /// Every answer is cached, the empty one too: each write that changes one announces it (unlike a token's
+    /// issuance), so it is dropped exactly as a revoked token is.
+    authorizations: Map<(UserId, AppId), Authorization>,
     clock: AtomicI64,
     /// False while the invalidation stream is down: every read goes to the database.
     trusted: AtomicBool,
@@ -363,6 +371,7 @@ impl CachedStore {
             businesses: Map::new(capacity / 10),
             installs: Map::new(capacity / 10),
             roles: Map::new(capacity / 10),
+            authorizations: Map::new(capacity / 10),
             clock: AtomicI64::new(clock),
             trusted: AtomicBool::new(true),
             inner,
@@ -402,6 +411,7 @@ impl Shared {
         self.businesses.clear();
         self.installs.clear();
         self.roles.clear();
+        self.authorizations.clear();
     }
 
     async fn reload_clock(&self) {
@@ -419,6 +429,7 @@ impl Shared {
             Invalidation::App(a) => f.on(&self.apps, Some(a)),
             Invalidation::Install(u, a) => f.on(&self.installs, Some(&(*u, *a))),
             Invalidation::PageRole(p, u) => f.on(&self.roles, Some(&(*p, *u))),
+            Invalidation::Authorization(u, a) => f.on(&self.authorizations, Some(&(*u, *a))),
             Invalidation::All => {
                 f.on(&self.tokens, None);
                 f.on(&self.apps, None);
@@ -426,6 +437,7 @@ impl Shared {
                 f.on(&self.businesses, None);
                 f.on(&self.installs, None);
                 f.on(&self.roles, None);
+                f.on(&self.authorizations, None);
             }
             Invalidation::Clock | Invalidation::Disconnected | Invalidation::Connected => {}
         }
@@ -439,6 +451,7 @@ impl Shared {
             Invalidation::App(a) => self.apps.remove(&a),
             Invalidation::Install(u, a) => self.installs.remove(&(u, a)),
             Invalidation::PageRole(p, u) => self.roles.remove(&(p, u)),
+            Invalidation::Authorization(u, a) => self.authorizations.remove(&(u, a)),
             Invalidation::Clock => self.reload_clock().await,
             Invalidation::All => {
                 self.clear_all();
@@ -621,8 +634,20 @@ impl Directory for CachedStore {
     async fn resolve_app_scoped_id(&self, id: UserId) -> Result<Option<(AppId, UserId)>> {
         self.0.inner.resolve_app_scoped_id(id).await
     }
-    async fn get_authorization(&self, user: UserId, app: AppId) -> Result<suat_core::oauth::Authorization> {
-        self.0.inner.get_authorization(user, app).await
+    /// Read on every use of a person's token, so cached like the token itself.
+    async fn get_authorization(&self, user: UserId, app: AppId) -> Result<Authorization> {
+        let me = &self.0;
+        if me.trusted() {
+            if let Some(v) = me.authorizations.get(&(user, app)) {
+                return Ok(v);
+            }
+        }
+        let stamp = me.authorizations.stamp();
+        let v = me.inner.get_authorization(user, app).await?;
+        if me.trusted() {
+            me.authorizations.put((user, app), v.clone(), stamp);
+        }
+        Ok(v)
     }
     async fn get_page(&self, id: PageId) -> Result<Option<Page>> {
         self.0.inner.get_page(id).await
@@ -685,6 +710,7 @@ mod tests {
             Invalidation::App(AppId(6)),
             Invalidation::Install(UserId(1), AppId(2)),
             Invalidation::PageRole(PageId(3), UserId(4)),
+            Invalidation::Authorization(UserId(7), AppId(8)),
             Invalidation::Clock,
         ] {
             assert_eq!(Invalidation::decode(&ev.encode()), ev);

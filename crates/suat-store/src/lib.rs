@@ -312,6 +312,9 @@ impl Write {
             Write::RevokeAllForUser { .. } => vec![I::AllTokens],
             Write::SetPageRole(r) => vec![I::PageRole(r.page_id, r.user_id)],
             Write::RemovePageRole { page, user } => vec![I::PageRole(*page, *user)],
+            Write::Consent { user, app, .. }
+            | Write::Deauthorize { user, app, .. }
+            | Write::DeclinePermission { user, app, .. } => vec![I::Authorization(*user, *app)],
             Write::SetClockOffset(_) => vec![I::Clock],
             Write::Reset | Write::Restore(_) => vec![I::All],
             Write::CreateBusiness(_)
@@ -321,10 +324,6 @@ impl Write {
             | Write::CreatePage(_)
             | Write::InsertCode(_)
             | Write::RedeemCode { .. }
-            // Answers and removals are never cached: every use of a person's token reads them.
-            | Write::Consent { .. }
-            | Write::Deauthorize { .. }
-            | Write::DeclinePermission { .. }
             | Write::AuditOnly => vec![],
         }
     }
