@@ -110,6 +110,8 @@ run_wrk() {
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 ME="$S/v25.0/me?access_token=$SU_TOKEN&appsecret_proof=$(proof "$SU_TOKEN")"
+# A person's token (the business admin's): its validation also answers to what the person told the app.
+ME_PERSON="$S/v25.0/me?access_token=$ADMIN_TOKEN&appsecret_proof=$(proof "$ADMIN_TOKEN")"
 DEBUG="$S/v25.0/debug_token?input_token=$SU_TOKEN&access_token=$APP_ID%7C$SECRET"
 REFRESH="$S/v25.0/oauth/access_token?grant_type=fb_exchange_token&client_id=$APP_ID&client_secret=$SECRET&fb_exchange_token=$SU_TOKEN"
 export POST_BODY="business_app=$APP_ID&scope=ads_read&appsecret_proof=$(proof "$ADMIN_TOKEN")&access_token=$ADMIN_TOKEN"
@@ -134,7 +136,11 @@ fi
 
 if [ -n "${HOLD:-}" ]; then
   # HOLD=file: the set-up only, for experiments by hand; writes the server's pid and URLs to that file and waits.
-  printf 'SRV=%s\nME=%q\nDEBUG=%q\nREFRESH=%q\nCEIL=http://127.0.0.1:%s/\n' "$SRV" "$ME" "$DEBUG" "$REFRESH" "$CEIL_PORT" >"$HOLD"
+  # Source it, then e.g. `wrk -s bench/post.lua "$POST"` or `wrk -s bench/revoke.lua "$S"`.
+  printf 'SRV=%s\nS=%s\nME=%q\nDEBUG=%q\nREFRESH=%q\nPOST=%q\nCEIL=http://127.0.0.1:%s/\nWORK=%s\n' \
+    "$SRV" "$S" "$ME" "$DEBUG" "$REFRESH" "$S/v25.0/$SU/access_tokens" "$CEIL_PORT" "$WORK" >"$HOLD"
+  printf 'export POST_BODY=%q TOKENS_FILE=%q WS_FILE=%q WS_APP_TOKEN=%q WS_THREADS=2 REVOKE_PATH=%q\n' \
+    "$POST_BODY" "$TOKENS_FILE" "$WS_FILE" "$WS_APP_TOKEN" "$REVOKE_PATH" >>"$HOLD"
   sleep infinity || true
   exit 0
 fi
@@ -213,6 +219,7 @@ scenario() {
 }
 scenario "GET /me + appsecret_proof" - "$ME"
 scenario "GET /debug_token" - "$DEBUG"
+scenario "GET /me + appsecret_proof, a person's token" - "$ME_PERSON"
 # Every request presents a token picked at random out of all the live ones (bench/working_set.lua). First cold: the
 # first round starts with those tokens uncached (only the single token above is), so it measures the misses, and the
 # later rounds find what the earlier ones cached; the median is of the three. With WS_WARM=1 (bench/all.sh sets it)
