@@ -404,6 +404,33 @@ impl Shared {
         self.trusted.load(Ordering::Acquire)
     }
 
+    /// Reads through `map` at `key` when the cache is trusted, keeping the answer if `keep` says so. `load` is called
+    /// only on a miss, so a hit builds no database future.
+    async fn read_through_if<K, V, F>(
+        &self,
+        map: &Map<K, V>,
+        key: K,
+        load: impl FnOnce() -> F,
+        keep: impl FnOnce(&V) -> bool,
+    ) -> Result<V>
+    where
+        K: Hash + Eq + Clone,
+        V: Clone,
+        F: std::future::Future<Output = Result<V>>,
+    {
+        if self.trusted() {
+            if let Some(v) = map.get(&key) {
+                return Ok(v);
+            }
+        }
+        let stamp = map.stamp();
+        let v = load().await?;
+        if keep(&v) && self.trusted() {
+            map.put(key, v.clone(), stamp);
+        }
+        Ok(v)
+    }
+
     fn clear_all(&self) {
         self.tokens.clear();
         self.apps.clear();
@@ -612,18 +639,8 @@ impl Directory for CachedStore {
     }
     async fn is_installed(&self, su: UserId, app: AppId) -> Result<bool> {
         let me = &self.0;
-        if me.trusted() {
-            if let Some(v) = me.installs.get(&(su, app)) {
-                return Ok(v);
-            }
-        }
-        let stamp = me.installs.stamp();
-        let v = me.inner.is_installed(su, app).await?;
         // Only "installed" is cached: an installation made on another replica must be seen at once.
-        if v && me.trusted() {
-            me.installs.put((su, app), v, stamp);
-        }
-        Ok(v)
+        me.read_through_if(&me.installs, (su, app), || me.inner.is_installed(su, app), |installed| *installed).await
     }
     async fn app_scoped_id(&self, app: AppId, su: UserId) -> Result<UserId> {
         let inner = self.0.inner.clone();
@@ -637,17 +654,7 @@ impl Directory for CachedStore {
     /// Read on every use of a person's token, so cached like the token itself.
     async fn get_authorization(&self, user: UserId, app: AppId) -> Result<Authorization> {
         let me = &self.0;
-        if me.trusted() {
-            if let Some(v) = me.authorizations.get(&(user, app)) {
-                return Ok(v);
-            }
-        }
-        let stamp = me.authorizations.stamp();
-        let v = me.inner.get_authorization(user, app).await?;
-        if me.trusted() {
-            me.authorizations.put((user, app), v.clone(), stamp);
-        }
-        Ok(v)
+        me.read_through_if(&me.authorizations, (user, app), || me.inner.get_authorization(user, app), |_| true).await
     }
     async fn get_page(&self, id: PageId) -> Result<Option<Page>> {
         self.0.inner.get_page(id).await
