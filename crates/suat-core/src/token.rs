@@ -126,11 +126,23 @@ pub struct TokenHash(pub [u8; 32]);
 
 impl TokenHash {
     pub fn to_hex(&self) -> String {
-        hex::encode(self.0)
+        hex_string(&self.0)
+    }
+    /// The first 16 hex digits: how logs, the journal and the audit log name a token without its hash.
+    pub fn reference(&self) -> String {
+        hex_string(&self.0[..8])
     }
     pub fn from_slice(b: &[u8]) -> Option<TokenHash> {
         b.try_into().ok().map(TokenHash)
     }
+}
+
+/// Lowercase hex through a buffer: `hex::encode` builds its string a `char` at a time, a visible cost where every
+/// request names its token.
+fn hex_string(bytes: &[u8]) -> String {
+    let mut out = vec![0u8; bytes.len() * 2];
+    hex::encode_to_slice(bytes, &mut out).expect("twice the length");
+    String::from_utf8(out).expect("hex digits are ASCII")
 }
 
 impl fmt::Debug for TokenHash {
@@ -294,6 +306,14 @@ impl TokenRecord {
 mod tests {
     use super::*;
     use rand::SeedableRng;
+
+    #[test]
+    fn hashes_print_as_lowercase_hex_and_their_reference_is_its_start() {
+        let h = TokenHash(std::array::from_fn(|i| (i * 37 + 5) as u8));
+        let hex: String = h.0.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(h.to_hex(), hex);
+        assert_eq!(h.reference(), hex[..16]);
+    }
 
     #[test]
     fn one_constructor_per_kind() {

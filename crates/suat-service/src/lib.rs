@@ -209,7 +209,7 @@ impl Service {
     /// How the audit log names a token (the first 16 hex characters of its keyed hash): the request journal uses it
     /// too, so a journal entry and an audit line can be matched without either holding the token.
     pub fn token_ref(&self, token: &str) -> String {
-        self.hash(token).to_hex()[..16].to_owned()
+        self.hash(token).reference()
     }
 
     /// A token's keyed hash: the only form in which the store ever sees it. Within [`one_request`] the last two

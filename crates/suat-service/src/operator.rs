@@ -595,7 +595,7 @@ pub struct SnapshotDocument {
 }
 
 fn key_check(svc: &Service) -> String {
-    svc.hash("suat snapshot key check v1").to_hex()[..16].to_owned()
+    svc.hash("suat snapshot key check v1").reference()
 }
 
 pub async fn export_snapshot(svc: &Service) -> Result<SnapshotDocument> {

@@ -98,7 +98,7 @@ impl Service {
                 .subject(user.id)
                 .app(source.app_id)
                 .token(&hash)
-                .detail(json!({"kind": "PAGE", "page": page.id, "from": source.hash.to_hex()[..16]}));
+                .detail(json!({"kind": "PAGE", "page": page.id, "from": source.hash.reference()}));
             match self.write(Write::IssueToken(rec), audit).await {
                 // Two concurrent first derivations insert the same row; the loser's token is the same string.
                 Ok(_) | Err(Error::Store(StoreError::Conflict(_))) => {}

@@ -61,10 +61,10 @@ impl Service {
         rules::check_refresh(app.app.id, &old_rec)?;
         let token = AccessToken::mint(&mut rand::rngs::OsRng);
         let rec = TokenRecord::refreshed(self.hash(token.expose()), &old_rec, now);
-        let audit =
-            AuditEntry::new(now, "refresh", format!("app:{}", app.app.id)).app(app.app.id).token(&rec.hash).detail(
-                json!({"from": old_rec.hash.to_hex()[..16], "expires_at": rec.expires_at, "kind": rec.kind.as_str()}),
-            );
+        let audit = AuditEntry::new(now, "refresh", format!("app:{}", app.app.id))
+            .app(app.app.id)
+            .token(&rec.hash)
+            .detail(json!({"from": old_rec.hash.reference(), "expires_at": rec.expires_at, "kind": rec.kind.as_str()}));
         let audit = match rec.user_id {
             Some(u) => audit.subject(u),
             None => audit,

@@ -454,7 +454,7 @@ pub async fn every_write_is_audited_in_order(s: Dyn) {
         (issued.at, issued.actor.as_str(), issued.subject, issued.app_id),
         (1234, "3001", Some(UserId(10)), Some(AppId(20)))
     );
-    assert_eq!(issued.token_ref.as_deref(), Some(&t.hash.to_hex()[..16]));
+    assert_eq!(issued.token_ref, Some(t.hash.reference()));
     assert_eq!(issued.detail, serde_json::json!({"scopes": ["ads_read"]}));
     assert_eq!(
         s.audit_tail(2).await.unwrap().iter().map(|a| a.action.as_str()).collect::<Vec<_>>(),
@@ -610,7 +610,7 @@ pub async fn dump_is_complete_and_ordered(s: Dyn) {
         d.page_roles.iter().map(|r| (r.page_id.0, r.user_id.0)).collect::<Vec<_>>(),
         [(30, 5), (30, 10), (31, 5)]
     );
-    let refs: Vec<String> = [9u8, 1, 2].iter().map(|n| TokenHash([*n; 32]).to_hex()[..16].to_owned()).collect();
+    let refs: Vec<String> = [9u8, 1, 2].iter().map(|n| TokenHash([*n; 32]).reference()).collect();
     assert_eq!(d.tokens.iter().map(|t| t.token_ref.clone()).collect::<Vec<_>>(), refs);
     let t = &d.tokens[2];
     assert_eq!(

@@ -120,7 +120,7 @@ impl AuditEntry {
         self
     }
     pub fn token(mut self, h: &TokenHash) -> Self {
-        self.token_ref = Some(h.to_hex()[..16].to_owned());
+        self.token_ref = Some(h.reference());
         self
     }
     pub fn detail(mut self, d: serde_json::Value) -> Self {

@@ -408,7 +408,7 @@ impl CodeRow {
 /// A token row as the dump shows it: no hash, only its audit reference.
 pub(crate) fn summary(t: &TokenRecord) -> TokenSummary {
     TokenSummary {
-        token_ref: t.hash.to_hex()[..16].to_owned(),
+        token_ref: t.hash.reference(),
         kind: t.kind.as_str().to_owned(),
         app_id: t.app_id,
         user_id: t.user_id,
