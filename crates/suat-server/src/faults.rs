@@ -222,10 +222,15 @@ impl Faults {
         self.count.store(0, Ordering::Relaxed);
     }
 
+    /// Whether any rule is set at all.
+    fn armed(&self) -> bool {
+        self.count.load(Ordering::Relaxed) != 0
+    }
+
     /// Whether any rule could match this method and path (cheap: no RNG drawn, nothing resolved), and whether
     /// such a rule needs the caller resolved.
     fn precheck(&self, method: &Method, path: &str) -> Option<bool> {
-        if self.count.load(Ordering::Relaxed) == 0 {
+        if !self.armed() {
             return None;
         }
         let inner = self.inner.lock().expect("faults lock");
@@ -366,6 +371,10 @@ pub struct Injected {
 pub async fn gate(state: &AppState, req: Request, next: impl AsyncFnOnce(Request) -> Response) -> Response {
     let Some(parsed) = req.extensions().get::<Req>().cloned() else { return next(req).await };
     crate::journal::note_presented(state, &parsed);
+    // No rule set (the usual case): nothing to match, so no path to build.
+    if !state.faults.armed() {
+        return next(req).await;
+    }
     let path = format!("/{}", parsed.segments.join("/"));
     let Some(needs_caller) = state.faults.precheck(&parsed.method, &path) else { return next(req).await };
     let caller = if needs_caller { Some(Box::pin(caller_facts(state, &parsed)).await) } else { None };

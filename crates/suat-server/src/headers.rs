@@ -30,7 +30,7 @@ fn fresh_request_id() -> String {
     const A: &[u8; 64] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_-";
     let mut out = [b'A'; 23];
     random_chars(A, &mut out[1..]);
-    out.iter().map(|&b| char::from(b)).collect()
+    String::from_utf8(out.to_vec()).expect("the alphabet is ASCII")
 }
 
 /// 11 characters of the base64 alphabet, as Graph's `x-fb-trace-id` is.
@@ -73,10 +73,8 @@ pub async fn graph_headers(req: Request, next: impl AsyncFnOnce(Request) -> Resp
     parts.headers.reserve(12);
     // GRAPH-WIRE §3/§8: the usage header on every answer to a token-authenticated call, refusals included; the
     // caller's authentication left it in this request's slot.
-    if let Some((name, value)) = usage.get().map(|r| r.header()) {
-        if let Ok(v) = HeaderValue::from_str(&value) {
-            parts.headers.insert(name, v);
-        }
+    if let Some((name, value)) = usage.get().and_then(usage_header) {
+        parts.headers.insert(name, value);
     }
     let is_get = parts.extensions.get::<AnsweredMethod>().map_or(sent, |m| m.0.clone()) == Method::GET;
     let ok = parts.status.is_success();
@@ -89,11 +87,12 @@ pub async fn graph_headers(req: Request, next: impl AsyncFnOnce(Request) -> Resp
             Ok(b) => b,
             Err(_) => return crate::error::GraphError::internal().into_response(),
         };
-        let etag = format!("\"{}\"", hex::encode(&Sha256::digest(&bytes)[..20]));
-        if let Ok(v) = HeaderValue::from_str(&etag) {
+        let mut etag = [b'"'; 42];
+        hex::encode_to_slice(&Sha256::digest(&bytes)[..20], &mut etag[1..41]).expect("40 digits");
+        if let Ok(v) = HeaderValue::from_bytes(&etag) {
             parts.headers.insert(header::ETAG, v);
         }
-        if if_none_match.is_some_and(|v| v.as_bytes() == etag.as_bytes()) {
+        if if_none_match.is_some_and(|v| v.as_bytes() == etag) {
             parts.status = StatusCode::NOT_MODIFIED;
             parts.headers.remove(header::CONTENT_LENGTH);
             body = Body::empty();
@@ -103,6 +102,27 @@ pub async fn graph_headers(req: Request, next: impl AsyncFnOnce(Request) -> Resp
     }
     decorate(&mut parts.headers, &id, ok || parts.status == StatusCode::NOT_MODIFIED);
     Response::from_parts(parts, body)
+}
+
+/// The usage header of `report`, rendered once per thread until the report changes: a caller's usage moves by a
+/// percent at a time, and every token-authenticated answer carries it.
+fn usage_header(report: suat_core::limits::Report) -> Option<(HeaderName, HeaderValue)> {
+    thread_local! {
+        static LAST: std::cell::RefCell<Option<(suat_core::limits::Report, HeaderName, HeaderValue)>> =
+            const { std::cell::RefCell::new(None) };
+    }
+    LAST.with(|last| {
+        let mut last = last.borrow_mut();
+        match &*last {
+            Some((r, name, value)) if *r == report => Some((name.clone(), value.clone())),
+            _ => {
+                let (name, value) = report.header();
+                let (name, value) = (HeaderName::from_static(name), HeaderValue::from_str(&value).ok()?);
+                *last = Some((report, name.clone(), value.clone()));
+                Some((name, value))
+            }
+        }
+    })
 }
 
 /// `Date` on every answer (Graph and control plane) from the server clock, wall clock plus the control-plane
@@ -171,6 +191,17 @@ mod tests {
         // Six bits a character: over many ids every letter of the alphabet turns up, first and last included.
         let seen: std::collections::HashSet<u8> = (0..200).flat_map(|_| fresh_request_id().into_bytes()).collect();
         assert!(seen.contains(&b'0') && seen.contains(&b'-') && seen.len() == 64, "{}", seen.len());
+    }
+
+    #[test]
+    fn the_usage_header_follows_the_report() {
+        use suat_core::limits::{Report, Usage};
+        let app = |percent| Report::App(Usage { percent, regain_minutes: 0 });
+        for p in [3, 3, 4, 3] {
+            let (name, value) = usage_header(app(p)).unwrap();
+            assert_eq!(name, "x-app-usage");
+            assert_eq!(value, format!(r#"{{"call_count":{p},"total_cputime":{p},"total_time":{p}}}"#));
+        }
     }
 
     #[test]

@@ -237,7 +237,8 @@ fn bearer(headers: &HeaderMap) -> Option<String> {
 /// application/x-www-form-urlencoded decoding that refuses invalid UTF-8 instead of replacing it.
 fn decode(raw: &[u8]) -> Result<String, GraphError> {
     // Fast path: tokens, ids and proofs usually need no unescaping at all.
-    if !raw.iter().any(|b| *b == b'%' || *b == b'+') {
+    // memchr2 scans a word at a time; a byte loop over a 200-byte token was a visible share of a cached read.
+    if memchr::memchr2(b'%', b'+', raw).is_none() {
         return std::str::from_utf8(raw)
             .map(str::to_owned)
             .map_err(|_| GraphError::param("Parameters must be valid UTF-8"));

@@ -104,14 +104,9 @@ pub struct ApiVersion(pub Option<String>);
 /// Before routing: strips `/vNN.N` from the path and remembers it, so one route serves versioned and bare paths,
 /// and drops empty segments (`/me/` is `/me`, as the SDKs that append a slash expect).
 pub fn versioned(mut req: Request) -> Request {
-    let path = req.uri().path();
-    let mut segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
-    let version = match segments.first() {
-        Some(v) if is_version(v) => Some(segments.remove(0).to_owned()),
-        _ => None,
-    };
-    let normal = format!("/{}", segments.join("/"));
-    if normal != path {
+    let (version, normal) = split_version(req.uri().path());
+    let version = version.map(str::to_owned);
+    if let Some(normal) = normal {
         let pq = match req.uri().query() {
             Some(q) => format!("{normal}?{q}"),
             None => normal,
@@ -128,6 +123,37 @@ pub fn versioned(mut req: Request) -> Request {
         req.extensions_mut().insert(ApiVersion(version));
     }
     req
+}
+
+/// A path's version segment, and the path without it and without empty segments if that differs from the path.
+/// Without a version and empty segments (a bare `/me`), nothing is allocated.
+fn split_version(path: &str) -> (Option<&str>, Option<String>) {
+    let first = path.split('/').find(|s| !s.is_empty());
+    let version = first.filter(|v| is_version(v));
+    let mut rest = path;
+    if let Some(v) = version {
+        // The version is the first non-empty segment: skip the slashes before it, then it.
+        rest = &rest[rest.find(v).map_or(0, |i| i + v.len())..];
+    }
+    let clean = rest.len() > 1 && rest.starts_with('/') && !rest.ends_with('/') && !rest.contains("//");
+    if clean && version.is_none() {
+        return (None, None);
+    }
+    let normal = if clean {
+        rest.to_owned()
+    } else {
+        let mut n = String::with_capacity(rest.len() + 1);
+        for seg in rest.split('/').filter(|s| !s.is_empty()) {
+            n.push('/');
+            n.push_str(seg);
+        }
+        if n.is_empty() {
+            n.push('/');
+        }
+        n
+    };
+    let changed = normal != path;
+    (version, changed.then_some(normal))
 }
 
 /// Runs a request that has arrived to its end, whether or not its client waits for the answer: a client that hangs
@@ -449,6 +475,23 @@ mod tests {
         assert_eq!(over("a=1").unwrap(), None);
         assert_eq!(over("method=").unwrap(), None);
         assert!(over("method=patch").is_err());
+    }
+
+    #[test]
+    fn the_version_is_split_off_and_empty_segments_dropped() {
+        let split = super::split_version;
+        assert_eq!(split("/me"), (None, None));
+        assert_eq!(split("/"), (None, None));
+        assert_eq!(split("/v25.0/me"), (Some("v25.0"), Some("/me".into())));
+        assert_eq!(split("/v25.0/123/access_tokens"), (Some("v25.0"), Some("/123/access_tokens".into())));
+        assert_eq!(split("/v25.0"), (Some("v25.0"), Some("/".into())));
+        assert_eq!(split("/v25.0/"), (Some("v25.0"), Some("/".into())));
+        assert_eq!(split("//v25.0//me/"), (Some("v25.0"), Some("/me".into())));
+        assert_eq!(split("/me/"), (None, Some("/me".into())));
+        assert_eq!(split("//me//permissions"), (None, Some("/me/permissions".into())));
+        assert_eq!(split("/v250/me"), (None, None));
+        assert_eq!(split("/me/v25.0"), (None, None), "only a first segment is a version");
+        assert_eq!(split(""), (None, Some("/".into())));
     }
 
     #[test]
