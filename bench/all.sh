@@ -40,6 +40,16 @@ for store in sqlite postgres; do
     } | tee -a "$TABLES" >>"$OUT"
   done
 done
+# Where a cached validation's time goes: the ladder of bench/run.sh (the store plays no part in a cached read).
+echo "running the validation ladder" >&2
+{
+  echo
+  echo "## Where a cached validation's time goes (SQLite, 1000 live tokens; \`LADDER=1 bash bench/run.sh sqlite 1000 $SECS\`)"
+  echo
+  echo "Each rung alternates with the bare ceiling in the same round, as the scenarios do; see \"The read path\" below."
+  echo
+  LADDER=1 bash bench/run.sh sqlite 1000 "$SECS"
+} >>"$OUT"
 if [ -n "${BEFORE_BIN:-}" ]; then
   for store in sqlite postgres; do
     echo "running $store 1000 with $BEFORE_BIN" >&2

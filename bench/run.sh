@@ -13,6 +13,7 @@
 # (bench/pg_*.sql) with as many clients as suat's pool has connections (16). "share" is suat's rate over that limit.
 # SUAT_BIN runs another build of suat (e.g. an older commit's) against the same harness.
 # PORT and CEIL_PORT move suat and the ceiling off 18787 and 18788 (two runs at once on one machine).
+# LADDER=1 prints only the validation ladder (see below) instead of the scenarios.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 STORE=${1:-sqlite}
@@ -35,7 +36,7 @@ fi
 cargo build --release -q -p suat-cli -p suat-server --examples --bins
 BIN=${SUAT_BIN:-target/release/suat}
 PG_POOL=16
-cleanup() { kill "${SRV:-}" "${CEIL:-}" "${WARM:-}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$WORK"; }
+cleanup() { kill "${SRV:-}" "${CEIL:-}" "${CEIL2:-}" "${WARM:-}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$WORK"; }
 trap cleanup EXIT
 
 DBARGS=(--db "$WORK/suat.db")
@@ -131,6 +132,35 @@ if [ -n "${SWITCHES:-}" ]; then
     n=$(( ${r%% *} * SECS ))
     echo "$who: ${r%% *} req/s, $(echo "$cs / $n" | bc -l | cut -c1-5) switches/req, $(echo "$tc * 1000 / $n" | bc -l | cut -c1-6) us CPU/req"
   done
+  exit 0
+fi
+
+if [ -n "${LADDER:-}" ]; then
+  # LADDER=1: where a cached validation's time goes, rung by rung, each paired with the bare ceiling in the same
+  # round. A second ceiling replays the very bytes of suat's `GET /me` answer (headers and body, recorded here) to the
+  # very request wrk sends suat, with no work behind them; then suat's cheapest route, suat's Graph stack answering
+  # a request it refuses before any lookup, and the cached `GET /me` itself.
+  curl -si "$ME" >"$WORK/answer.http"
+  CEIL2_PORT=${CEIL2_PORT:-18789}
+  CEILING_ANSWER="$WORK/answer.http" target/release/examples/ceiling 127.0.0.1:$CEIL2_PORT 2>/dev/null &
+  CEIL2=$!
+  for _ in $(seq 100); do curl -sf "http://127.0.0.1:$CEIL2_PORT/" >/dev/null && break; sleep 0.1; done
+  echo "| rung | req/s (median of $REPS) | ceiling req/s | ratio |"
+  echo "|---|---|---|---|"
+  rung() {
+    local name=$1 url=$2 rs=() cs=() r c
+    for _ in $(seq "$REPS"); do
+      c=$(run_wrk "http://127.0.0.1:$CEIL_PORT/"); cs+=("${c%% *}")
+      r=$(run_wrk "$url"); rs+=("${r%% *}")
+    done
+    r=$(printf '%s\n' "${rs[@]}" | median); c=$(printf '%s\n' "${cs[@]}" | median)
+    printf '| %s | %s | %s | %.2f |\n' "$name" "$r" "$c" "$(echo "$r / $c" | bc -l)"
+  }
+  rung "ceiling: suat's request, answered with the bytes of suat's answer, no work" "http://127.0.0.1:$CEIL2_PORT${ME#"$S"}"
+  rung "suat: \`GET /_suat/health\` (listener, outer middleware, router)" "$S/_suat/health"
+  rung "suat: \`GET /v25.0/me\` without a token (the Graph stack, refused before any lookup: 400)" "$S/v25.0/me"
+  rung "suat: \`GET /me\` + appsecret_proof, cached (the above, authentication and the answer)" "$ME"
+  kill "$CEIL2" 2>/dev/null || true
   exit 0
 fi
 
