@@ -190,8 +190,6 @@ struct Slot {
     busy: AtomicBool,
     idle_since: AtomicU64,
     reading_since: AtomicU64,
-    /// A phase changed: the task recomputes its deadline.
-    wake: Notify,
     /// Evicted: the task closes the connection.
     kill: Notify,
     base: Instant,
@@ -202,11 +200,10 @@ impl Slot {
         self.base.elapsed().as_millis() as u64 + 1
     }
 
-    /// Bytes arrived: if the connection was idle, a head has begun.
+    /// Bytes arrived: if the connection was idle, a head has begun. Nobody is woken: see [`ConnTask::run`].
     fn bytes_arrived(&self) {
         if !self.busy.load(Relaxed) && self.reading_since.load(Relaxed) == 0 {
             self.reading_since.store(self.now(), Relaxed);
-            self.wake.notify_one();
         }
     }
 
@@ -219,7 +216,6 @@ impl Slot {
         self.idle_since.store(self.now(), Relaxed);
         self.reading_since.store(0, Relaxed);
         self.busy.store(false, Relaxed);
-        self.wake.notify_one();
     }
 
     /// When the current phase ends, or `None` while a handler runs.
@@ -278,7 +274,6 @@ impl Registry {
             busy: AtomicBool::new(false),
             idle_since: AtomicU64::new(self.base.elapsed().as_millis() as u64 + 1),
             reading_since: AtomicU64::new(0),
-            wake: Notify::new(),
             kill: Notify::new(),
             base: self.base,
         });
@@ -355,16 +350,26 @@ where
             .max_buf_size(limits.max_header_bytes.max(8192))
             .serve_connection(TokioIo::new(io), service);
         tokio::pin!(conn);
+        // The deadline is checked at least every `period` and exactly when it falls due. A phase change wakes
+        // nobody: a phase begun after a check ends at least `period` after it, so the next check (at most `period`
+        // after the last) is never late for it. That is one timer wake-up per connection per period, instead of
+        // two wake-ups and two timer re-arms of the connection's task per request.
+        let period = limits.header_timeout.min(limits.idle_timeout);
+        let check = tokio::time::sleep(period);
+        tokio::pin!(check);
         loop {
-            let deadline = slot.deadline(&limits);
             tokio::select! {
                 _ = conn.as_mut() => break,
                 _ = slot.kill.notified() => break,
-                _ = slot.wake.notified() => {}
-                _ = sleep_until(deadline) => {
-                    if slot.deadline(&limits).is_some_and(|d| d <= Instant::now()) {
-                        counters.timed_out.fetch_add(1, Relaxed);
-                        break;
+                _ = check.as_mut() => {
+                    let now = Instant::now();
+                    match slot.deadline(&limits) {
+                        Some(d) if d <= now => {
+                            counters.timed_out.fetch_add(1, Relaxed);
+                            break;
+                        }
+                        Some(d) => check.as_mut().reset(d.min(now + period)),
+                        None => check.as_mut().reset(now + period),
                     }
                 }
                 _ = closing.changed() => {
@@ -375,13 +380,6 @@ where
             }
         }
         registry.remove(&slot);
-    }
-}
-
-async fn sleep_until(deadline: Option<Instant>) {
-    match deadline {
-        Some(d) => tokio::time::sleep_until(d).await,
-        None => std::future::pending().await,
     }
 }
 

@@ -98,6 +98,24 @@ async fn a_slow_header_is_cut_off_at_the_header_timeout_not_the_idle_one() {
     assert!(at - t0 >= Duration::from_millis(900), "cut off after {:?}", at - t0);
 }
 
+/// The same on a kept-alive connection that has been idle a while after an answer: the head's own timeout, not the
+/// idle one, whenever the head begins.
+#[tokio::test]
+async fn a_slow_header_after_an_idle_spell_is_cut_off_at_the_header_timeout() {
+    let s = TestServer::start_with_limits(Limits { idle_timeout: Duration::from_secs(3600), ..limits(100) }).await;
+    let mut c = connect(&s).await;
+    c.write_all(b"GET /_suat/health HTTP/1.1\r\nhost: x\r\n\r\n").await.unwrap();
+    let mut buf = vec![0u8; 4096];
+    let n = c.read(&mut buf).await.unwrap();
+    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200 OK"));
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let t0 = Instant::now();
+    c.write_all(b"GET /me HTTP/1.1\r\nhost: x\r\nx-slow: ").await.unwrap();
+    let (sent, at) = read_to_close(&mut c).await;
+    assert_eq!(sent, "");
+    assert!(at - t0 >= Duration::from_millis(900), "cut off after {:?}", at - t0);
+}
+
 #[tokio::test]
 async fn a_slow_body_gets_a_408_envelope() {
     let s = TestServer::start_with_limits(limits(100)).await;
