@@ -26,6 +26,14 @@ async fn connect(s: &TestServer) -> TcpStream {
     TcpStream::connect(s.url.trim_start_matches("http://")).await.expect("connect")
 }
 
+/// One `GET /_suat/health` on `c`, answered 200 on that connection (it was not closed meanwhile).
+async fn health(c: &mut TcpStream) {
+    c.write_all(b"GET /_suat/health HTTP/1.1\r\nhost: x\r\n\r\n").await.unwrap();
+    let mut buf = vec![0u8; 4096];
+    let n = c.read(&mut buf).await.unwrap();
+    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200 OK"), "not served on this connection");
+}
+
 /// Reads until the server closes the connection (or 20 s pass): what it sent, and when it closed.
 async fn read_to_close(c: &mut TcpStream) -> (String, Instant) {
     let mut out = Vec::new();
@@ -61,10 +69,7 @@ async fn keep_alive_between_requests_is_the_idle_timeout_and_requests_within_it_
     let s = TestServer::start_with_limits(limits(100)).await;
     let mut c = connect(&s).await;
     for _ in 0..3 {
-        c.write_all(b"GET /_suat/health HTTP/1.1\r\nhost: x\r\n\r\n").await.unwrap();
-        let mut buf = vec![0u8; 4096];
-        let n = c.read(&mut buf).await.unwrap();
-        assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200 OK"), "served on the same connection");
+        health(&mut c).await;
     }
     let t0 = Instant::now();
     let (_, at) = read_to_close(&mut c).await;
@@ -77,14 +82,9 @@ async fn keep_alive_between_requests_is_the_idle_timeout_and_requests_within_it_
 async fn a_connection_idle_for_longer_than_hypers_default_header_timer_is_still_served() {
     let s = TestServer::start_with_limits(Limits { idle_timeout: Duration::from_secs(3600), ..limits(100) }).await;
     let mut c = connect(&s).await;
-    c.write_all(b"GET /_suat/health HTTP/1.1\r\nhost: x\r\n\r\n").await.unwrap();
-    let mut buf = vec![0u8; 4096];
-    let n = c.read(&mut buf).await.unwrap();
-    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200 OK"));
+    health(&mut c).await;
     tokio::time::sleep(Duration::from_secs(32)).await;
-    c.write_all(b"GET /_suat/health HTTP/1.1\r\nhost: x\r\n\r\n").await.unwrap();
-    let n = c.read(&mut buf).await.unwrap();
-    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200 OK"), "closed while idle within its timeout");
+    health(&mut c).await;
 }
 
 #[tokio::test]
@@ -104,10 +104,7 @@ async fn a_slow_header_is_cut_off_at_the_header_timeout_not_the_idle_one() {
 async fn a_slow_header_after_an_idle_spell_is_cut_off_at_the_header_timeout() {
     let s = TestServer::start_with_limits(Limits { idle_timeout: Duration::from_secs(3600), ..limits(100) }).await;
     let mut c = connect(&s).await;
-    c.write_all(b"GET /_suat/health HTTP/1.1\r\nhost: x\r\n\r\n").await.unwrap();
-    let mut buf = vec![0u8; 4096];
-    let n = c.read(&mut buf).await.unwrap();
-    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200 OK"));
+    health(&mut c).await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let t0 = Instant::now();
     c.write_all(b"GET /me HTTP/1.1\r\nhost: x\r\nx-slow: ").await.unwrap();
