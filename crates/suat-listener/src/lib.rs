@@ -350,28 +350,26 @@ where
             .max_buf_size(limits.max_header_bytes.max(8192))
             .serve_connection(TokioIo::new(io), service);
         tokio::pin!(conn);
-        // The deadline is checked at least every `period` and exactly when it falls due. A phase change wakes
-        // nobody: a phase begun after a check ends at least `period` after it, so the next check (at most `period`
-        // after the last) is never late for it. That is one timer wake-up per connection per period, instead of
-        // two wake-ups and two timer re-arms of the connection's task per request.
-        let period = limits.header_timeout.min(limits.idle_timeout);
-        let check = tokio::time::sleep(period);
+        // The deadline is checked at least every `period` and exactly when it falls due (see [`next_check`]). A phase
+        // change wakes nobody: a phase begun after a check ends at least `period` after it, so the next check (at
+        // most `period` after the last) is never late for it. That is one timer wake-up per connection per period
+        // (an idle connection wakes every 10 s by default), instead of two wake-ups and two timer re-arms of the
+        // connection's task per request.
+        let period = limits.header_timeout.min(limits.idle_timeout).max(Duration::from_millis(1));
+        let first = next_check(slot.deadline(&limits), Instant::now(), period).unwrap_or_else(Instant::now);
+        let check = tokio::time::sleep_until(first);
         tokio::pin!(check);
         loop {
             tokio::select! {
                 _ = conn.as_mut() => break,
                 _ = slot.kill.notified() => break,
-                _ = check.as_mut() => {
-                    let now = Instant::now();
-                    match slot.deadline(&limits) {
-                        Some(d) if d <= now => {
-                            counters.timed_out.fetch_add(1, Relaxed);
-                            break;
-                        }
-                        Some(d) => check.as_mut().reset(d.min(now + period)),
-                        None => check.as_mut().reset(now + period),
+                _ = check.as_mut() => match next_check(slot.deadline(&limits), Instant::now(), period) {
+                    Some(at) => check.as_mut().reset(at),
+                    None => {
+                        counters.timed_out.fetch_add(1, Relaxed);
+                        break;
                     }
-                }
+                },
                 _ = closing.changed() => {
                     conn.as_mut().graceful_shutdown();
                     let _ = tokio::time::timeout(limits.body_timeout, conn.as_mut()).await;
@@ -380,6 +378,16 @@ where
             }
         }
         registry.remove(&slot);
+    }
+}
+
+/// When a connection's task next checks its deadline: at the deadline if it comes within `period`, else after
+/// `period` (a phase may begin meanwhile); `None` if the deadline has passed.
+fn next_check(deadline: Option<Instant>, now: Instant, period: Duration) -> Option<Instant> {
+    match deadline {
+        Some(d) if d <= now => None,
+        Some(d) => Some(d.min(now + period)),
+        None => Some(now + period),
     }
 }
 
@@ -583,6 +591,17 @@ mod tests {
         c.request_ended();
         assert!(r.admit(&Counters::default()).is_some());
         assert!(!r.conns.lock().unwrap().contains_key(&c.id));
+    }
+
+    #[test]
+    fn the_next_check_is_the_deadline_when_it_comes_within_the_period() {
+        let (now, period) = (Instant::now(), Duration::from_secs(10));
+        let s = Duration::from_secs;
+        assert_eq!(next_check(Some(now + s(3)), now, period), Some(now + s(3)), "due within the period: exactly then");
+        assert_eq!(next_check(Some(now + s(60)), now, period), Some(now + s(10)), "later: look again after a period");
+        assert_eq!(next_check(None, now, period), Some(now + s(10)), "in a handler: look again after a period");
+        assert_eq!(next_check(Some(now), now, period), None, "due: time out");
+        assert_eq!(next_check(Some(now - s(1)), now, period), None, "past: time out");
     }
 
     #[tokio::test(start_paused = true)]
