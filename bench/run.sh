@@ -140,7 +140,7 @@ if [ -n "${LADDER:-}" ]; then
   # round. A second ceiling replays the very bytes of suat's `GET /me` answer (headers and body, recorded here) to the
   # very request wrk sends suat, with no work behind them; then suat's cheapest route, suat's Graph stack answering
   # a request it refuses before any lookup, and the cached `GET /me` itself.
-  curl -si "$ME" >"$WORK/answer.http"
+  curl -sfi "$ME" >"$WORK/answer.http"
   CEIL2_PORT=${CEIL2_PORT:-18789}
   CEILING_ANSWER="$WORK/answer.http" target/release/examples/ceiling 127.0.0.1:$CEIL2_PORT 2>/dev/null &
   CEIL2=$!

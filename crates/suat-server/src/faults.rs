@@ -227,12 +227,9 @@ impl Faults {
         self.count.load(Ordering::Relaxed) != 0
     }
 
-    /// Whether any rule could match this method and path (cheap: no RNG drawn, nothing resolved), and whether
-    /// such a rule needs the caller resolved.
+    /// Whether any rule could match this method and path (cheap: no RNG drawn, nothing resolved; ask
+    /// [`Faults::armed`] first), and whether such a rule needs the caller resolved.
     fn precheck(&self, method: &Method, path: &str) -> Option<bool> {
-        if !self.armed() {
-            return None;
-        }
         let inner = self.inner.lock().expect("faults lock");
         let mut any = None;
         for r in inner.rules.iter().filter(|r| r.remaining != Some(0) && r.matches_request(method, path)) {

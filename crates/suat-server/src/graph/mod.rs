@@ -128,13 +128,13 @@ pub fn versioned(mut req: Request) -> Request {
 /// A path's version segment, and the path without it and without empty segments if that differs from the path.
 /// Without a version and empty segments (a bare `/me`), nothing is allocated.
 fn split_version(path: &str) -> (Option<&str>, Option<String>) {
-    let first = path.split('/').find(|s| !s.is_empty());
-    let version = first.filter(|v| is_version(v));
-    let mut rest = path;
-    if let Some(v) = version {
-        // The version is the first non-empty segment: skip the slashes before it, then it.
-        rest = &rest[rest.find(v).map_or(0, |i| i + v.len())..];
-    }
+    // The first segment starts after the leading slashes.
+    let start = path.len() - path.trim_start_matches('/').len();
+    let version = path[start..].split('/').next().filter(|v| is_version(v));
+    let rest = match version {
+        Some(v) => &path[start + v.len()..],
+        None => path,
+    };
     let clean = rest.len() > 1 && rest.starts_with('/') && !rest.ends_with('/') && !rest.contains("//");
     if clean && version.is_none() {
         return (None, None);
@@ -491,6 +491,8 @@ mod tests {
         assert_eq!(split("//me//permissions"), (None, Some("/me/permissions".into())));
         assert_eq!(split("/v250/me"), (None, None));
         assert_eq!(split("/me/v25.0"), (None, None), "only a first segment is a version");
+        assert_eq!(split("/v25.0/v25.0/me"), (Some("v25.0"), Some("/v25.0/me".into())), "and only one");
+        assert_eq!(split("/v25.0/%6De"), (Some("v25.0"), Some("/%6De".into())), "nothing is decoded here");
         assert_eq!(split(""), (None, Some("/".into())));
     }
 
