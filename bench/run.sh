@@ -179,21 +179,31 @@ if [ -n "${CALLGRIND:-}" ]; then
   # Instruction counts per request (machine noise does not move them): N requests on one keep-alive connection after
   # a warm-up, counted by callgrind with collection switched on only around them.
   N=${N:-2000}
+  # ws: GET /me + appsecret_proof with a different live token each time, none cached: the cache-miss path, one
+  # database read per request (needs live tokens >= N + 200).
   case $CALLGRIND in
-    me) url=$ME ;; debug) url=$DEBUG ;; refresh) url=$REFRESH ;;
-    *) echo "CALLGRIND=me|debug|refresh" >&2; exit 2 ;;
+    me) url=$ME ;; debug) url=$DEBUG ;; refresh) url=$REFRESH ;; ws) url=$S/v25.0/me ;;
+    *) echo "CALLGRIND=me|debug|refresh|ws" >&2; exit 2 ;;
   esac
-  loop() { python3 - "$url" "$1" <<'PY'
-import http.client, sys, urllib.parse
+  # loop COUNT SKIP: COUNT requests; for ws, with the tokens after the first SKIP lines of the working-set file.
+  loop() { python3 - "$url" "$1" "$2" "$CALLGRIND" "$WS_FILE" <<'PY'
+import http.client, itertools, sys, urllib.parse
 u = urllib.parse.urlsplit(sys.argv[1]); c = http.client.HTTPConnection(u.netloc)
-for _ in range(int(sys.argv[2])):
-    c.request("GET", u.path + "?" + u.query); r = c.getresponse(); r.read(); assert r.status == 200, r.status
+n, skip, mode = int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+if mode == "ws":
+    lines = itertools.islice(open(sys.argv[5]), skip, skip + n)
+    paths = [u.path + "?access_token=%s&appsecret_proof=%s" % tuple(l.split()) for l in lines]
+    assert len(paths) == n, "CALLGRIND=ws needs more live tokens"
+else:
+    paths = [u.path + "?" + u.query] * n
+for p in paths:
+    c.request("GET", p); r = c.getresponse(); r.read(); assert r.status == 200, r.status
 PY
   }
   callgrind_control -i on "$SRV" >/dev/null
-  loop 200
+  loop 200 0
   callgrind_control -z "$SRV" >/dev/null
-  loop "$N"
+  loop "$N" 200
   callgrind_control -d "$SRV" >/dev/null
   sleep 1
   out=$(ls -t "$WORK"/cg.out* | head -1)
@@ -205,14 +215,16 @@ PY
 fi
 
 if [ -n "${PROFILE:-}" ]; then
-  # Profile mode: sample the server (software clock) while wrk drives GET /me (or PROFILE=post|refresh|revoke), and
-  # print the hottest symbols, by self time and then with their callees.
+  # Profile mode: sample the server (software clock) while wrk drives GET /me (or PROFILE=post|refresh|revoke, or
+  # ws: GET /me over the working set of every live token, cold), and print the hottest symbols, by self time and then
+  # with their callees.
   perf record -q -F 1999 -e cpu-clock -g -p "$SRV" -o "$WORK/perf.data" -- sleep "$SECS" >/dev/null 2>&1 &
   PERF=$!
   case $PROFILE in
     post) run_wrk -s bench/post.lua "$S/v25.0/$SU/access_tokens" >/dev/null ;;
     refresh) run_wrk "$REFRESH" >/dev/null ;;
     revoke) run_wrk -s bench/revoke.lua "$S" >/dev/null ;;
+    ws) run_wrk -s bench/working_set.lua "$S" >/dev/null ;;
     *) run_wrk "$ME" >/dev/null ;;
   esac
   wait $PERF || true

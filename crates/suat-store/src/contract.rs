@@ -295,6 +295,36 @@ pub async fn tokens_round_trip_and_revoke(s: Dyn) {
     assert_eq!(s.get_token(&t.hash).await.unwrap().unwrap().revoked_at, Some(2000));
 }
 
+/// Reads of many tokens at once share statements (the store answers concurrent reads in batches): each still gets its
+/// own row, or `None` for a hash not stored, whatever else is read beside it, the same hash twice included.
+pub async fn concurrent_token_reads_each_get_their_own_row(s: Dyn) {
+    world(&s).await;
+    s.create_user(&system_user(11, 1), &audit("u")).await.unwrap();
+    let stored: Vec<TokenRecord> = (0..150u8)
+        .map(|i| match i % 3 {
+            0 => tok(1, i, 10, None),
+            1 => TokenRecord { expires_at: None, scopes: vec![], ..tok(1, i, 11, Some(TokenHash([i; 32]))) },
+            _ => TokenRecord { kind: TokenKind::App, user_id: None, page_id: None, ..tok(1, i, 10, None) },
+        })
+        .collect();
+    for t in &stored {
+        s.insert_token(t, &audit("issue")).await.unwrap();
+    }
+    let mut tasks = Vec::new();
+    for round in 0..2 {
+        for i in 0..250u8 {
+            let (s, want) = (s.clone(), stored.get(usize::from(i)).cloned());
+            let hash = want.as_ref().map_or_else(|| tok(2, i, 10, None).hash, |t| t.hash);
+            tasks.push(tokio::spawn(async move {
+                assert_eq!(s.get_token(&hash).await.unwrap().as_deref(), want.as_ref(), "round {round}, token {i}");
+            }));
+        }
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+}
+
 pub async fn revoke_all_touches_only_that_users_live_tokens(s: Dyn) {
     world(&s).await;
     s.create_user(&system_user(11, 1), &audit("u")).await.unwrap();
@@ -1520,6 +1550,7 @@ macro_rules! store_contract_tests {
         $crate::store_contract_tests!(@cases $make;
             objects_round_trip, duplicate_ids_conflict, ids_are_unique_and_increasing,
             system_users_listed_in_creation_order, installs_are_idempotent, tokens_round_trip_and_revoke,
+            concurrent_token_reads_each_get_their_own_row,
             revoke_all_touches_only_that_users_live_tokens, refresh_needs_a_live_parent,
             refresh_racing_revoke_never_leaves_a_usable_child_after_revoke, every_write_is_audited_in_order,
             every_mutating_call_appends_exactly_one_entry,

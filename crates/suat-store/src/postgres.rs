@@ -7,7 +7,7 @@
 use crate::{
     cache::Invalidation,
     codec::to_u64,
-    sql::{Backend, Queued, WriteCtx, MAX_GROUP},
+    sql::{Backend, Queued, TokenRead, WriteCtx, MAX_GROUP},
     Result, StoreError,
 };
 use sqlx::{postgres::PgPoolOptions, Executor, PgPool, Postgres, Transaction};
@@ -22,6 +22,8 @@ pub struct PgStore {
     ctx: WriteCtx,
     /// The queue of this process's group-commit writer (`statements::group_writer`), which every write goes through.
     queue: tokio::sync::mpsc::Sender<Queued>,
+    /// The queue of the token readers (`statements::spawn_token_readers`).
+    token_reads: tokio::sync::mpsc::Sender<TokenRead>,
 }
 
 impl PgStore {
@@ -80,7 +82,8 @@ impl PgStore {
         // deadlock each other; one group commit at a time still shares each fsync among everything queued.
         let (queue, rx) = tokio::sync::mpsc::channel(4 * MAX_GROUP);
         tokio::spawn(statements::group_writer(pool.clone(), ctx.clone(), rx));
-        Ok(PgStore { read: pool.clone(), write: pool, ctx, queue })
+        let token_reads = statements::spawn_token_readers(pool.clone(), TOKEN_READERS);
+        Ok(PgStore { read: pool.clone(), write: pool, ctx, queue, token_reads })
     }
 
     /// Forwards NOTIFYs on this store's channel. On a lost connection it says `Disconnected`, reconnects (with
@@ -160,6 +163,11 @@ async fn migrate(pool: &PgPool) -> Result<()> {
 }
 
 /// First key of the two-key advisory locks this backend takes (ASCII "suat"), apart from any other user of them.
+/// Token readers: each holds one of the pool's 16 connections only while its batch's statement runs. Two keep a batch
+/// in flight while the next gathers; more only make each batch smaller (measured by hand with every read a cache miss:
+/// 1 or 2 readers answered about 10% more requests than 4 or 8).
+const TOKEN_READERS: usize = 2;
+
 const LOCK_NAMESPACE: i32 = 0x7375_6174;
 
 /// Second key of the advisory lock guarding a user's token family: the id folded to 32 bits. A collision only makes
@@ -232,6 +240,10 @@ impl Backend for PgStore {
 
     fn write_queue(&self) -> &tokio::sync::mpsc::Sender<Queued> {
         &self.queue
+    }
+
+    fn token_reads(&self) -> &tokio::sync::mpsc::Sender<TokenRead> {
+        &self.token_reads
     }
 
     fn changes(&self) -> Option<tokio::sync::mpsc::UnboundedReceiver<Invalidation>> {

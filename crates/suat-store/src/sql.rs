@@ -14,7 +14,7 @@
 use crate::{cache::Invalidation, AuditEntry, Result, StoreError, Write, Written};
 use async_trait::async_trait;
 use std::sync::Arc;
-use suat_core::{audit::ChainKey, UserId};
+use suat_core::{audit::ChainKey, TokenHash, TokenRecord, UserId};
 use tokio::sync::{mpsc, oneshot};
 
 /// One write waiting for the group-commit writer ([`Backend::write_queue`]): the write, its audit entry, and where
@@ -24,6 +24,22 @@ pub(crate) type Queued = (Write, AuditEntry, oneshot::Sender<Result<Written>>);
 /// Most writes committed in one transaction: past a few hundred rows the fsync is already shared so widely that a
 /// bigger group only makes its first waiter wait longer.
 pub(crate) const MAX_GROUP: usize = 256;
+
+/// One token read waiting for a batch reader ([`Backend::token_reads`]): the keyed hash, and where to send the row.
+pub(crate) type TokenRead = (TokenHash, oneshot::Sender<Result<Option<Arc<TokenRecord>>>>);
+
+/// Most token reads answered by one statement. A cache miss is one indexed lookup; what it costs is the statement
+/// around it (a round trip to SQLite's connection thread, or to PostgreSQL), so concurrent misses share one.
+pub(crate) const MAX_READ_BATCH: usize = 64;
+
+/// The IN-list lengths a batch is padded to (by repeating its last hash), so each connection prepares at most this
+/// many token reads instead of one per batch size.
+pub(crate) const READ_BATCH_SIZES: [usize; 7] = [1, 2, 4, 8, 16, 32, MAX_READ_BATCH];
+
+/// The smallest of [`READ_BATCH_SIZES`] that holds `n` reads.
+pub(crate) fn padded(n: usize) -> usize {
+    READ_BATCH_SIZES.into_iter().find(|&s| s >= n).unwrap_or(MAX_READ_BATCH)
+}
 
 /// What the statements of a write need of their backend beyond the transaction: owned by the group-commit writer,
 /// which must not hold the store itself (a store's last clone going away closes the queue and stops the writer).
@@ -88,6 +104,8 @@ pub(crate) trait Backend: Send + Sync + 'static {
     fn write_ctx(&self) -> &WriteCtx;
     /// Where writes go to be group-committed by this store's writer task.
     fn write_queue(&self) -> &mpsc::Sender<Queued>;
+    /// Where token reads go to be answered in batches by this store's readers (`statements::spawn_token_readers`).
+    fn token_reads(&self) -> &mpsc::Sender<TokenRead>;
     /// Changes made by other processes (see [`crate::Operator::subscribe`]).
     fn changes(&self) -> Option<mpsc::UnboundedReceiver<Invalidation>>;
 }
@@ -142,7 +160,10 @@ macro_rules! sql_store {
             use $crate::{
                 codec::*,
                 rows::*,
-                sql::{conflict, push_binds, Backend, Queued, WriteCtx, MAX_GROUP, RESET_ORDER},
+                sql::{
+                    conflict, padded, push_binds, Backend, Queued, TokenRead, WriteCtx, MAX_GROUP, MAX_READ_BATCH,
+                    READ_BATCH_SIZES, RESET_ORDER,
+                },
                 AuditEntry, Dump, Invalidation, Result, StoreError, StoredApp, Write, Written,
                 snapshot::{self, Snapshot},
             };
@@ -947,6 +968,95 @@ macro_rules! sql_store {
                 }
             }
 
+            /// Starts `readers` tasks answering token reads in batches on `pool`, and returns where to send them. The
+            /// readers take turns at the queue: each takes everything waiting (up to [`MAX_READ_BATCH`]) and answers
+            /// it with one statement, while the next waits for what comes meanwhile. A read starts only after its
+            /// request was queued, so it sees every write acknowledged before. The tasks end with the last sender.
+            pub(crate) fn spawn_token_readers(
+                pool: sqlx::Pool<$db>,
+                readers: usize,
+            ) -> tokio::sync::mpsc::Sender<TokenRead> {
+                let (tx, rx) = tokio::sync::mpsc::channel(16 * MAX_READ_BATCH);
+                let rx = Arc::new(tokio::sync::Mutex::new(rx));
+                for _ in 0..readers {
+                    tokio::spawn(token_reader(pool.clone(), rx.clone()));
+                }
+                tx
+            }
+
+            async fn token_reader(
+                pool: sqlx::Pool<$db>,
+                rx: Arc<tokio::sync::Mutex<tokio::sync::mpsc::Receiver<TokenRead>>>,
+            ) {
+                let statements: Vec<String> = READ_BATCH_SIZES
+                    .iter()
+                    .map(|&n| {
+                        let list: Vec<String> = (1..=n).map(|i| format!("${i}")).collect();
+                        format!("SELECT {TOKEN_COLUMNS} FROM tokens WHERE hash IN ({})", list.join(", "))
+                    })
+                    .collect();
+                let mut batch: Vec<TokenRead> = Vec::with_capacity(MAX_READ_BATCH);
+                loop {
+                    if rx.lock().await.recv_many(&mut batch, MAX_READ_BATCH).await == 0 {
+                        return;
+                    }
+                    let rows = match pool.acquire().await {
+                        Ok(mut conn) => read_tokens(&mut conn, &statements, &batch).await,
+                        Err(e) => Err(e),
+                    };
+                    answer_tokens(&mut batch, rows);
+                }
+            }
+
+            /// One statement for the whole batch: the IN list padded to one of [`READ_BATCH_SIZES`].
+            async fn read_tokens(
+                conn: &mut Conn,
+                statements: &[String],
+                batch: &[TokenRead],
+            ) -> std::result::Result<Vec<TokenRow>, sqlx::Error> {
+                let size = padded(batch.len());
+                let sql = &statements[READ_BATCH_SIZES.iter().position(|&s| s == size).unwrap_or(0)];
+                let mut q = sqlx::query_as::<_, TokenRow>(sql);
+                for i in 0..size {
+                    q = q.bind(&batch[i.min(batch.len() - 1)].0 .0[..]);
+                }
+                q.fetch_all(&mut *conn).await
+            }
+
+            /// Sends each read of `batch` its own row (or `None`), or every read the statement's failure.
+            fn answer_tokens(batch: &mut Vec<TokenRead>, rows: std::result::Result<Vec<TokenRow>, sqlx::Error>) {
+                let rows = match rows {
+                    Ok(rows) => rows,
+                    Err(e) => {
+                        let why = format!("reading tokens: {e}");
+                        for (_, reply) in batch.drain(..) {
+                            let _ = reply.send(Err(StoreError::Unavailable(why.clone())));
+                        }
+                        return;
+                    }
+                };
+                // A row that does not decode fails the reads of its hash alone.
+                let found: Vec<(Option<[u8; 32]>, std::result::Result<Arc<TokenRecord>, String>)> = rows
+                    .into_iter()
+                    .map(|row| {
+                        let key = row.hash_key();
+                        let decoded = row.domain().map(Arc::new).map_err(|e| match e {
+                            StoreError::Corrupt(why) => why,
+                            other => other.to_string(),
+                        });
+                        (key, decoded)
+                    })
+                    .collect();
+                for (hash, reply) in batch.drain(..) {
+                    let answer = match found.iter().find(|(k, _)| *k == Some(hash.0)) {
+                        None => Ok(None),
+                        Some((_, Ok(t))) => Ok(Some(t.clone())),
+                        Some((_, Err(e))) => Err(StoreError::Corrupt(e.clone())),
+                    };
+                    let _ = reply.send(answer);
+                }
+            }
+
             /// Apps (one, or all by id) with their roles and shares, read in `c`.
             async fn load_apps(c: &mut Conn, id: Option<i64>) -> Result<Vec<StoredApp>> {
                 let (apps, roles, clients) = match id {
@@ -1013,13 +1123,13 @@ macro_rules! sql_store {
 
             #[async_trait::async_trait]
             impl $crate::Tokens for $store {
+                /// Through the batch readers ([`spawn_token_readers`]): on a cold cache, concurrent misses share a
+                /// statement.
                 async fn get_token(&self, hash: &TokenHash) -> Result<Option<Arc<TokenRecord>>> {
-                    let row: Option<TokenRow> =
-                        sqlx::query_as(&format!("SELECT {TOKEN_COLUMNS} FROM tokens WHERE hash = $1"))
-                            .bind(&hash.0[..])
-                            .fetch_optional(self.read_pool())
-                            .await?;
-                    Ok(row.map(TokenRow::domain).transpose()?.map(Arc::new))
+                    let stopped = || StoreError::Unavailable("the token readers have stopped".into());
+                    let (reply, answer) = tokio::sync::oneshot::channel();
+                    self.token_reads().send((*hash, reply)).await.map_err(|_| stopped())?;
+                    answer.await.map_err(|_| stopped())?
                 }
 
                 async fn get_code(&self, hash: &TokenHash) -> Result<Option<AuthCode>> {
@@ -1319,3 +1429,18 @@ macro_rules! sql_store {
     };
 }
 pub(crate) use sql_store;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_batch_is_padded_to_the_smallest_statement_that_holds_it() {
+        let cases = [(1, 1), (2, 2), (3, 4), (5, 8), (16, 16), (17, 32), (33, 64), (64, 64)];
+        for (n, want) in cases {
+            assert_eq!(padded(n), want, "{n} reads");
+        }
+        assert!(READ_BATCH_SIZES.windows(2).all(|w| w[0] < w[1]));
+        assert_eq!(READ_BATCH_SIZES.last(), Some(&MAX_READ_BATCH));
+    }
+}

@@ -6,7 +6,7 @@
 
 use crate::{
     cache::Invalidation,
-    sql::{Backend, Queued, WriteCtx, MAX_GROUP},
+    sql::{Backend, Queued, TokenRead, WriteCtx, MAX_GROUP},
     Result, StoreError,
 };
 use sqlx::{
@@ -22,12 +22,17 @@ use std::{
 };
 use suat_core::{audit::ChainKey, UserId};
 
+/// Read-only connections: each is a thread of SQLite's; token reads come in batches, so a few suffice.
+const READ_CONNECTIONS: u32 = 4;
+
 #[derive(Clone)]
 pub struct SqliteStore {
     read: SqlitePool,
     write: SqlitePool,
     /// The queue of the group-commit writer (`statements::group_writer`), which every write goes through.
     queue: tokio::sync::mpsc::Sender<Queued>,
+    /// The queue of the token readers (`statements::spawn_token_readers`), one per read connection.
+    token_reads: tokio::sync::mpsc::Sender<TokenRead>,
     /// Holds the audit chain's key: every audit row this store writes is chained (`suat_core::audit`).
     ctx: WriteCtx,
     /// Held as long as any clone of the store lives (or until [`SqliteStore::close`]).
@@ -77,11 +82,12 @@ impl SqliteStore {
         // ping is one more round trip to the connection's thread on every read and every write group.
         let pool = || SqlitePoolOptions::new().test_before_acquire(false);
         let write = pool().max_connections(1).connect_with(opts.clone()).await?;
-        let read = pool().max_connections(4).connect_with(opts.read_only(true)).await?;
+        let read = pool().max_connections(READ_CONNECTIONS).connect_with(opts.read_only(true)).await?;
         let (queue, rx) = tokio::sync::mpsc::channel(4 * MAX_GROUP);
         let ctx = WriteCtx { chain: Some(Arc::new(chain)), channel: None };
         tokio::spawn(statements::group_writer(write.clone(), ctx.clone(), rx));
-        Ok(SqliteStore { read, write, queue, ctx, _lock: lock, _ephemeral: None })
+        let token_reads = statements::spawn_token_readers(read.clone(), READ_CONNECTIONS as usize);
+        Ok(SqliteStore { read, write, queue, token_reads, ctx, _lock: lock, _ephemeral: None })
     }
 
     /// Closes both pools, letting SQLite checkpoint the WAL, for a clean shutdown, and gives up the file. Everything
@@ -115,6 +121,10 @@ impl Backend for SqliteStore {
     const AUDIT_HEAD: &'static str = "SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'audit'), 0),
                 COALESCE((SELECT MAX(seq) FROM audit), 0)) + 1,
             (SELECT hash FROM audit ORDER BY seq DESC LIMIT 1)";
+
+    fn token_reads(&self) -> &tokio::sync::mpsc::Sender<TokenRead> {
+        &self.token_reads
+    }
 
     fn read_pool(&self) -> &SqlitePool {
         &self.read
