@@ -8,8 +8,9 @@
 #   NOTES_ONLY=1 bash bench/all.sh       (keeps the measured part of BENCHMARKS.md, replaces the notes after it)
 #   BEFORE_BIN=/path/to/older/suat BEFORE_NAME=abc1234 bash bench/all.sh
 #                                        (also runs the scenarios matching BEFORE_ONLY, by default the writes, at 1e3
-#                                         live tokens with that older build, in the same session, and counts its
-#                                         instructions per request, for a before/after comparison)
+#                                         live tokens (BEFORE_LIVES="1000000" for others) with that older build, in
+#                                         the same session, and counts its instructions per request, for a
+#                                         before/after comparison)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECS=${1:-5}
@@ -52,18 +53,20 @@ echo "running the validation ladder" >&2
 } >>"$OUT"
 if [ -n "${BEFORE_BIN:-}" ]; then
   for store in sqlite postgres; do
-    echo "running $store 1000 with $BEFORE_BIN" >&2
-    {
-      echo
-      echo "## Before: $store, 1000 live tokens, with the build of ${BEFORE_NAME:-an older commit}"
-      echo
-      SUAT_BIN=$BEFORE_BIN ONLY="${BEFORE_ONLY:-access_tokens|refresh|revoke}" bash bench/run.sh "$store" 1000 "$SECS"
-    } >>"$OUT"
+    for live in ${BEFORE_LIVES:-1000}; do
+      echo "running $store $live with $BEFORE_BIN" >&2
+      {
+        echo
+        echo "## Before: $store, $live live tokens, with the build of ${BEFORE_NAME:-an older commit}"
+        echo
+        SUAT_BIN=$BEFORE_BIN ONLY="${BEFORE_ONLY:-access_tokens|refresh|revoke}" bash bench/run.sh "$store" "$live" "$SECS"
+      } >>"$OUT"
+    done
   done
 fi
 # Instructions per request: callgrind counts do not move with the machine's noise, so they show what a change does
 # to the hot path where req/s cannot. SQLite, 1e3 live tokens, one keep-alive connection.
-cg() { CALLGRIND=$1 SUAT_BIN=${2:-} bash bench/run.sh sqlite 1000 1 2>/dev/null | awk '/instructions per request/ {print $2}'; }
+cg() { CALLGRIND=$1 SUAT_BIN=${2:-} bash bench/run.sh sqlite "${3:-1000}" 1 2>/dev/null | awk '/instructions per request/ {print $2}'; }
 cg_ceiling() {
   local out; out=$(mktemp -d /tmp/suat-cg.XXXXXX)
   valgrind -q --tool=callgrind --instr-atstart=no --callgrind-out-file="$out/cg" target/release/examples/ceiling 127.0.0.1:18799 2>/dev/null &
@@ -96,15 +99,19 @@ if [ -z "${NO_CALLGRIND:-}" ]; then
   echo "counting instructions (callgrind)" >&2
   {
     echo
-    echo "## Instructions per request (callgrind; SQLite, 1000 live tokens, one keep-alive connection, 2000 requests)"
+    echo "## Instructions per request (callgrind; SQLite, 1000 live tokens (3000 for the uncached row), one keep-alive connection, 2000 requests)"
     echo
     echo "| scenario | this build | ${BEFORE_NAME:-before} | this / before | ceiling (bare axum) | this / ceiling |"
     echo "|---|---|---|---|---|---|"
     ceil=$(cg_ceiling)
-    for s in "me:GET /me + appsecret_proof" "debug:GET /debug_token"; do
-      now=$(cg "${s%%:*}"); before=-; ratio=-
-      if [ -n "${BEFORE_BIN:-}" ]; then before=$(cg "${s%%:*}" "$BEFORE_BIN"); ratio=$(printf '%.2f' "$(echo "$now / $before" | bc -l)"); fi
-      echo "| ${s#*:} | $now | $before | $ratio | $ceil | $(printf '%.1f' "$(echo "$now / $ceil" | bc -l)") |"
+    # ws: each request a different live token, none cached (3000 live tokens, so 2000 after the warm-up): the miss
+    # path, one at a time, so every batch of reads holds one.
+    for s in "me:1000:GET /me + appsecret_proof" "debug:1000:GET /debug_token" \
+      "ws:3000:GET /me + appsecret_proof, a different uncached token each time (one database read each)"; do
+      IFS=: read -r key live name <<<"$s"
+      now=$(cg "$key" "" "$live"); before=-; ratio=-
+      if [ -n "${BEFORE_BIN:-}" ]; then before=$(cg "$key" "$BEFORE_BIN" "$live"); ratio=$(printf '%.2f' "$(echo "$now / $before" | bc -l)"); fi
+      echo "| $name | $now | $before | $ratio | $ceil | $(printf '%.1f' "$(echo "$now / $ceil" | bc -l)") |"
     done
   } >>"$OUT"
 fi
