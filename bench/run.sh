@@ -216,8 +216,9 @@ fi
 
 if [ -n "${PROFILE:-}" ]; then
   # Profile mode: sample the server (software clock) while wrk drives GET /me (or PROFILE=post|refresh|revoke, or
-  # ws: GET /me over the working set of every live token, cold), and print the hottest symbols, by self time and then
-  # with their callees.
+  # ws: GET /me over the working set of every live token, mostly cache misses with about 1e6 live tokens; a few
+  # thousand are all cached within the first second), and print the hottest symbols, by self time and then with
+  # their callees.
   perf record -q -F 1999 -e cpu-clock -g -p "$SRV" -o "$WORK/perf.data" -- sleep "$SECS" >/dev/null 2>&1 &
   PERF=$!
   case $PROFILE in

@@ -51,7 +51,8 @@ pub enum StoreError {
     /// An authorization code was already redeemed (possibly by a concurrent request); nothing was written.
     #[error("the authorization code has been used")]
     CodeUsed,
-    /// A write could not be committed (the database refused or went away); nothing was acknowledged.
+    /// The database refused or went away: a write was not committed (nothing was acknowledged), or a read got no
+    /// answer.
     #[error("storage unavailable: {0}")]
     Unavailable(String),
     /// The SQLite file is held by another store, in this process or another (one process per file).

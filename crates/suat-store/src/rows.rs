@@ -161,12 +161,6 @@ pub(crate) struct TokenRow {
 }
 
 impl TokenRow {
-    /// The keyed hash the row is stored under, as the fixed-size key a batch read matches it by (`None` if the
-    /// column holds something else: such a row answers no read).
-    pub(crate) fn hash_key(&self) -> Option<[u8; 32]> {
-        self.hash.as_slice().try_into().ok()
-    }
-
     pub(crate) fn domain(self) -> Result<TokenRecord> {
         token_from(
             &self.hash,

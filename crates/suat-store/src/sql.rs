@@ -41,6 +41,32 @@ pub(crate) fn padded(n: usize) -> usize {
     READ_BATCH_SIZES.into_iter().find(|&s| s >= n).unwrap_or(MAX_READ_BATCH)
 }
 
+/// One row of a batch read as [`answer_reads`] matches it: the hash it is stored under (`None` if that column is not
+/// 32 bytes: such a row answers no read), and the token or why it does not decode.
+pub(crate) type FoundToken = (Option<[u8; 32]>, std::result::Result<Arc<TokenRecord>, String>);
+
+/// Sends each read of `batch` its own row, `None` for a hash no row has, or a row's decoding error (to the reads of
+/// that hash alone); if the statement failed (`Err`), every read that error.
+pub(crate) fn answer_reads(batch: &mut Vec<TokenRead>, found: std::result::Result<Vec<FoundToken>, String>) {
+    let found = match found {
+        Ok(found) => found,
+        Err(why) => {
+            for (_, reply) in batch.drain(..) {
+                let _ = reply.send(Err(StoreError::Unavailable(why.clone())));
+            }
+            return;
+        }
+    };
+    for (hash, reply) in batch.drain(..) {
+        let answer = match found.iter().find(|(k, _)| *k == Some(hash.0)) {
+            None => Ok(None),
+            Some((_, Ok(t))) => Ok(Some(t.clone())),
+            Some((_, Err(why))) => Err(StoreError::Corrupt(why.clone())),
+        };
+        let _ = reply.send(answer);
+    }
+}
+
 /// What the statements of a write need of their backend beyond the transaction: owned by the group-commit writer,
 /// which must not hold the store itself (a store's last clone going away closes the queue and stops the writer).
 #[derive(Clone)]
@@ -161,8 +187,8 @@ macro_rules! sql_store {
                 codec::*,
                 rows::*,
                 sql::{
-                    conflict, padded, push_binds, Backend, Queued, TokenRead, WriteCtx, MAX_GROUP, MAX_READ_BATCH,
-                    READ_BATCH_SIZES, RESET_ORDER,
+                    answer_reads, conflict, padded, push_binds, Backend, FoundToken, Queued, TokenRead, WriteCtx,
+                    MAX_GROUP, MAX_READ_BATCH, READ_BATCH_SIZES, RESET_ORDER,
                 },
                 AuditEntry, Dump, Invalidation, Result, StoreError, StoredApp, Write, Written,
                 snapshot::{self, Snapshot},
@@ -1000,61 +1026,60 @@ macro_rules! sql_store {
                     if rx.lock().await.recv_many(&mut batch, MAX_READ_BATCH).await == 0 {
                         return;
                     }
-                    let rows = match pool.acquire().await {
-                        Ok(mut conn) => read_tokens(&mut conn, &statements, &batch).await,
-                        Err(e) => Err(e),
-                    };
-                    answer_tokens(&mut batch, rows);
+                    // A request that went away while its read waited needs no answer.
+                    batch.retain(|(_, reply)| !reply.is_closed());
+                    if batch.is_empty() {
+                        continue;
+                    }
+                    match pool.acquire().await {
+                        Ok(mut conn) => {
+                            let found = read_tokens(&mut conn, &statements, &batch).await;
+                            answer_reads(&mut batch, found.map_err(|e| format!("reading tokens: {e}")));
+                        }
+                        Err(e) => {
+                            // No connection within the pool's timeout: what queued meanwhile would wait as long
+                            // again, batch after batch, so it fails now too.
+                            let why = format!("reading tokens: {e}");
+                            if let Ok(mut queue) = rx.try_lock() {
+                                while let Ok(read) = queue.try_recv() {
+                                    batch.push(read);
+                                }
+                            }
+                            answer_reads(&mut batch, Err(why));
+                        }
+                    }
                 }
             }
 
-            /// One statement for the whole batch: the IN list padded to one of [`READ_BATCH_SIZES`].
+            /// One statement for the whole batch: the IN list padded to one of [`READ_BATCH_SIZES`]. Each row is
+            /// decoded on its own, so one that does not decode fails only the reads of its hash.
             async fn read_tokens(
                 conn: &mut Conn,
                 statements: &[String],
                 batch: &[TokenRead],
-            ) -> std::result::Result<Vec<TokenRow>, sqlx::Error> {
+            ) -> std::result::Result<Vec<FoundToken>, sqlx::Error> {
                 let size = padded(batch.len());
                 let sql = &statements[READ_BATCH_SIZES.iter().position(|&s| s == size).unwrap_or(0)];
-                let mut q = sqlx::query_as::<_, TokenRow>(sql);
+                let mut q = sqlx::query(sql);
                 for i in 0..size {
                     q = q.bind(&batch[i.min(batch.len() - 1)].0 .0[..]);
                 }
-                q.fetch_all(&mut *conn).await
-            }
-
-            /// Sends each read of `batch` its own row (or `None`), or every read the statement's failure.
-            fn answer_tokens(batch: &mut Vec<TokenRead>, rows: std::result::Result<Vec<TokenRow>, sqlx::Error>) {
-                let rows = match rows {
-                    Ok(rows) => rows,
-                    Err(e) => {
-                        let why = format!("reading tokens: {e}");
-                        for (_, reply) in batch.drain(..) {
-                            let _ = reply.send(Err(StoreError::Unavailable(why.clone())));
-                        }
-                        return;
-                    }
-                };
-                // A row that does not decode fails the reads of its hash alone.
-                let found: Vec<(Option<[u8; 32]>, std::result::Result<Arc<TokenRecord>, String>)> = rows
-                    .into_iter()
+                let rows = q.fetch_all(&mut *conn).await?;
+                Ok(rows
+                    .iter()
                     .map(|row| {
-                        let key = row.hash_key();
-                        let decoded = row.domain().map(Arc::new).map_err(|e| match e {
-                            StoreError::Corrupt(why) => why,
-                            other => other.to_string(),
-                        });
-                        (key, decoded)
+                        let key = sqlx::Row::try_get::<&[u8], _>(row, "hash").ok().and_then(|h| h.try_into().ok());
+                        let token = <TokenRow as sqlx::FromRow<_>>::from_row(row)
+                            .map_err(StoreError::from)
+                            .and_then(TokenRow::domain)
+                            .map(Arc::new)
+                            .map_err(|e| match e {
+                                StoreError::Corrupt(why) => why,
+                                other => other.to_string(),
+                            });
+                        (key, token)
                     })
-                    .collect();
-                for (hash, reply) in batch.drain(..) {
-                    let answer = match found.iter().find(|(k, _)| *k == Some(hash.0)) {
-                        None => Ok(None),
-                        Some((_, Ok(t))) => Ok(Some(t.clone())),
-                        Some((_, Err(e))) => Err(StoreError::Corrupt(e.clone())),
-                    };
-                    let _ = reply.send(answer);
-                }
+                    .collect())
             }
 
             /// Apps (one, or all by id) with their roles and shares, read in `c`.
@@ -1442,5 +1467,68 @@ mod tests {
         }
         assert!(READ_BATCH_SIZES.windows(2).all(|w| w[0] < w[1]));
         assert_eq!(READ_BATCH_SIZES.last(), Some(&MAX_READ_BATCH));
+    }
+
+    fn record(n: u8) -> Arc<TokenRecord> {
+        Arc::new(TokenRecord {
+            hash: TokenHash([n; 32]),
+            kind: suat_core::TokenKind::SystemUser,
+            app_id: suat_core::AppId(20),
+            user_id: Some(UserId(10)),
+            page_id: None,
+            scopes: vec![],
+            issued_at: i64::from(n),
+            expires_at: None,
+            revoked_at: None,
+            parent: None,
+            session_epoch: 0,
+        })
+    }
+
+    type Answer = oneshot::Receiver<Result<Option<Arc<TokenRecord>>>>;
+
+    /// Reads of hashes `ns`, in that order, and where each answer arrives.
+    fn reads(ns: &[u8]) -> (Vec<TokenRead>, Vec<Answer>) {
+        ns.iter()
+            .map(|&n| {
+                let (tx, rx) = oneshot::channel();
+                ((TokenHash([n; 32]), tx), rx)
+            })
+            .unzip()
+    }
+
+    fn outcome(rx: &mut Answer) -> String {
+        match rx.try_recv().expect("answered") {
+            Ok(Some(t)) => format!("token {}", t.issued_at),
+            Ok(None) => "none".into(),
+            Err(StoreError::Corrupt(why)) => format!("corrupt: {why}"),
+            Err(e) => format!("error: {e}"),
+        }
+    }
+
+    #[test]
+    fn each_read_of_a_batch_gets_the_row_of_its_own_hash() {
+        // Rows come back in the database's order, not the batch's; 3 is read twice, 4 has no row, 5's row does not
+        // decode, and a row with a malformed hash answers nothing.
+        let (mut batch, mut rxs) = reads(&[3, 1, 4, 3, 5, 2]);
+        let found = vec![
+            (None, Ok(record(9))),
+            (Some([5; 32]), Err("scopes: bad".to_owned())),
+            (Some([2; 32]), Ok(record(2))),
+            (Some([3; 32]), Ok(record(3))),
+            (Some([1; 32]), Ok(record(1))),
+        ];
+        answer_reads(&mut batch, Ok(found));
+        assert!(batch.is_empty());
+        let got: Vec<String> = rxs.iter_mut().map(outcome).collect();
+        assert_eq!(got, ["token 3", "token 1", "none", "token 3", "corrupt: scopes: bad", "token 2"]);
+    }
+
+    #[test]
+    fn a_failed_statement_fails_every_read_of_its_batch() {
+        let (mut batch, mut rxs) = reads(&[1, 2]);
+        answer_reads(&mut batch, Err("reading tokens: pool timed out".into()));
+        let got: Vec<String> = rxs.iter_mut().map(outcome).collect();
+        assert_eq!(got, ["error: storage unavailable: reading tokens: pool timed out"; 2]);
     }
 }
