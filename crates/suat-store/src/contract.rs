@@ -312,9 +312,11 @@ pub async fn concurrent_token_reads_each_get_their_own_row(s: Dyn) {
     }
     let mut tasks = Vec::new();
     for round in 0..2 {
-        // Stored and unknown hashes interleaved (7 is prime to 250), so no batch holds its rows in the order the
-        // database returns them.
-        for i in (0..250u16).map(|k| (k * 7 % 250) as u8) {
+        // Stored and unknown hashes interleaved and out of hash order (97 is prime to 250; the second round runs
+        // backwards), so a batch's reads are not in the order the database returns their rows (ascending hash).
+        let order: Vec<u8> = (0..250u16).map(|k| (k * 97 % 250) as u8).collect();
+        let order: Vec<u8> = if round == 0 { order } else { order.into_iter().rev().collect() };
+        for i in order {
             let (s, want) = (s.clone(), stored.get(usize::from(i)).cloned());
             let hash = want.as_ref().map_or_else(|| tok(2, i, 10, None).hash, |t| t.hash);
             tasks.push(tokio::spawn(async move {

@@ -32,6 +32,9 @@ pub(crate) type TokenRead = (TokenHash, oneshot::Sender<Result<Option<Arc<TokenR
 /// around it (a round trip to SQLite's connection thread, or to PostgreSQL), so concurrent misses share one.
 pub(crate) const MAX_READ_BATCH: usize = 64;
 
+/// Token reads that may wait for a reader; past this a read waits to be queued.
+pub(crate) const READ_QUEUE: usize = 16 * MAX_READ_BATCH;
+
 /// The IN-list lengths a batch is padded to (by repeating its last hash), so each connection prepares at most this
 /// many token reads instead of one per batch size.
 pub(crate) const READ_BATCH_SIZES: [usize; 7] = [1, 2, 4, 8, 16, 32, MAX_READ_BATCH];
@@ -188,7 +191,7 @@ macro_rules! sql_store {
                 rows::*,
                 sql::{
                     answer_reads, conflict, padded, push_binds, Backend, FoundToken, Queued, TokenRead, WriteCtx,
-                    MAX_GROUP, MAX_READ_BATCH, READ_BATCH_SIZES, RESET_ORDER,
+                    MAX_GROUP, MAX_READ_BATCH, READ_BATCH_SIZES, READ_QUEUE, RESET_ORDER,
                 },
                 AuditEntry, Dump, Invalidation, Result, StoreError, StoredApp, Write, Written,
                 snapshot::{self, Snapshot},
@@ -1002,7 +1005,7 @@ macro_rules! sql_store {
                 pool: sqlx::Pool<$db>,
                 readers: usize,
             ) -> tokio::sync::mpsc::Sender<TokenRead> {
-                let (tx, rx) = tokio::sync::mpsc::channel(16 * MAX_READ_BATCH);
+                let (tx, rx) = tokio::sync::mpsc::channel(READ_QUEUE);
                 let rx = Arc::new(tokio::sync::Mutex::new(rx));
                 for _ in 0..readers {
                     tokio::spawn(token_reader(pool.clone(), rx.clone()));
@@ -1041,7 +1044,8 @@ macro_rules! sql_store {
                             // again, batch after batch, so it fails now too.
                             let why = format!("reading tokens: {e}");
                             if let Ok(mut queue) = rx.try_lock() {
-                                while let Ok(read) = queue.try_recv() {
+                                while batch.len() < READ_QUEUE {
+                                    let Ok(read) = queue.try_recv() else { break };
                                     batch.push(read);
                                 }
                             }
@@ -1068,7 +1072,7 @@ macro_rules! sql_store {
                 Ok(rows
                     .iter()
                     .map(|row| {
-                        let key = sqlx::Row::try_get::<&[u8], _>(row, "hash").ok().and_then(|h| h.try_into().ok());
+                        let key = sqlx::Row::try_get::<Vec<u8>, _>(row, "hash").ok().and_then(|h| h.try_into().ok());
                         let token = <TokenRow as sqlx::FromRow<_>>::from_row(row)
                             .map_err(StoreError::from)
                             .and_then(TokenRow::domain)
