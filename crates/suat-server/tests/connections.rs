@@ -34,6 +34,16 @@ async fn health(c: &mut TcpStream) {
     assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200 OK"), "not served on this connection");
 }
 
+/// Sends the start of a head and no more: the server closes `c` without a word, no sooner than the 1 s header
+/// timeout of [`limits`].
+async fn slow_header_is_cut_off(c: &mut TcpStream) {
+    let t0 = Instant::now();
+    c.write_all(b"GET /me HTTP/1.1\r\nhost: x\r\nx-slow: ").await.unwrap();
+    let (sent, at) = read_to_close(c).await;
+    assert_eq!(sent, "");
+    assert!(at - t0 >= Duration::from_millis(900), "cut off after {:?}", at - t0);
+}
+
 /// Reads until the server closes the connection (or 20 s pass): what it sent, and when it closed.
 async fn read_to_close(c: &mut TcpStream) -> (String, Instant) {
     let mut out = Vec::new();
@@ -91,11 +101,7 @@ async fn a_connection_idle_for_longer_than_hypers_default_header_timer_is_still_
 async fn a_slow_header_is_cut_off_at_the_header_timeout_not_the_idle_one() {
     let s = TestServer::start_with_limits(Limits { idle_timeout: Duration::from_secs(3600), ..limits(100) }).await;
     let mut c = connect(&s).await;
-    let t0 = Instant::now();
-    c.write_all(b"GET /me HTTP/1.1\r\nhost: x\r\nx-slow: ").await.unwrap();
-    let (sent, at) = read_to_close(&mut c).await;
-    assert_eq!(sent, "");
-    assert!(at - t0 >= Duration::from_millis(900), "cut off after {:?}", at - t0);
+    slow_header_is_cut_off(&mut c).await;
 }
 
 /// The same on a kept-alive connection that has been idle a while after an answer: the head's own timeout, not the
@@ -106,11 +112,7 @@ async fn a_slow_header_after_an_idle_spell_is_cut_off_at_the_header_timeout() {
     let mut c = connect(&s).await;
     health(&mut c).await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    let t0 = Instant::now();
-    c.write_all(b"GET /me HTTP/1.1\r\nhost: x\r\nx-slow: ").await.unwrap();
-    let (sent, at) = read_to_close(&mut c).await;
-    assert_eq!(sent, "");
-    assert!(at - t0 >= Duration::from_millis(900), "cut off after {:?}", at - t0);
+    slow_header_is_cut_off(&mut c).await;
 }
 
 #[tokio::test]
