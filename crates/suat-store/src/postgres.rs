@@ -163,9 +163,8 @@ async fn migrate(pool: &PgPool) -> Result<()> {
 }
 
 /// Token readers: each holds one of the pool's 16 connections only while its batch's statement runs. Two keep a batch
-/// in flight while the next gathers; more only make each batch smaller (measured by hand with every read a cache miss:
-/// 1 or 2 readers answered about 10% more requests than 4 or 8, in a variant that also kept its connection between
-/// batches; bench/notes.md, "Cache misses").
+/// in flight while the next gathers; more only make each batch smaller (tried by hand with every read a cache miss:
+/// 1 or 2 readers did better than 4 or 8; bench/notes.md, "Cache misses").
 const TOKEN_READERS: usize = 2;
 
 /// First key of the two-key advisory locks this backend takes (ASCII "suat"), apart from any other user of them.
