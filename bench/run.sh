@@ -98,6 +98,11 @@ probe() {
   fi
 }
 
+# The group-commit writer's counters on suat's /metrics: "writes groups seconds" so far.
+groups() {
+  curl -s "$S/metrics" | awk '/^suat_store_write_group_size_sum/ {w=$2} /^suat_store_write_group_size_count/ {g=$2}
+    /^suat_store_write_group_seconds_sum/ {t=$2} END {print w+0, g+0, t+0}'
+}
 rss_mb() { awk '/VmRSS/ {printf "%.0f", $2/1024}' /proc/$SRV/status; }
 # wrk output -> "rps p50_ms p99_ms"
 run_wrk() {
@@ -247,7 +252,14 @@ scenario() {
   local rs=() cs=() ls=() p50s=() p99s=() bad=0 last
   for _ in $(seq "$REPS"); do
     c=$(run_wrk "http://127.0.0.1:$CEIL_PORT/"); cs+=("${c%% *}")
+    if [ "$limit" != - ]; then read -r w0 g0 t0 <<<"$(groups)"; fi
     last=$(run_wrk "$@"); rs+=("${last%% *}")
+    if [ "$limit" != - ]; then
+      # On stderr, beside the probe's own line: how many writes each commit served, and how long a group took.
+      read -r w1 g1 t1 <<<"$(groups)"
+      awk -v w=$((w1 - w0)) -v g=$((g1 - g0)) -v t="$t0 $t1" 'BEGIN {split(t, a, " ");
+        if (g > 0) printf "suat %s: %d groups, %.1f writes each, %.2f ms each\n", "'"$name"'", g, w / g, (a[2] - a[1]) * 1000 / g}' >&2
+    fi
     read -r _ p50 p99 b <<<"$last"; p50s+=("$p50"); p99s+=("$p99"); bad=$((bad + b))
     if [ "$limit" != - ]; then ls+=("$(probe "$limit")"); fi
   done

@@ -6,7 +6,11 @@
 //! Modes: `insert` (a token row and its audit row: what an issuance or a refresh writes) and `revoke` (a token marked
 //! revoked, and its audit row). Prints writes per second.
 //!
-//! usage: write_probe <fresh-sqlite-path> <insert|revoke> <concurrency> <seconds>
+//! `store-insert` and `store-revoke` submit the same writes to suat's own store instead (`SqliteStore` under the
+//! `CachedStore` the server uses: its group-commit writer, its statements, the audit chain), still without HTTP: the
+//! gap between the two modes is the store's, and what is left between the store and the server is the server's.
+//!
+//! usage: write_probe <fresh-sqlite-path> <insert|revoke|store-insert|store-revoke> <concurrency> <seconds>
 
 use rand::RngCore;
 use sqlx::{
@@ -31,9 +35,13 @@ type Job = ([u8; 32], oneshot::Sender<()>);
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let a: Vec<String> = std::env::args().collect();
-    anyhow::ensure!(a.len() == 5, "usage: write_probe <fresh-sqlite-path> <insert|revoke> <concurrency> <seconds>");
+    anyhow::ensure!(a.len() == 5, "usage: write_probe <fresh-sqlite-path> <mode> <concurrency> <seconds>");
     let (path, mode, conc, secs): (&str, &str, usize, u64) = (&a[1], &a[2], a[3].parse()?, a[4].parse()?);
-    anyhow::ensure!(matches!(mode, "insert" | "revoke"), "mode: insert or revoke");
+    let (through_store, mode) = match mode.strip_prefix("store-") {
+        Some(m) => (true, m),
+        None => (false, mode),
+    };
+    anyhow::ensure!(matches!(mode, "insert" | "revoke"), "mode: insert, revoke, store-insert or store-revoke");
     // The store's own schema and settings, then the store is gone and only raw statements remain.
     let store = suat_store::SqliteStore::open(path.as_ref(), suat_core::audit::ChainKey::new([0; 32])).await?;
     store.close().await;
@@ -53,6 +61,10 @@ async fn main() -> anyhow::Result<()> {
             seeded.extend(hashes);
         }
         tx.commit().await?;
+    }
+    if through_store {
+        pool.close().await;
+        return store_probe(path, mode == "revoke", seeded, conc, secs).await;
     }
     let (tx, rx) = mpsc::channel::<Job>(4 * MAX_GROUP);
     let writer = tokio::spawn(writer(pool.clone(), mode == "revoke", rx));
@@ -89,6 +101,67 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The same load through suat's store: each task submits a write and waits for its answer, as a request does.
+async fn store_probe(path: &str, revoke: bool, seeded: Vec<[u8; 32]>, conc: usize, secs: u64) -> anyhow::Result<()> {
+    use suat_core::{scope::Scope, AppId, TokenHash, TokenKind, TokenRecord, UserId};
+    use suat_store::{prelude::*, AuditEntry, CachedStore, SqliteStore, Write};
+    let store = SqliteStore::open(path.as_ref(), suat_core::audit::ChainKey::new([0; 32])).await?;
+    let store = CachedStore::new(Arc::new(store.clone()), 100_000).await?;
+    let scopes = vec![Scope::parse("ads_read")?, Scope::parse("ads_management")?];
+    let done = Arc::new(AtomicU64::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let seeded = Arc::new(seeded);
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for c in 0..conc {
+        let (store, done, stop, seeded, scopes) =
+            (store.clone(), done.clone(), stop.clone(), seeded.clone(), scopes.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut i = c;
+            while !stop.load(Ordering::Relaxed) {
+                let now = 1_700_000_000;
+                let (write, audit) = if revoke {
+                    let hash = TokenHash(seeded[i % seeded.len()]);
+                    i += conc;
+                    let audit = AuditEntry::new(now, "revoke", "app:1").subject(UserId(2)).app(AppId(1)).token(&hash);
+                    (Write::RevokeToken { hash, at: now }, audit)
+                } else {
+                    let hash = TokenHash(random_hash());
+                    let audit = AuditEntry::new(now, "issue", "3").subject(UserId(2)).app(AppId(1)).token(&hash);
+                    let detail = serde_json::json!({"kind": "SYSTEM_USER", "scopes": ["ads_read", "ads_management"],
+                        "expires_at": null});
+                    let rec = TokenRecord {
+                        hash,
+                        kind: TokenKind::SystemUser,
+                        app_id: AppId(1),
+                        user_id: Some(UserId(2)),
+                        page_id: None,
+                        scopes: scopes.clone(),
+                        issued_at: now,
+                        expires_at: None,
+                        revoked_at: None,
+                        parent: None,
+                        session_epoch: 0,
+                    };
+                    (Write::IssueToken(rec), audit.detail(detail))
+                };
+                store.execute(&write, &audit).await?;
+                done.fetch_add(1, Ordering::Relaxed);
+            }
+            anyhow::Ok(())
+        }));
+    }
+    tokio::time::sleep(Duration::from_secs(secs)).await;
+    let n = done.load(Ordering::Relaxed);
+    let elapsed = started.elapsed().as_secs_f64();
+    stop.store(true, Ordering::Relaxed);
+    for t in tasks {
+        t.await??;
+    }
+    println!("{:.0}", n as f64 / elapsed);
+    Ok(())
+}
+
 fn random_hash() -> [u8; 32] {
     let mut h = [0u8; 32];
     rand::thread_rng().fill_bytes(&mut h);
@@ -98,7 +171,9 @@ fn random_hash() -> [u8; 32] {
 /// Everything queued, one transaction, one statement per table.
 async fn writer(pool: sqlx::SqlitePool, revoke: bool, mut rx: mpsc::Receiver<Job>) -> anyhow::Result<()> {
     let mut batch = Vec::with_capacity(MAX_GROUP);
+    let (mut groups, mut writes, mut busy) = (0u64, 0usize, Duration::ZERO);
     while rx.recv_many(&mut batch, MAX_GROUP).await > 0 {
+        let started = Instant::now();
         let hashes: Vec<[u8; 32]> = batch.iter().map(|(h, _)| *h).collect();
         let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
         if revoke {
@@ -131,9 +206,19 @@ async fn writer(pool: sqlx::SqlitePool, revoke: bool, mut rx: mpsc::Receiver<Job
         });
         q.build().execute(&mut *tx).await?;
         tx.commit().await?;
+        (groups, writes, busy) = (groups + 1, writes + batch.len(), busy + started.elapsed());
         for (_, reply) in batch.drain(..) {
             let _ = reply.send(());
         }
+    }
+    // For comparison with suat's own write groups (suat_store_write_group_size and _seconds on its /metrics).
+    if groups > 0 {
+        eprintln!(
+            "write_probe {}: {groups} groups, {:.1} writes each, {:.2} ms each",
+            if revoke { "revoke" } else { "insert" },
+            writes as f64 / groups as f64,
+            busy.as_secs_f64() * 1e3 / groups as f64
+        );
     }
     Ok(())
 }

@@ -21,6 +21,9 @@ pub const TOKENS_ISSUED: &str = "suat_tokens_issued_total";
 pub const TOKENS_REFRESHED: &str = "suat_tokens_refreshed_total";
 pub const TOKENS_REVOKED: &str = "suat_tokens_revoked_total";
 
+/// Buckets of the write groups' sizes: powers of two up to the writer's limit of 256.
+const GROUP_SIZES: [f64; 9] = [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0];
+
 static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
 
 /// Installs the Prometheus recorder once per process; None if another recorder was installed first.
@@ -30,6 +33,10 @@ pub fn install() -> Option<PrometheusHandle> {
             let buckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
             let recorder = PrometheusBuilder::new()
                 .set_buckets_for_metric(Matcher::Full(DURATION.into()), &buckets)
+                .ok()?
+                .set_buckets_for_metric(Matcher::Full(suat_store::WRITE_GROUP_SECONDS.into()), &buckets)
+                .ok()?
+                .set_buckets_for_metric(Matcher::Full(suat_store::WRITE_GROUP_SIZE.into()), &GROUP_SIZES)
                 .ok()?
                 .build_recorder();
             let handle = recorder.handle();
@@ -58,6 +65,8 @@ fn describe() {
     describe_counter!(TOKENS_ISSUED, "Tokens issued (system-user, user, page and app tokens)");
     describe_counter!(TOKENS_REFRESHED, "Tokens refreshed (fb_exchange_token)");
     describe_counter!(TOKENS_REVOKED, "Token revocations (one token, or all of a system user's for an app)");
+    describe_histogram!(suat_store::WRITE_GROUP_SIZE, "Writes committed together by one durable commit of the store");
+    describe_histogram!(suat_store::WRITE_GROUP_SECONDS, Unit::Seconds, "Time to run and commit one group of writes");
     // Present from the first scrape, so a dashboard can tell 0 from "not exported".
     for c in [RATE_LIMITED, FAULT_HITS, TOKENS_ISSUED, TOKENS_REFRESHED, TOKENS_REVOKED] {
         counter!(c).increment(0);

@@ -243,6 +243,11 @@ async fn metrics_expose_requests_latency_tokens_faults_and_rate_limits() {
     assert!(value("suat_tokens_revoked_total") >= 1.0, "{text}");
     assert!(value("suat_fault_hits_total{effect=\"error\"}") >= 1.0, "{text}");
     assert!(value("suat_rate_limited_total{code=\"4\"}") >= 1.0, "{text}");
+    // The group-commit writer's histograms: every write above was committed in some group of at least one.
+    let (groups, writes) = (value("suat_store_write_group_size_count"), value("suat_store_write_group_size_sum"));
+    assert!(groups >= 1.0 && writes >= groups, "{text}");
+    assert!(value("suat_store_write_group_size_bucket{le=\"256\"}") == groups, "{text}");
+    assert!(value("suat_store_write_group_seconds_count") == groups, "{text}");
     assert!(!text.contains(&token) && !text.contains(&f.app_secret) && !text.contains(&f.system_user_id));
 }
 

@@ -989,8 +989,12 @@ macro_rules! sql_store {
             ) {
                 let mut batch: Vec<Queued> = Vec::with_capacity(MAX_GROUP);
                 while rx.recv_many(&mut batch, MAX_GROUP).await > 0 {
+                    let started = std::time::Instant::now();
                     let (group, replies): (Vec<_>, Vec<_>) = batch.drain(..).map(|(w, a, r)| ((w, a), r)).unzip();
                     let results = commit_group(&pool, &ctx, &group).await;
+                    // Looked up per group, not once: the store may open before the server installs its recorder.
+                    metrics::histogram!($crate::WRITE_GROUP_SIZE).record(group.len() as f64);
+                    metrics::histogram!($crate::WRITE_GROUP_SECONDS).record(started.elapsed());
                     for (reply, r) in replies.into_iter().zip(results) {
                         let _ = reply.send(r);
                     }
