@@ -281,6 +281,37 @@ mod tests {
         }
     }
 
+    /// Migration 0010: "revoke all" still finds a user's tokens through an index, and the tokens' only other index is
+    /// the one that orders them by issue time (an index that ends with the random hash costs each insert a page).
+    #[tokio::test]
+    async fn a_users_tokens_are_found_through_an_index_in_issue_order() {
+        let path = temp_db("token-indexes");
+        let s = SqliteStore::open(&path, test_key()).await.unwrap();
+        let plan: Vec<String> =
+            sqlx::query("EXPLAIN QUERY PLAN UPDATE tokens SET revoked_at = 1 WHERE user_id = 2 AND revoked_at IS NULL")
+                .fetch_all(&s.write)
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| r.get::<String, _>("detail"))
+                .collect();
+        assert_eq!(plan, ["SEARCH tokens USING INDEX tokens_user (user_id=?)"]);
+        let indexes: Vec<(String, String)> = sqlx::query_as(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'tokens' AND sql IS NOT NULL",
+        )
+        .fetch_all(&s.write)
+        .await
+        .unwrap();
+        assert_eq!(
+            indexes,
+            [("tokens_user".to_string(), "CREATE INDEX tokens_user ON tokens(user_id, issued_at)".to_string())]
+        );
+        s.close().await;
+        for ext in ["", "-wal", "-shm", ".lock"] {
+            let _ = std::fs::remove_file(format!("{}{ext}", path.display()));
+        }
+    }
+
     #[cfg(unix)]
     #[tokio::test]
     async fn the_database_its_wal_shm_and_lock_are_0600_even_when_an_older_release_left_them_0644() {
