@@ -50,7 +50,8 @@ async fn main() -> anyhow::Result<()> {
         .filename(path)
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Full)
-        .foreign_keys(true);
+        .foreign_keys(true)
+        .pragma("temp_store", "MEMORY");
     let pool = SqlitePoolOptions::new().max_connections(1).connect_with(opts).await?;
     let mut seeded = Vec::new();
     if mode == "revoke" {

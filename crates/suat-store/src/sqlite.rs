@@ -72,7 +72,11 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(5));
+            .busy_timeout(Duration::from_secs(5))
+            // A group's multi-row statement keeps a statement journal; past 64 KiB SQLite spilled it to a temporary
+            // file, created and unlinked again every few groups on the writer's thread. In memory, it is bounded by
+            // the group (at most MAX_GROUP rows a statement).
+            .pragma("temp_store", "MEMORY");
         // Migrations run on a connection of their own without foreign keys, as SQLite requires to rebuild a table
         // others refer to; each migration that does so checks the foreign keys itself before it commits.
         let mut migrating = opts.clone().foreign_keys(false).connect().await?;
@@ -272,6 +276,7 @@ mod tests {
             assert_eq!(pragma(pool, "synchronous").await, "2", "FULL");
             assert_eq!(pragma(pool, "foreign_keys").await, "1");
             assert_eq!(pragma(pool, "busy_timeout").await, "5000");
+            assert_eq!(pragma(pool, "temp_store").await, "2", "MEMORY");
         }
         // The read pool cannot write, so no write can bypass the single writer.
         assert!(sqlx::query("DELETE FROM tokens").execute(&s.read).await.is_err());
