@@ -79,6 +79,9 @@ pub(crate) struct WriteCtx {
     pub chain: Option<Arc<ChainKey>>,
     /// The NOTIFY channel other processes listen on, if any (PostgreSQL).
     pub channel: Option<String>,
+    /// Told after each group's commit, if this backend checkpoints off the writer's path (SQLite: the WAL is copied
+    /// back into the database by a task of its own, so the writer's commits do not wait for it).
+    pub committed: Option<mpsc::Sender<()>>,
 }
 
 /// Whether a failed statement says nothing about the write itself but about its transaction meeting another one
@@ -995,6 +998,10 @@ macro_rules! sql_store {
                     // Looked up per group, not once: the store may open before the server installs its recorder.
                     metrics::histogram!($crate::WRITE_GROUP_SIZE).record(group.len() as f64);
                     metrics::histogram!($crate::WRITE_GROUP_SECONDS).record(started.elapsed());
+                    if let Some(nudge) = &ctx.committed {
+                        // Full means a nudge is already waiting: the checkpointer will see this commit too.
+                        let _ = nudge.try_send(());
+                    }
                     for (reply, r) in replies.into_iter().zip(results) {
                         let _ = reply.send(r);
                     }

@@ -1,7 +1,8 @@
 //! The embedded default backend: one SQLite file in WAL mode with `synchronous=FULL`, so a commit acknowledged to a
 //! client survives a crash. Writes go through a single connection (SQLite has one writer anyway) and start with
 //! `BEGIN IMMEDIATE`, which makes every read-check-write transaction serial without lock-upgrade failures; reads use
-//! a small read-only pool. One process per file, enforced by a lock file ([`ProcessLock`]): the in-process cache
+//! a small read-only pool, and one more connection copies the WAL back into the database ([`checkpointer`]) beside
+//! the writer. One process per file, enforced by a lock file ([`ProcessLock`]): the in-process cache
 //! could not hear of another process's writes. The statements are [`crate::sql`]'s.
 
 use crate::{
@@ -25,10 +26,19 @@ use suat_core::{audit::ChainKey, UserId};
 /// Read-only connections: each is a thread of SQLite's; token reads come in batches, so a few suffice.
 const READ_CONNECTIONS: u32 = 4;
 
+/// How often, at most, the checkpointer copies the WAL back into the database while writes keep coming.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(10);
+
+/// The writer's own checkpoint, only a backstop: should the checkpointer fall behind, the writer copies the WAL back
+/// itself once it holds this many pages (SQLite's default, 1000, would put a checkpoint in a group every few dozen).
+const WRITER_CHECKPOINT_PAGES: &str = "2000";
+
 #[derive(Clone)]
 pub struct SqliteStore {
     read: SqlitePool,
     write: SqlitePool,
+    /// The checkpointer's connection ([`checkpointer`]).
+    checkpoint: SqlitePool,
     /// The queue of the group-commit writer (`statements::group_writer`), which every write goes through.
     queue: tokio::sync::mpsc::Sender<Queued>,
     /// The queue of the token readers (`statements::spawn_token_readers`), one per read connection.
@@ -85,21 +95,44 @@ impl SqliteStore {
         // No ping before handing out a connection: it is a file in this process, not a peer that can hang up, and the
         // ping is one more round trip to the connection's thread on every read and every write group.
         let pool = || SqlitePoolOptions::new().test_before_acquire(false);
-        let write = pool().max_connections(1).connect_with(opts.clone()).await?;
+        let write = pool()
+            .max_connections(1)
+            .connect_with(opts.clone().pragma("wal_autocheckpoint", WRITER_CHECKPOINT_PAGES))
+            .await?;
+        let checkpoint = pool().max_connections(1).connect_with(opts.clone()).await?;
         let read = pool().max_connections(READ_CONNECTIONS).connect_with(opts.read_only(true)).await?;
         let (queue, rx) = tokio::sync::mpsc::channel(4 * MAX_GROUP);
-        let ctx = WriteCtx { chain: Some(Arc::new(chain)), channel: None };
+        let (committed, nudges) = tokio::sync::mpsc::channel(1);
+        let ctx = WriteCtx { chain: Some(Arc::new(chain)), channel: None, committed: Some(committed) };
         tokio::spawn(statements::group_writer(write.clone(), ctx.clone(), rx));
+        tokio::spawn(checkpointer(checkpoint.clone(), nudges));
         let token_reads = statements::spawn_token_readers(read.clone(), READ_CONNECTIONS as usize);
-        Ok(SqliteStore { read, write, queue, token_reads, ctx, _lock: lock, _ephemeral: None })
+        Ok(SqliteStore { read, write, checkpoint, queue, token_reads, ctx, _lock: lock, _ephemeral: None })
     }
 
     /// Closes both pools, letting SQLite checkpoint the WAL, for a clean shutdown, and gives up the file. Everything
     /// committed is already durable without it.
     pub async fn close(&self) {
         self.read.close().await;
+        self.checkpoint.close().await;
         self.write.close().await;
         self._lock.release();
+    }
+}
+
+/// Copies the WAL back into the database on a connection of its own, after commits (at most every
+/// [`CHECKPOINT_EVERY`]), so that the copy and its fsync of the database file run beside the writer instead of
+/// inside one of its groups, which every write queued behind it would wait for. `PASSIVE` waits for no one; a
+/// checkpoint does not change what is durable (each commit already is). Ends when the writer and the store are gone.
+async fn checkpointer(pool: SqlitePool, mut nudges: tokio::sync::mpsc::Receiver<()>) {
+    while nudges.recv().await.is_some() {
+        if pool.is_closed() {
+            return;
+        }
+        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&pool).await {
+            tracing::warn!(error = %e, "checkpointing the WAL (the writer will, past its backstop)");
+        }
+        tokio::time::sleep(CHECKPOINT_EVERY).await;
     }
 }
 
@@ -280,6 +313,58 @@ mod tests {
         }
         // The read pool cannot write, so no write can bypass the single writer.
         assert!(sqlx::query("DELETE FROM tokens").execute(&s.read).await.is_err());
+        s.close().await;
+        for ext in ["", "-wal", "-shm", ".lock"] {
+            let _ = std::fs::remove_file(format!("{}{ext}", path.display()));
+        }
+    }
+
+    /// Committed writes reach the database file through the checkpointer, not the writer: a handful of issuances is
+    /// far below the writer's own backstop, yet the file grows to hold them while nothing else is written.
+    #[tokio::test]
+    async fn the_checkpointer_copies_the_wal_into_the_database_beside_the_writer() {
+        use crate::{AuditEntry, Write, Writes};
+        use suat_core::{AppId, TokenHash, TokenKind, TokenRecord};
+        let path = temp_db("checkpointer");
+        let s = SqliteStore::open(&path, test_key()).await.unwrap();
+        assert_eq!(pragma(&s.write, "wal_autocheckpoint").await, WRITER_CHECKPOINT_PAGES);
+        let size = || std::fs::metadata(&path).unwrap().len();
+        let before = size();
+        let writes = (0..400u32).map(|i| {
+            let mut hash = [0u8; 32];
+            hash[..4].copy_from_slice(&i.to_be_bytes());
+            let rec = TokenRecord {
+                hash: TokenHash(hash),
+                kind: TokenKind::SystemUser,
+                app_id: AppId(1),
+                user_id: Some(UserId(2)),
+                page_id: None,
+                scopes: vec![],
+                issued_at: 1_700_000_000,
+                expires_at: None,
+                revoked_at: None,
+                parent: None,
+                session_epoch: 0,
+            };
+            let audit = AuditEntry::new(1_700_000_000, "issue", "3").token(&rec.hash);
+            (Write::IssueToken(rec), audit)
+        });
+        // Concurrently, so that the writer groups them, as it does a server's.
+        let mut tasks = tokio::task::JoinSet::new();
+        for (w, a) in writes {
+            let s = s.clone();
+            tasks.spawn(async move { s.execute(&w, &a).await });
+        }
+        while let Some(done) = tasks.join_next().await {
+            done.unwrap().unwrap();
+        }
+        let wal = std::fs::metadata(format!("{}-wal", path.display())).unwrap().len();
+        assert!(wal > 4096 * 20, "the writes are in the WAL: {wal} bytes");
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while size() <= before {
+            assert!(std::time::Instant::now() < deadline, "the database file stayed at {before} bytes");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
         s.close().await;
         for ext in ["", "-wal", "-shm", ".lock"] {
             let _ = std::fs::remove_file(format!("{}{ext}", path.display()));
