@@ -65,7 +65,7 @@ fn describe() {
     describe_counter!(TOKENS_ISSUED, "Tokens issued (system-user, user, page and app tokens)");
     describe_counter!(TOKENS_REFRESHED, "Tokens refreshed (fb_exchange_token)");
     describe_counter!(TOKENS_REVOKED, "Token revocations (one token, or all of a system user's for an app)");
-    describe_histogram!(suat_store::WRITE_GROUP_SIZE, "Writes committed together by one durable commit of the store");
+    describe_histogram!(suat_store::WRITE_GROUP_SIZE, "Writes the store's group-commit writer took together");
     describe_histogram!(suat_store::WRITE_GROUP_SECONDS, Unit::Seconds, "Time to run and commit one group of writes");
     // Present from the first scrape, so a dashboard can tell 0 from "not exported".
     for c in [RATE_LIMITED, FAULT_HITS, TOKENS_ISSUED, TOKENS_REFRESHED, TOKENS_REVOKED] {

@@ -36,9 +36,10 @@ pub mod prelude {
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
-/// Writes committed per group by the group-commit writer (a histogram): how widely each durable commit was shared.
+/// Writes taken together by the group-commit writer (a histogram): how widely a durable commit was shared. (A group
+/// that fails as a whole, or falls back to one transaction per write, is still counted once, with all its writes.)
 pub const WRITE_GROUP_SIZE: &str = "suat_store_write_group_size";
-/// Seconds from a group's start to its commit (statements and the durable commit), by the group-commit writer.
+/// Seconds from a group's start to its outcome (statements and the durable commit), by the group-commit writer.
 pub const WRITE_GROUP_SECONDS: &str = "suat_store_write_group_seconds";
 
 /// The one error type of the storage layer.

@@ -995,15 +995,17 @@ macro_rules! sql_store {
                     let started = std::time::Instant::now();
                     let (group, replies): (Vec<_>, Vec<_>) = batch.drain(..).map(|(w, a, r)| ((w, a), r)).unzip();
                     let results = commit_group(&pool, &ctx, &group).await;
-                    // Looked up per group, not once: the store may open before the server installs its recorder.
+                    let took = started.elapsed();
+                    for (reply, r) in replies.into_iter().zip(results) {
+                        let _ = reply.send(r);
+                    }
+                    // After the answers, which need neither. Looked up per group, not once: the store may open before
+                    // the server installs its recorder.
                     metrics::histogram!($crate::WRITE_GROUP_SIZE).record(group.len() as f64);
-                    metrics::histogram!($crate::WRITE_GROUP_SECONDS).record(started.elapsed());
+                    metrics::histogram!($crate::WRITE_GROUP_SECONDS).record(took);
                     if let Some(nudge) = &ctx.committed {
                         // Full means a nudge is already waiting: the checkpointer will see this commit too.
                         let _ = nudge.try_send(());
-                    }
-                    for (reply, r) in replies.into_iter().zip(results) {
-                        let _ = reply.send(r);
                     }
                 }
             }

@@ -82,11 +82,7 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(5))
-            // A group's multi-row statement keeps a statement journal; past 64 KiB SQLite spilled it to a temporary
-            // file, created and unlinked again every few groups on the writer's thread. In memory, it is bounded by
-            // the group (at most MAX_GROUP rows a statement).
-            .pragma("temp_store", "MEMORY");
+            .busy_timeout(Duration::from_secs(5));
         // Migrations run on a connection of their own without foreign keys, as SQLite requires to rebuild a table
         // others refer to; each migration that does so checks the foreign keys itself before it commits.
         let mut migrating = opts.clone().foreign_keys(false).connect().await?;
@@ -95,10 +91,14 @@ impl SqliteStore {
         // No ping before handing out a connection: it is a file in this process, not a peer that can hang up, and the
         // ping is one more round trip to the connection's thread on every read and every write group.
         let pool = || SqlitePoolOptions::new().test_before_acquire(false);
-        let write = pool()
-            .max_connections(1)
-            .connect_with(opts.clone().pragma("wal_autocheckpoint", WRITER_CHECKPOINT_PAGES))
-            .await?;
+        // The writer keeps its statement journals in memory: a group's multi-row statement keeps one, and past 64 KiB
+        // SQLite spilled it to a temporary file, created and unlinked again every few groups on the writer's thread.
+        // A group's statement journal holds at most the pages its MAX_GROUP rows touch; a statement over many rows
+        // ("revoke all" of a user with many tokens, a restore) holds the pages it changes until it ends, about 4 KiB
+        // for every few dozen tokens. The read connections keep the default, so a large sort can still spill to disk.
+        let writer_opts =
+            opts.clone().pragma("temp_store", "MEMORY").pragma("wal_autocheckpoint", WRITER_CHECKPOINT_PAGES);
+        let write = pool().max_connections(1).connect_with(writer_opts).await?;
         let checkpoint = pool().max_connections(1).connect_with(opts.clone()).await?;
         let read = pool().max_connections(READ_CONNECTIONS).connect_with(opts.read_only(true)).await?;
         let (queue, rx) = tokio::sync::mpsc::channel(4 * MAX_GROUP);
@@ -110,8 +110,8 @@ impl SqliteStore {
         Ok(SqliteStore { read, write, checkpoint, queue, token_reads, ctx, _lock: lock, _ephemeral: None })
     }
 
-    /// Closes both pools, letting SQLite checkpoint the WAL, for a clean shutdown, and gives up the file. Everything
-    /// committed is already durable without it.
+    /// Closes the pools, the writer's last so that it checkpoints the WAL, for a clean shutdown, and gives up the file.
+    /// Everything committed is already durable without it.
     pub async fn close(&self) {
         self.read.close().await;
         self.checkpoint.close().await;
@@ -125,12 +125,18 @@ impl SqliteStore {
 /// inside one of its groups, which every write queued behind it would wait for. `PASSIVE` waits for no one; a
 /// checkpoint does not change what is durable (each commit already is). Ends when the writer and the store are gone.
 async fn checkpointer(pool: SqlitePool, mut nudges: tokio::sync::mpsc::Receiver<()>) {
+    let mut failing = false;
     while nudges.recv().await.is_some() {
-        if pool.is_closed() {
-            return;
-        }
-        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&pool).await {
-            tracing::warn!(error = %e, "checkpointing the WAL (the writer will, past its backstop)");
+        match sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&pool).await {
+            Ok(_) => failing = false,
+            // The store was closed.
+            Err(sqlx::Error::PoolClosed) => return,
+            // Once per run of failures (a full disk would fail every time): the writer's backstop still checkpoints.
+            Err(e) if !failing => {
+                failing = true;
+                tracing::warn!(error = %e, "checkpointing the WAL (the writer will, past its backstop)");
+            }
+            Err(_) => {}
         }
         tokio::time::sleep(CHECKPOINT_EVERY).await;
     }
@@ -309,7 +315,6 @@ mod tests {
             assert_eq!(pragma(pool, "synchronous").await, "2", "FULL");
             assert_eq!(pragma(pool, "foreign_keys").await, "1");
             assert_eq!(pragma(pool, "busy_timeout").await, "5000");
-            assert_eq!(pragma(pool, "temp_store").await, "2", "MEMORY");
         }
         // The read pool cannot write, so no write can bypass the single writer.
         assert!(sqlx::query("DELETE FROM tokens").execute(&s.read).await.is_err());
@@ -328,6 +333,8 @@ mod tests {
         let path = temp_db("checkpointer");
         let s = SqliteStore::open(&path, test_key()).await.unwrap();
         assert_eq!(pragma(&s.write, "wal_autocheckpoint").await, WRITER_CHECKPOINT_PAGES);
+        assert_eq!(pragma(&s.write, "temp_store").await, "2", "MEMORY, on the writer");
+        assert_eq!(pragma(&s.read, "temp_store").await, "0", "the default, on the readers");
         let size = || std::fs::metadata(&path).unwrap().len();
         let before = size();
         let writes = (0..400u32).map(|i| {
@@ -374,7 +381,7 @@ mod tests {
     /// Migration 0010: "revoke all" still finds a user's tokens through an index, and the tokens' only other index is
     /// the one that orders them by issue time (an index that ends with the random hash costs each insert a page).
     #[tokio::test]
-    async fn a_users_tokens_are_found_through_an_index_in_issue_order() {
+    async fn a_users_tokens_are_found_through_an_index_that_orders_them_by_issue_time() {
         let path = temp_db("token-indexes");
         let s = SqliteStore::open(&path, test_key()).await.unwrap();
         let plan: Vec<String> =
