@@ -69,89 +69,46 @@ async fn main() -> anyhow::Result<()> {
     }
     let (tx, rx) = mpsc::channel::<Job>(4 * MAX_GROUP);
     let writer = tokio::spawn(writer(pool.clone(), mode == "revoke", rx));
-    let done = Arc::new(AtomicU64::new(0));
-    let stop = Arc::new(AtomicBool::new(false));
     let seeded = Arc::new(seeded);
-    let started = Instant::now();
-    let mut tasks = Vec::new();
-    for c in 0..conc {
-        let (tx, done, stop, seeded) = (tx.clone(), done.clone(), stop.clone(), seeded.clone());
-        tasks.push(tokio::spawn(async move {
-            let mut i = c;
-            while !stop.load(Ordering::Relaxed) {
-                let hash = if seeded.is_empty() { random_hash() } else { seeded[i % seeded.len()] };
-                i += conc;
-                let (reply, answer) = oneshot::channel();
-                if tx.send((hash, reply)).await.is_err() || answer.await.is_err() {
-                    return;
-                }
-                done.fetch_add(1, Ordering::Relaxed);
-            }
-        }));
-    }
-    drop(tx);
-    tokio::time::sleep(Duration::from_secs(secs)).await;
-    let n = done.load(Ordering::Relaxed);
-    let elapsed = started.elapsed().as_secs_f64();
-    stop.store(true, Ordering::Relaxed);
-    for t in tasks {
-        t.await?;
-    }
+    let rate = drive(conc, secs, move |c, n| {
+        let (tx, seeded) = (tx.clone(), seeded.clone());
+        async move {
+            let hash = if seeded.is_empty() { random_hash() } else { seeded[(c + n * conc) % seeded.len()] };
+            let (reply, answer) = oneshot::channel();
+            Ok(tx.send((hash, reply)).await.is_ok() && answer.await.is_ok())
+        }
+    })
+    .await?;
+    // Every sender is gone with `drive`'s tasks: the writer ends.
     writer.await??;
-    println!("{:.0}", n as f64 / elapsed);
+    println!("{rate:.0}");
     Ok(())
 }
 
-/// The same load through suat's store: each task submits a write and waits for its answer, as a request does.
-async fn store_probe(path: &str, revoke: bool, seeded: Vec<[u8; 32]>, conc: usize, secs: u64) -> anyhow::Result<()> {
-    use suat_core::{scope::Scope, AppId, TokenHash, TokenKind, TokenRecord, UserId};
-    use suat_store::{prelude::*, AuditEntry, CachedStore, SqliteStore, Write};
-    let store = SqliteStore::open(path.as_ref(), suat_core::audit::ChainKey::new([0; 32])).await?;
-    let store = CachedStore::new(Arc::new(store.clone()), 100_000).await?;
-    let scopes = vec![Scope::parse("ads_read")?, Scope::parse("ads_management")?];
+/// Runs `conc` tasks for `secs` seconds, as wrk's connections: each submits its next write with `one(task, n)` (its
+/// n-th) and waits for the answer before the next; one that answers false (the writer is gone) stops. Returns writes
+/// per second.
+async fn drive<F, Fut>(conc: usize, secs: u64, one: F) -> anyhow::Result<f64>
+where
+    F: Fn(usize, usize) -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = anyhow::Result<bool>> + Send,
+{
     let done = Arc::new(AtomicU64::new(0));
     let stop = Arc::new(AtomicBool::new(false));
-    let seeded = Arc::new(seeded);
     let started = Instant::now();
     let mut tasks = Vec::new();
     for c in 0..conc {
-        let (store, done, stop, seeded, scopes) =
-            (store.clone(), done.clone(), stop.clone(), seeded.clone(), scopes.clone());
+        let (one, done, stop) = (one.clone(), done.clone(), stop.clone());
         tasks.push(tokio::spawn(async move {
-            let mut i = c;
-            while !stop.load(Ordering::Relaxed) {
-                let now = 1_700_000_000;
-                let (write, audit) = if revoke {
-                    let hash = TokenHash(seeded[i % seeded.len()]);
-                    i += conc;
-                    let audit = AuditEntry::new(now, "revoke", "app:1").subject(UserId(2)).app(AppId(1)).token(&hash);
-                    (Write::RevokeToken { hash, at: now }, audit)
-                } else {
-                    let hash = TokenHash(random_hash());
-                    let audit = AuditEntry::new(now, "issue", "3").subject(UserId(2)).app(AppId(1)).token(&hash);
-                    let detail = serde_json::json!({"kind": "SYSTEM_USER", "scopes": ["ads_read", "ads_management"],
-                        "expires_at": null});
-                    let rec = TokenRecord {
-                        hash,
-                        kind: TokenKind::SystemUser,
-                        app_id: AppId(1),
-                        user_id: Some(UserId(2)),
-                        page_id: None,
-                        scopes: scopes.clone(),
-                        issued_at: now,
-                        expires_at: None,
-                        revoked_at: None,
-                        parent: None,
-                        session_epoch: 0,
-                    };
-                    (Write::IssueToken(rec), audit.detail(detail))
-                };
-                store.execute(&write, &audit).await?;
+            let mut n = 0;
+            while !stop.load(Ordering::Relaxed) && one(c, n).await? {
+                n += 1;
                 done.fetch_add(1, Ordering::Relaxed);
             }
             anyhow::Ok(())
         }));
     }
+    drop(one);
     tokio::time::sleep(Duration::from_secs(secs)).await;
     let n = done.load(Ordering::Relaxed);
     let elapsed = started.elapsed().as_secs_f64();
@@ -159,8 +116,59 @@ async fn store_probe(path: &str, revoke: bool, seeded: Vec<[u8; 32]>, conc: usiz
     for t in tasks {
         t.await??;
     }
-    println!("{:.0}", n as f64 / elapsed);
+    Ok(n as f64 / elapsed)
+}
+
+/// The same load through suat's store: each task submits a write and waits for its answer, as a request does.
+async fn store_probe(path: &str, revoke: bool, seeded: Vec<[u8; 32]>, conc: usize, secs: u64) -> anyhow::Result<()> {
+    use suat_core::{scope::Scope, AppId, TokenHash, TokenKind, TokenRecord, UserId};
+    use suat_store::{prelude::*, AuditEntry, CachedStore, SqliteStore, Write};
+    let store = SqliteStore::open(path.as_ref(), suat_core::audit::ChainKey::new([0; 32])).await?;
+    let cached = CachedStore::new(Arc::new(store.clone()), 100_000).await?;
+    let scopes = vec![Scope::parse("ads_read")?, Scope::parse("ads_management")?];
+    let seeded = Arc::new(seeded);
+    let rate = drive(conc, secs, move |c, n| {
+        let (store, seeded, scopes) = (cached.clone(), seeded.clone(), scopes.clone());
+        async move {
+            let at = now();
+            let (write, audit) = if revoke {
+                let hash = TokenHash(seeded[(c + n * conc) % seeded.len()]);
+                let audit = AuditEntry::new(at, "revoke", "app:1").subject(UserId(2)).app(AppId(1)).token(&hash);
+                (Write::RevokeToken { hash, at }, audit)
+            } else {
+                let hash = TokenHash(random_hash());
+                let audit = AuditEntry::new(at, "issue", "3").subject(UserId(2)).app(AppId(1)).token(&hash);
+                let detail = serde_json::json!({"kind": "SYSTEM_USER", "scopes": ["ads_read", "ads_management"],
+                    "expires_at": null});
+                let rec = TokenRecord {
+                    hash,
+                    kind: TokenKind::SystemUser,
+                    app_id: AppId(1),
+                    user_id: Some(UserId(2)),
+                    page_id: None,
+                    scopes,
+                    issued_at: at,
+                    expires_at: None,
+                    revoked_at: None,
+                    parent: None,
+                    session_epoch: 0,
+                };
+                (Write::IssueToken(rec), audit.detail(detail))
+            };
+            store.execute(&write, &audit).await?;
+            Ok(true)
+        }
+    })
+    .await?;
+    store.close().await;
+    println!("{rate:.0}");
     Ok(())
+}
+
+/// The clock's unix seconds, as suat stamps its rows: an index ordered by issue time then grows at its end, as it
+/// does in the server, and not at a random place as it would under one fixed time.
+fn now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
 }
 
 fn random_hash() -> [u8; 32] {
@@ -178,9 +186,9 @@ async fn writer(pool: sqlx::SqlitePool, revoke: bool, mut rx: mpsc::Receiver<Job
         let hashes: Vec<[u8; 32]> = batch.iter().map(|(h, _)| *h).collect();
         let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
         if revoke {
-            let mut q = QueryBuilder::<Sqlite>::new(
-                "UPDATE tokens SET revoked_at = 1700000001 WHERE revoked_at IS NULL AND hash IN (",
-            );
+            let mut q = QueryBuilder::<Sqlite>::new("UPDATE tokens SET revoked_at = ");
+            q.push_bind(now());
+            q.push(" WHERE revoked_at IS NULL AND hash IN (");
             let mut list = q.separated(", ");
             for h in &hashes {
                 list.push_bind(h.to_vec());
@@ -195,7 +203,7 @@ async fn writer(pool: sqlx::SqlitePool, revoke: bool, mut rx: mpsc::Receiver<Job
             "INSERT INTO audit (at, action, actor, subject, app_id, token_ref, detail, prev, hash) ",
         );
         q.push_values(&hashes, |mut b, h| {
-            b.push_bind(1_700_000_000i64)
+            b.push_bind(now())
                 .push_bind(if revoke { "revoke" } else { "issue" })
                 .push_bind("app:1")
                 .push_bind(2i64)
@@ -236,7 +244,7 @@ async fn insert_tokens(tx: &mut sqlx::Transaction<'static, Sqlite>, hashes: &[[u
             .push_bind(2i64)
             .push_bind(None::<i64>)
             .push_bind(r#"["ads_read","ads_management"]"#)
-            .push_bind(1_700_000_000i64)
+            .push_bind(now())
             .push_bind(None::<i64>)
             .push_bind(None::<i64>)
             .push_bind(None::<Vec<u8>>)
