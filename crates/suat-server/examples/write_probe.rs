@@ -81,6 +81,7 @@ async fn main() -> anyhow::Result<()> {
     .await?;
     // Every sender is gone with `drive`'s tasks: the writer ends.
     writer.await??;
+    pool.close().await;
     println!("{rate:.0}");
     Ok(())
 }

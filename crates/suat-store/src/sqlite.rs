@@ -123,7 +123,8 @@ impl SqliteStore {
 /// Copies the WAL back into the database on a connection of its own, after commits (at most every
 /// [`CHECKPOINT_EVERY`]), so that the copy and its fsync of the database file run beside the writer instead of
 /// inside one of its groups, which every write queued behind it would wait for. `PASSIVE` waits for no one; a
-/// checkpoint does not change what is durable (each commit already is). Ends when the writer and the store are gone.
+/// checkpoint does not change what is durable (each commit already is). Ends when the writer and the store are gone,
+/// or at its next nudge once the store is closed.
 async fn checkpointer(pool: SqlitePool, mut nudges: tokio::sync::mpsc::Receiver<()>) {
     let mut failing = false;
     while nudges.recv().await.is_some() {
