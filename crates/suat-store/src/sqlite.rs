@@ -301,10 +301,15 @@ mod tests {
 
     fn temp_db(name: &str) -> PathBuf {
         let path = std::env::temp_dir().join(format!("suat-{name}-{}.db", std::process::id()));
+        remove_db(&path);
+        path
+    }
+
+    /// The database file and the files SQLite and the store keep beside it.
+    fn remove_db(path: &Path) {
         for ext in ["", "-wal", "-shm", ".lock"] {
             let _ = std::fs::remove_file(format!("{}{ext}", path.display()));
         }
-        path
     }
 
     #[tokio::test]
@@ -320,9 +325,7 @@ mod tests {
         // The read pool cannot write, so no write can bypass the single writer.
         assert!(sqlx::query("DELETE FROM tokens").execute(&s.read).await.is_err());
         s.close().await;
-        for ext in ["", "-wal", "-shm", ".lock"] {
-            let _ = std::fs::remove_file(format!("{}{ext}", path.display()));
-        }
+        remove_db(&path);
     }
 
     /// Committed writes reach the database file through the checkpointer, not the writer: a handful of issuances is
@@ -374,9 +377,7 @@ mod tests {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         s.close().await;
-        for ext in ["", "-wal", "-shm", ".lock"] {
-            let _ = std::fs::remove_file(format!("{}{ext}", path.display()));
-        }
+        remove_db(&path);
     }
 
     /// Migration 0010: "revoke all" still finds a user's tokens through an index, and the tokens' only other index is
@@ -405,9 +406,7 @@ mod tests {
             [("tokens_user".to_string(), "CREATE INDEX tokens_user ON tokens(user_id, issued_at)".to_string())]
         );
         s.close().await;
-        for ext in ["", "-wal", "-shm", ".lock"] {
-            let _ = std::fs::remove_file(format!("{}{ext}", path.display()));
-        }
+        remove_db(&path);
     }
 
     #[cfg(unix)]
@@ -489,8 +488,6 @@ mod tests {
         second.close().await;
         let third = SqliteStore::open(&path, test_key()).await.expect("free once the store is closed");
         third.close().await;
-        for ext in ["", "-wal", "-shm", ".lock"] {
-            let _ = std::fs::remove_file(format!("{}{ext}", path.display()));
-        }
+        remove_db(&path);
     }
 }
