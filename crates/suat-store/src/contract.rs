@@ -698,6 +698,56 @@ pub async fn concurrent_issuance_is_individually_acknowledged(s: Dyn) {
     assert_eq!(d.audit_len, before + 199);
 }
 
+/// Statements outside the writer's groups (a fresh id, an app-scoped id) get a write connection while writes keep
+/// coming: the writer keeps its connection between back-to-back groups, and must hand it back when one waits. The
+/// timeout is a liveness bound (without the hand-back they wait for the pool's own timeout), not a speed claim.
+pub async fn ids_are_allocated_while_writes_keep_coming(s: Dyn) {
+    world(&s).await;
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let issued = Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let writers: Vec<_> = (0..32u32)
+        .map(|w| {
+            let (s, stop, issued) = (s.clone(), stop.clone(), issued.clone());
+            tokio::spawn(async move {
+                let mut n = 0u32;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let mut t = token(0, Some(10), None);
+                    let mut h = [7u8; 32];
+                    h[..4].copy_from_slice(&w.to_be_bytes());
+                    h[4..8].copy_from_slice(&n.to_be_bytes());
+                    t.hash = TokenHash(h);
+                    s.insert_token(&t, &audit("issue")).await.unwrap();
+                    issued.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    n += 1;
+                }
+            })
+        })
+        .collect();
+    // The writes are flowing before the first id is asked for.
+    while issued.load(std::sync::atomic::Ordering::Relaxed) < 200 {
+        tokio::task::yield_now().await;
+    }
+    let bound = std::time::Duration::from_secs(10);
+    let mut last = 0;
+    for _ in 0..5 {
+        let id = tokio::time::timeout(bound, s.next_id()).await.expect("an id while writes keep coming").unwrap();
+        assert!(id > last);
+        last = id;
+    }
+    let scoped = tokio::time::timeout(bound, s.app_scoped_id(AppId(20), UserId(10)))
+        .await
+        .expect("an app-scoped id while writes keep coming")
+        .unwrap();
+    assert_eq!(s.app_scoped_id(AppId(20), UserId(10)).await.unwrap(), scoped);
+    let during = issued.load(std::sync::atomic::Ordering::Relaxed);
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for w in writers {
+        w.await.unwrap();
+    }
+    assert!(issued.load(std::sync::atomic::Ordering::Relaxed) >= during);
+    assert_eq!(s.dump().await.unwrap().tokens.len() as u32, issued.load(std::sync::atomic::Ordering::Relaxed));
+}
+
 pub async fn password_hashes(s: Dyn) {
     world(&s).await;
     assert_eq!(s.get_password_hash(UserId(10)).await.unwrap(), None);
@@ -1566,7 +1616,8 @@ macro_rules! store_contract_tests {
             concurrent_issuance_is_individually_acknowledged, cancelled_writes_leave_the_store_usable,
             abandoned_invalidating_writes_are_in_force_once_committed,
             snapshot_round_trips_through_json_and_restore, concurrent_mixed_writes_match_a_serial_order,
-            a_failing_write_fails_alone_in_its_group, an_acknowledged_revocation_is_in_force_for_the_next_read);
+            a_failing_write_fails_alone_in_its_group, an_acknowledged_revocation_is_in_force_for_the_next_read,
+            ids_are_allocated_while_writes_keep_coming);
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {
         $(

@@ -77,7 +77,7 @@ impl PgStore {
         };
         // No chain: linking rows across replicas would need one lock serialising every write of every replica. The
         // audit table is protected by privileges instead (the server's role may only INSERT and SELECT on it).
-        let ctx = WriteCtx { chain: None, channel: Some(channel), committed: None };
+        let ctx = WriteCtx { chain: None, channel: Some(channel), committed: None, wanting: Default::default() };
         // One writer per process: two groups of one process would take row locks in no common order and could
         // deadlock each other; one group commit at a time still shares each fsync among everything queued.
         let (queue, rx) = tokio::sync::mpsc::channel(4 * MAX_GROUP);
@@ -206,7 +206,7 @@ impl Backend for PgStore {
     /// A "revoke all" would not see a child committed while it waited for the parent's row lock (its snapshot is
     /// older), so refreshes also hold the subject's token-family lock, shared (refreshes run in parallel), which
     /// "revoke all" takes exclusively before it looks.
-    async fn lock_user_tokens(tx: &mut Transaction<'static, Postgres>, u: UserId, exclusive: bool) -> Result<()> {
+    async fn lock_user_tokens(tx: &mut Transaction<'_, Postgres>, u: UserId, exclusive: bool) -> Result<()> {
         let f = if exclusive { "pg_advisory_xact_lock" } else { "pg_advisory_xact_lock_shared" };
         sqlx::query(&format!("SELECT {f}($1, $2)::text"))
             .bind(LOCK_NAMESPACE)
@@ -218,7 +218,7 @@ impl Backend for PgStore {
 
     /// NOTIFY is delivered when (and only if) the transaction commits; the payloads are the very list the local
     /// cache drops ([`crate::Write::stale`]), one notification each, sent with one statement for a whole group.
-    async fn announce(ctx: &WriteCtx, tx: &mut Transaction<'static, Postgres>, stale: &[Invalidation]) -> Result<()> {
+    async fn announce(ctx: &WriteCtx, tx: &mut Transaction<'_, Postgres>, stale: &[Invalidation]) -> Result<()> {
         let (Some(channel), false) = (&ctx.channel, stale.is_empty()) else { return Ok(()) };
         let payloads: Vec<String> = stale.iter().map(Invalidation::encode).collect();
         sqlx::query("SELECT pg_notify($1, p)::text FROM unnest($2::text[]) AS p")
@@ -230,6 +230,7 @@ impl Backend for PgStore {
     }
 
     async fn allocate_id(&self) -> Result<u64> {
+        let _want = self.ctx.want();
         let id: i64 = sqlx::query_scalar("SELECT nextval('graph_ids')").fetch_one(&self.write).await?;
         Ok(to_u64(id))
     }

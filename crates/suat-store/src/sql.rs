@@ -13,7 +13,10 @@
 
 use crate::{cache::Invalidation, AuditEntry, Result, StoreError, Write, Written};
 use async_trait::async_trait;
-use std::sync::Arc;
+use std::sync::{
+    atomic::{AtomicUsize, Ordering},
+    Arc,
+};
 use suat_core::{audit::ChainKey, TokenHash, TokenRecord, UserId};
 use tokio::sync::{mpsc, oneshot};
 
@@ -82,6 +85,27 @@ pub(crate) struct WriteCtx {
     /// Told after each group's commit, if this backend checkpoints off the writer's path (SQLite: the WAL is copied
     /// back into the database by a task of its own, so the writer's commits do not wait for it).
     pub committed: Option<mpsc::Sender<()>>,
+    /// How many statements outside the writer's groups wait for a write connection: the writer keeps its connection
+    /// from one group to the next only while this is zero (see `group_writer`).
+    pub wanting: Arc<AtomicUsize>,
+}
+
+impl WriteCtx {
+    /// Marks a statement outside the writer's groups as waiting for a write connection until the guard is dropped, so
+    /// the writer hands back the connection it would otherwise keep for its next group.
+    pub(crate) fn want(&self) -> Wanting {
+        self.wanting.fetch_add(1, Ordering::SeqCst);
+        Wanting(self.wanting.clone())
+    }
+}
+
+/// See [`WriteCtx::want`].
+pub(crate) struct Wanting(Arc<AtomicUsize>);
+
+impl Drop for Wanting {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 /// Whether a failed statement says nothing about the write itself but about its transaction meeting another one
@@ -119,17 +143,9 @@ pub(crate) trait Backend: Send + Sync + 'static {
     fn write_pool(&self) -> &sqlx::Pool<Self::Db>;
     /// Takes the lock on `user`'s token family until the end of `tx`: shared for a refresh, exclusive for "revoke
     /// all", so that no refresh can slip a child in behind a "revoke all".
-    async fn lock_user_tokens(
-        tx: &mut sqlx::Transaction<'static, Self::Db>,
-        user: UserId,
-        exclusive: bool,
-    ) -> Result<()>;
+    async fn lock_user_tokens(tx: &mut sqlx::Transaction<'_, Self::Db>, user: UserId, exclusive: bool) -> Result<()>;
     /// Tells the other processes sharing the database, at the commit of `tx`, which cached entries went stale.
-    async fn announce(
-        ctx: &WriteCtx,
-        tx: &mut sqlx::Transaction<'static, Self::Db>,
-        stale: &[Invalidation],
-    ) -> Result<()>;
+    async fn announce(ctx: &WriteCtx, tx: &mut sqlx::Transaction<'_, Self::Db>, stale: &[Invalidation]) -> Result<()>;
     /// A fresh Graph id, unique across every process sharing the database.
     async fn allocate_id(&self) -> Result<u64>;
     /// What the statements of a write need of this backend.
@@ -200,12 +216,12 @@ macro_rules! sql_store {
                 snapshot::{self, Snapshot},
             };
 
-            type Tx = sqlx::Transaction<'static, $db>;
+            type Tx<'c> = sqlx::Transaction<'c, $db>;
             type Conn = <$db as sqlx::Database>::Connection;
 
             /// `INSERT INTO {into} VALUES ...` of `rows`, one statement however many rows, each bound by `bind`.
             async fn insert_rows<T>(
-                tx: &mut Tx,
+                tx: &mut Tx<'_>,
                 into: &str,
                 rows: Vec<T>,
                 bind: impl FnMut(sqlx::query_builder::Separated<'_, '_, $db, &'static str>, T),
@@ -216,7 +232,7 @@ macro_rules! sql_store {
             }
 
             /// Inserts tokens with one statement: one row, or a whole issuance batch.
-            pub(crate) async fn insert_tokens(tx: &mut Tx, tokens: &[&TokenRecord]) -> Result<()> {
+            pub(crate) async fn insert_tokens(tx: &mut Tx<'_>, tokens: &[&TokenRecord]) -> Result<()> {
                 let rows = tokens.iter().map(|t| TokenParams::of(t)).collect::<Result<Vec<_>>>()?;
                 let into = format!("tokens ({TOKEN_COLUMNS})");
                 insert_rows(tx, &into, rows, |mut b, t| {
@@ -231,7 +247,7 @@ macro_rules! sql_store {
             /// before: the head (last row's hash, next seq) is read in this transaction, which holds the database's
             /// single write lock, so no other writer can extend the chain between the read and the insert.
             pub(crate) async fn insert_audits(
-                tx: &mut Tx,
+                tx: &mut Tx<'_>,
                 entries: &[&AuditEntry],
                 chain: Option<&suat_core::audit::ChainKey>,
             ) -> Result<()> {
@@ -272,7 +288,7 @@ macro_rules! sql_store {
             /// Gives `user` `role` on `app`, after any role given before (a role given again moves to the end, as
             /// `App::roles` lists them). One statement on the role's own row: concurrent app writes cannot lose
             /// one another.
-            async fn put_app_role(tx: &mut Tx, app: AppId, user: UserId, role: AppRole) -> Result<()> {
+            async fn put_app_role(tx: &mut Tx<'_>, app: AppId, user: UserId, role: AppRole) -> Result<()> {
                 sqlx::query(
                     "INSERT INTO app_roles (app_id, user_id, role, pos)
                      VALUES ($1, $2, $3, (SELECT COALESCE(MAX(pos), -1) + 1 FROM app_roles WHERE app_id = $1))
@@ -288,7 +304,7 @@ macro_rules! sql_store {
             }
 
             /// Shares `app` with `business`; false if it already was.
-            async fn share_app(tx: &mut Tx, app: AppId, business: BusinessId) -> Result<bool> {
+            async fn share_app(tx: &mut Tx<'_>, app: AppId, business: BusinessId) -> Result<bool> {
                 let done = sqlx::query(
                     "INSERT INTO app_clients (app_id, business_id, pos)
                      VALUES ($1, $2, (SELECT COALESCE(MAX(pos), -1) + 1 FROM app_clients WHERE app_id = $1))
@@ -304,7 +320,7 @@ macro_rules! sql_store {
 
             /// Runs `sql`, which inserts or deletes the one row keyed by the ids `$1` and `$2` (`what` they name):
             /// whether it did.
-            async fn change_pair(tx: &mut Tx, sql: &str, a: u64, b: u64, what: String) -> Result<bool> {
+            async fn change_pair(tx: &mut Tx<'_>, sql: &str, a: u64, b: u64, what: String) -> Result<bool> {
                 let done = sqlx::query(sql)
                     .bind(to_i64(a)?)
                     .bind(to_i64(b)?)
@@ -317,7 +333,7 @@ macro_rules! sql_store {
             /// Records `user`'s answer to `permission` of `app`, replacing an earlier one; a permission never asked
             /// before goes last. Whether the row changed.
             async fn put_answer(
-                tx: &mut Tx,
+                tx: &mut Tx<'_>,
                 user: UserId,
                 app: AppId,
                 permission: &Scope,
@@ -341,7 +357,7 @@ macro_rules! sql_store {
             }
 
             /// Inserts an authorization code.
-            async fn insert_code(tx: &mut Tx, code: &AuthCode) -> Result<()> {
+            async fn insert_code(tx: &mut Tx<'_>, code: &AuthCode) -> Result<()> {
                 sqlx::query(
                     "INSERT INTO auth_codes
                      (hash, app_id, user_id, redirect_uri, scopes, created_at, used_at, session_epoch)
@@ -363,7 +379,7 @@ macro_rules! sql_store {
 
             /// `INSERT INTO {into}` of `rows` in chunks (each row bound by `bind`); nothing for no rows.
             async fn restore_rows<T: Clone>(
-                tx: &mut Tx,
+                tx: &mut Tx<'_>,
                 into: &str,
                 rows: &[T],
                 mut bind: impl FnMut(sqlx::query_builder::Separated<'_, '_, $db, &'static str>, T),
@@ -377,7 +393,7 @@ macro_rules! sql_store {
             }
 
             /// Empties every table but the audit log and puts `s` in its place, parents before children.
-            async fn restore(tx: &mut Tx, s: &Snapshot) -> Result<()> {
+            async fn restore(tx: &mut Tx<'_>, s: &Snapshot) -> Result<()> {
                 for t in RESET_ORDER {
                     sqlx::query(&format!("DELETE FROM {t}")).execute(&mut **tx).await?;
                 }
@@ -479,7 +495,7 @@ macro_rules! sql_store {
 
             /// Runs one write inside `tx`, without its audit entry (see [`audit_of`]; a group appends its entries in
             /// one statement).
-            async fn apply(tx: &mut Tx, w: &Write) -> Result<Written> {
+            async fn apply(tx: &mut Tx<'_>, w: &Write) -> Result<Written> {
                 use Write as W;
                 use Written as D;
                 let done = match w {
@@ -792,7 +808,7 @@ macro_rules! sql_store {
             /// Runs a [`batchable`] run of writes with a statement or two for all of them instead of one or two each
             /// (every statement is a round trip: to SQLite's thread, or to PostgreSQL), answering each write exactly
             /// as [`apply`] would have in turn. A statement that fails is the caller's cue to run them one by one.
-            async fn apply_run(tx: &mut Tx, run: &[(Write, AuditEntry)]) -> Result<Vec<Result<Written>>> {
+            async fn apply_run(tx: &mut Tx<'_>, run: &[(Write, AuditEntry)]) -> Result<Vec<Result<Written>>> {
                 /// `(` and each hash bound, comma-separated, and `)`.
                 fn hash_list<'q>(q: &mut sqlx::QueryBuilder<'q, $db>, hashes: impl Iterator<Item = &'q TokenHash>) {
                     q.push("(");
@@ -880,12 +896,12 @@ macro_rules! sql_store {
             /// process) answers `Again`. Each audit entry is appended, in the writes' order, after the writes, in
             /// one statement; a failure there or at commit is the whole group's.
             async fn run_group(
-                pool: &sqlx::Pool<$db>,
+                conn: &mut Conn,
                 ctx: &WriteCtx,
                 group: &[(Write, AuditEntry)],
                 careful: bool,
             ) -> Result<Group> {
-                let mut tx = pool.begin_with(<$store as Backend>::BEGIN_WRITE).await?;
+                let mut tx = sqlx::Connection::begin_with(conn, <$store as Backend>::BEGIN_WRITE).await?;
                 let mut results = Vec::with_capacity(group.len());
                 let mut audits = Vec::with_capacity(group.len());
                 let mut stale: Vec<Invalidation> = Vec::new();
@@ -950,8 +966,8 @@ macro_rules! sql_store {
             }
 
             /// Runs one write alone in its own transaction: the last resort of a group that met a transient failure.
-            async fn run_alone(pool: &sqlx::Pool<$db>, ctx: &WriteCtx, w: &Write, a: &AuditEntry) -> Result<Written> {
-                let mut tx = pool.begin_with(<$store as Backend>::BEGIN_WRITE).await?;
+            async fn run_alone(conn: &mut Conn, ctx: &WriteCtx, w: &Write, a: &AuditEntry) -> Result<Written> {
+                let mut tx = sqlx::Connection::begin_with(conn, <$store as Backend>::BEGIN_WRITE).await?;
                 let done = apply(&mut tx, w).await?;
                 insert_audits(&mut tx, &[audit_of(w, done, a).as_ref()], ctx.chain.as_deref()).await?;
                 <$store as Backend>::announce(ctx, &mut tx, &w.stale()).await?;
@@ -962,39 +978,68 @@ macro_rules! sql_store {
             /// Every outcome of `group`: optimistic first, then careful if a write failed, then one write at a time
             /// if the careful run met a transient failure. A failure of the group as a whole (the database refused
             /// the commit or went away) is every write's.
-            async fn commit_group(pool: &sqlx::Pool<$db>, ctx: &WriteCtx, group: &[(Write, AuditEntry)]) -> Vec<Result<Written>> {
-                let whole = |e: StoreError| {
-                    let msg = e.to_string();
-                    group.iter().map(|_| Err(StoreError::Unavailable(format!("group commit failed: {msg}")))).collect()
-                };
+            /// The second value is false if the group failed as a whole: the connection may be broken, so the
+            /// writer does not keep it.
+            async fn commit_group(
+                conn: &mut Conn,
+                ctx: &WriteCtx,
+                group: &[(Write, AuditEntry)],
+            ) -> (Vec<Result<Written>>, bool) {
                 for careful in [false, true] {
-                    match run_group(pool, ctx, group, careful).await {
-                        Ok(Group::Done(results)) => return results,
+                    match run_group(conn, ctx, group, careful).await {
+                        Ok(Group::Done(results)) => return (results, true),
                         Ok(Group::Again) => {}
-                        Err(e) => return whole(e),
+                        Err(e) => return (whole_group_failed(group.len(), &e), false),
                     }
                 }
                 let mut results = Vec::with_capacity(group.len());
                 for (w, a) in group {
-                    results.push(run_alone(pool, ctx, w, a).await);
+                    results.push(run_alone(conn, ctx, w, a).await);
                 }
-                results
+                (results, true)
+            }
+
+            /// Every write's answer when the group could not run or commit at all.
+            fn whole_group_failed(n: usize, e: &StoreError) -> Vec<Result<Written>> {
+                (0..n).map(|_| Err(StoreError::Unavailable(format!("group commit failed: {e}")))).collect()
             }
 
             /// The group-commit writer: every write waiting when it is free (up to [`MAX_GROUP`]) goes into one
             /// transaction, so one durable commit serves them all while each caller hears back only once its write
             /// is committed, with exactly the outcome it would have had alone (the writes apply in arrival order).
             /// Ends when the last clone of the store, and so the queue, is gone.
+            ///
+            /// The writer keeps its connection from one group to the next while writes are queued and no statement
+            /// outside its groups waits for one ([`WriteCtx::want`]): sqlx hands a connection back to its pool on a
+            /// task of its own and pings it first, and on a busy server taking it again waited for both (the task
+            /// queues behind the HTTP requests). When nothing is queued it hands the connection back, so an idle writer holds none
+            /// and the pool checks it as usual before the next group.
             pub(crate) async fn group_writer(
                 pool: sqlx::Pool<$db>,
                 ctx: WriteCtx,
                 mut rx: tokio::sync::mpsc::Receiver<Queued>,
             ) {
                 let mut batch: Vec<Queued> = Vec::with_capacity(MAX_GROUP);
+                let mut kept: Option<sqlx::pool::PoolConnection<$db>> = None;
                 while rx.recv_many(&mut batch, MAX_GROUP).await > 0 {
                     let started = std::time::Instant::now();
                     let (group, replies): (Vec<_>, Vec<_>) = batch.drain(..).map(|(w, a, r)| ((w, a), r)).unzip();
-                    let results = commit_group(&pool, &ctx, &group).await;
+                    let conn = match kept.take() {
+                        Some(conn) => Ok(conn),
+                        None => pool.acquire().await.map_err(StoreError::from),
+                    };
+                    let (results, conn) = match conn {
+                        Ok(mut conn) => {
+                            let (results, healthy) = commit_group(&mut conn, &ctx, &group).await;
+                            (results, healthy.then_some(conn))
+                        }
+                        Err(e) => (whole_group_failed(group.len(), &e), None),
+                    };
+                    if !rx.is_empty() && ctx.wanting.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+                        kept = conn;
+                    } else {
+                        drop(conn);
+                    }
                     let took = started.elapsed();
                     for (reply, r) in replies.into_iter().zip(results) {
                         let _ = reply.send(r);
@@ -1136,6 +1181,7 @@ macro_rules! sql_store {
                 /// something.
                 #[doc(hidden)]
                 pub async fn raw_execute(&self, sql: &str) -> Result<()> {
+                    let _want = self.write_ctx().want();
                     sqlx::query(sql).execute(self.write_pool()).await?;
                     Ok(())
                 }
@@ -1144,7 +1190,14 @@ macro_rules! sql_store {
                 /// for tests that compare a group with its writes run one by one.
                 #[doc(hidden)]
                 pub async fn execute_group(&self, group: &[(Write, AuditEntry)]) -> Vec<Result<Written>> {
-                    commit_group(self.write_pool(), self.write_ctx(), group).await
+                    let want = self.write_ctx().want();
+                    match self.write_pool().acquire().await {
+                        Ok(mut conn) => {
+                            drop(want);
+                            commit_group(&mut conn, self.write_ctx(), group).await.0
+                        }
+                        Err(e) => whole_group_failed(group.len(), &e.into()),
+                    }
                 }
             }
 
@@ -1154,7 +1207,10 @@ macro_rules! sql_store {
                     if let Write::Restore(_) = w {
                         // The whole state: copying it into the queue would double it in memory, and sharing its
                         // commit saves nothing. The write pool still orders it with the groups.
-                        return run_alone(self.write_pool(), self.write_ctx(), w, a).await;
+                        let want = self.write_ctx().want();
+                        let mut conn = self.write_pool().acquire().await?;
+                        drop(want);
+                        return run_alone(&mut conn, self.write_ctx(), w, a).await;
                     }
                     let stopped = || StoreError::Unavailable("the writer has stopped".into());
                     let (reply, answer) = tokio::sync::oneshot::channel();
@@ -1254,6 +1310,7 @@ macro_rules! sql_store {
                 }
 
                 async fn app_scoped_id(&self, app: AppId, su: UserId) -> Result<UserId> {
+                    let _want = self.write_ctx().want();
                     let find = || async {
                         sqlx::query_scalar::<_, i64>("SELECT id FROM app_scoped_ids WHERE app_id = $1 AND user_id = $2")
                             .bind(to_i64(app.0)?)

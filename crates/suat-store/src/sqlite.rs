@@ -103,7 +103,12 @@ impl SqliteStore {
         let read = pool().max_connections(READ_CONNECTIONS).connect_with(opts.read_only(true)).await?;
         let (queue, rx) = tokio::sync::mpsc::channel(4 * MAX_GROUP);
         let (committed, nudges) = tokio::sync::mpsc::channel(1);
-        let ctx = WriteCtx { chain: Some(Arc::new(chain)), channel: None, committed: Some(committed) };
+        let ctx = WriteCtx {
+            chain: Some(Arc::new(chain)),
+            channel: None,
+            committed: Some(committed),
+            wanting: Default::default(),
+        };
         tokio::spawn(statements::group_writer(write.clone(), ctx.clone(), rx));
         tokio::spawn(checkpointer(checkpoint.clone(), nudges));
         let token_reads = statements::spawn_token_readers(read.clone(), READ_CONNECTIONS as usize);
@@ -179,16 +184,17 @@ impl Backend for SqliteStore {
     }
 
     /// Nothing to take: writes are already serial.
-    async fn lock_user_tokens(_: &mut Transaction<'static, Sqlite>, _: UserId, _: bool) -> Result<()> {
+    async fn lock_user_tokens(_: &mut Transaction<'_, Sqlite>, _: UserId, _: bool) -> Result<()> {
         Ok(())
     }
 
     /// One process per file: there is no one else to tell.
-    async fn announce(_: &WriteCtx, _: &mut Transaction<'static, Sqlite>, _: &[Invalidation]) -> Result<()> {
+    async fn announce(_: &WriteCtx, _: &mut Transaction<'_, Sqlite>, _: &[Invalidation]) -> Result<()> {
         Ok(())
     }
 
     async fn allocate_id(&self) -> Result<u64> {
+        let _want = self.ctx.want();
         let mut tx = self.write.begin_with(Self::BEGIN_WRITE).await?;
         let id: i64 =
             sqlx::query_scalar("UPDATE settings SET value = value + 1 WHERE key = 'next_id' RETURNING value - 1")
