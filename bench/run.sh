@@ -98,10 +98,17 @@ probe() {
   fi
 }
 
-# The group-commit writer's counters on suat's /metrics: "writes groups seconds" so far.
+# The group-commit writer's counters on suat's /metrics, so far: "writes groups seconds", then the committed groups
+# and the seconds of each phase of theirs (begin, writes, audit, commit).
 groups() {
   curl -s "$S/metrics" | awk '/^suat_store_write_group_size_sum/ {w=$2} /^suat_store_write_group_size_count/ {g=$2}
-    /^suat_store_write_group_seconds_sum/ {t=$2} END {print w+0, g+0, t+0}'
+    /^suat_store_write_group_seconds_sum/ {t=$2}
+    /^suat_store_write_group_phase_seconds_count\{phase="begin"\}/ {n=$2}
+    /^suat_store_write_group_phase_seconds_sum\{phase="begin"\}/ {pb=$2}
+    /^suat_store_write_group_phase_seconds_sum\{phase="writes"\}/ {pw=$2}
+    /^suat_store_write_group_phase_seconds_sum\{phase="audit"\}/ {pa=$2}
+    /^suat_store_write_group_phase_seconds_sum\{phase="commit"\}/ {pc=$2}
+    END {print w+0, g+0, t+0, n+0, pb+0, pw+0, pa+0, pc+0}'
 }
 rss_mb() { awk '/VmRSS/ {printf "%.0f", $2/1024}' /proc/$SRV/status; }
 # wrk output -> "rps p50_ms p99_ms"
@@ -252,13 +259,17 @@ scenario() {
   local rs=() cs=() ls=() p50s=() p99s=() bad=0 last
   for _ in $(seq "$REPS"); do
     c=$(run_wrk "http://127.0.0.1:$CEIL_PORT/"); cs+=("${c%% *}")
-    if [ "$limit" != - ]; then read -r w0 g0 t0 <<<"$(groups)"; fi
+    if [ "$limit" != - ]; then g0s=$(groups); fi
     last=$(run_wrk "$@"); rs+=("${last%% *}")
     if [ "$limit" != - ]; then
       # On stderr, beside the probe's own line: how many writes each commit served, and how long a group took.
-      read -r w1 g1 t1 <<<"$(groups)"
-      awk -v w=$((w1 - w0)) -v g=$((g1 - g0)) -v t="$t0 $t1" 'BEGIN {split(t, a, " ");
-        if (g > 0) printf "suat %s: %d groups, %.1f writes each, %.2f ms each\n", "'"$name"'", g, w / g, (a[2] - a[1]) * 1000 / g}' >&2
+      # Then where a committed group's time went, phase by phase.
+      awk -v name="$name" -v a="$g0s" -v b="$(groups)" 'BEGIN {split(a, x, " "); split(b, y, " ");
+        g = y[2] - x[2]; n = y[4] - x[4]
+        if (g > 0) printf "suat %s: %d groups, %.1f writes each, %.2f ms each", name, g, (y[1] - x[1]) / g, (y[3] - x[3]) * 1000 / g
+        if (n > 0) printf " (begin %.2f, writes %.2f, audit %.2f, commit %.2f ms)", (y[5] - x[5]) * 1000 / n,
+          (y[6] - x[6]) * 1000 / n, (y[7] - x[7]) * 1000 / n, (y[8] - x[8]) * 1000 / n
+        if (g > 0) printf "\n"}' >&2
     fi
     read -r _ p50 p99 b <<<"$last"; p50s+=("$p50"); p99s+=("$p99"); bad=$((bad + b))
     if [ "$limit" != - ]; then ls+=("$(probe "$limit")"); fi

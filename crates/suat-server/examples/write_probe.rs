@@ -124,6 +124,8 @@ where
 async fn store_probe(path: &str, revoke: bool, seeded: Vec<[u8; 32]>, conc: usize, secs: u64) -> anyhow::Result<()> {
     use suat_core::{scope::Scope, AppId, TokenHash, TokenKind, TokenRecord, UserId};
     use suat_store::{prelude::*, AuditEntry, CachedStore, SqliteStore, Write};
+    // The server's own recorder, so the store's group metrics can be printed as bench/run.sh prints the server's.
+    let metrics = suat_server::metrics::install().ok_or_else(|| anyhow::anyhow!("a metrics recorder"))?;
     let store = SqliteStore::open(path.as_ref(), suat_core::audit::ChainKey::new([0; 32])).await?;
     let cached = CachedStore::new(Arc::new(store.clone()), 100_000).await?;
     let scopes = vec![Scope::parse("ads_read")?, Scope::parse("ads_management")?];
@@ -162,8 +164,34 @@ async fn store_probe(path: &str, revoke: bool, seeded: Vec<[u8; 32]>, conc: usiz
     })
     .await?;
     store.close().await;
+    print_groups(&metrics.render());
     println!("{rate:.0}");
     Ok(())
+}
+
+/// On stderr, as bench/run.sh prints the server's: the store's groups, and where a committed group's time went.
+fn print_groups(text: &str) {
+    let value = |name: &str| -> f64 {
+        text.lines().find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok()).unwrap_or(0.0)
+    };
+    let (groups, writes) = (value("suat_store_write_group_size_count"), value("suat_store_write_group_size_sum"));
+    let secs = value("suat_store_write_group_seconds_sum");
+    if groups == 0.0 {
+        return;
+    }
+    let committed = value("suat_store_write_group_phase_seconds_count{phase=\"begin\"}").max(1.0);
+    let phase =
+        |p: &str| value(&format!("suat_store_write_group_phase_seconds_sum{{phase=\"{p}\"}}")) * 1000.0 / committed;
+    eprintln!(
+        "write_probe store: {groups} groups, {:.1} writes each, {:.2} ms each (begin {:.2}, writes {:.2}, audit {:.2}, \
+         commit {:.2} ms)",
+        writes / groups,
+        secs * 1000.0 / groups,
+        phase("begin"),
+        phase("writes"),
+        phase("audit"),
+        phase("commit")
+    );
 }
 
 /// The clock's unix seconds, as suat stamps its rows: an index ordered by issue time then grows at its end, as it

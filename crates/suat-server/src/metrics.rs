@@ -36,6 +36,8 @@ pub fn install() -> Option<PrometheusHandle> {
                 .ok()?
                 .set_buckets_for_metric(Matcher::Full(suat_store::WRITE_GROUP_SECONDS.into()), &buckets)
                 .ok()?
+                .set_buckets_for_metric(Matcher::Full(suat_store::WRITE_GROUP_PHASE_SECONDS.into()), &buckets)
+                .ok()?
                 .set_buckets_for_metric(Matcher::Full(suat_store::WRITE_GROUP_SIZE.into()), &GROUP_SIZES)
                 .ok()?
                 .build_recorder();
@@ -67,6 +69,11 @@ fn describe() {
     describe_counter!(TOKENS_REVOKED, "Token revocations (one token, or all of a system user's for an app)");
     describe_histogram!(suat_store::WRITE_GROUP_SIZE, "Writes the store's group-commit writer took together");
     describe_histogram!(suat_store::WRITE_GROUP_SECONDS, Unit::Seconds, "Time to run and commit one group of writes");
+    describe_histogram!(
+        suat_store::WRITE_GROUP_PHASE_SECONDS,
+        Unit::Seconds,
+        "Time of each phase (begin, writes, audit, commit) of a group of writes that committed"
+    );
     // Present from the first scrape, so a dashboard can tell 0 from "not exported".
     for c in [RATE_LIMITED, FAULT_HITS, TOKENS_ISSUED, TOKENS_REFRESHED, TOKENS_REVOKED] {
         counter!(c).increment(0);

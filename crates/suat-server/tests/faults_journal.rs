@@ -251,6 +251,12 @@ async fn metrics_expose_requests_latency_tokens_faults_and_rate_limits() {
     assert!(value("suat_store_write_group_size_bucket{le=\"256\"}") == groups, "{text}");
     let timed = value("suat_store_write_group_seconds_count");
     assert!(timed >= 1.0 && value("suat_store_write_group_seconds_bucket{le=\"+Inf\"}") == timed, "{text}");
+    // Each phase of the groups that committed, every one counted in its +Inf bucket.
+    for phase in ["begin", "writes", "audit", "commit"] {
+        let count = value(&format!("suat_store_write_group_phase_seconds_count{{phase=\"{phase}\"}}"));
+        let all = value(&format!("suat_store_write_group_phase_seconds_bucket{{phase=\"{phase}\",le=\"+Inf\"}}"));
+        assert!(count >= 1.0 && all == count, "{phase}: {text}");
+    }
     assert!(!text.contains(&token) && !text.contains(&f.app_secret) && !text.contains(&f.system_user_id));
 }
 

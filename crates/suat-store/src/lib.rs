@@ -41,6 +41,13 @@ pub use sqlite::SqliteStore;
 pub const WRITE_GROUP_SIZE: &str = "suat_store_write_group_size";
 /// Seconds from a group's start to its outcome (statements and the durable commit), by the group-commit writer.
 pub const WRITE_GROUP_SECONDS: &str = "suat_store_write_group_seconds";
+/// Seconds of each phase of a group that commits, labelled `phase`: `begin` (the write transaction opened), `writes`
+/// (the writes' statements), `audit` (the audit rows and, on PostgreSQL, the announcements) and `commit` (the durable
+/// commit). Each phase is one or more round trips to the database: beside the group's total, this shows whether a
+/// group's time went to the disk (`commit`) or to waiting for the database's thread or server between statements.
+pub const WRITE_GROUP_PHASE_SECONDS: &str = "suat_store_write_group_phase_seconds";
+/// The phases of [`WRITE_GROUP_PHASE_SECONDS`], in order.
+pub const WRITE_GROUP_PHASES: [&str; 4] = ["begin", "writes", "audit", "commit"];
 
 /// The one error type of the storage layer.
 #[derive(Debug, thiserror::Error)]

@@ -901,7 +901,9 @@ macro_rules! sql_store {
                 group: &[(Write, AuditEntry)],
                 careful: bool,
             ) -> Result<Group> {
+                let started = std::time::Instant::now();
                 let mut tx = sqlx::Connection::begin_with(conn, <$store as Backend>::BEGIN_WRITE).await?;
+                let begun = started.elapsed();
                 let mut results = Vec::with_capacity(group.len());
                 let mut audits = Vec::with_capacity(group.len());
                 let mut stale: Vec<Invalidation> = Vec::new();
@@ -956,12 +958,20 @@ macro_rules! sql_store {
                     }
                     i += 1;
                 }
+                let written = started.elapsed();
                 if !audits.is_empty() {
                     let audits: Vec<&AuditEntry> = audits.iter().map(|a| a.as_ref()).collect();
                     insert_audits(&mut tx, &audits, ctx.chain.as_deref()).await?;
                 }
                 <$store as Backend>::announce(ctx, &mut tx, &stale).await?;
+                let audited = started.elapsed();
                 tx.commit().await?;
+                let ends = [begun, written, audited, started.elapsed()];
+                let mut from = std::time::Duration::ZERO;
+                for (phase, end) in $crate::WRITE_GROUP_PHASES.into_iter().zip(ends) {
+                    metrics::histogram!($crate::WRITE_GROUP_PHASE_SECONDS, "phase" => phase).record(end - from);
+                    from = end;
+                }
                 Ok(Group::Done(results))
             }
 
