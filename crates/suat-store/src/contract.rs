@@ -724,10 +724,13 @@ pub async fn ids_are_allocated_while_writes_keep_coming(s: Dyn) {
         })
         .collect();
     // The writes are flowing before the first id is asked for.
-    while issued.load(std::sync::atomic::Ordering::Relaxed) < 200 {
-        tokio::task::yield_now().await;
-    }
     let bound = std::time::Duration::from_secs(10);
+    let flowing = async {
+        while issued.load(std::sync::atomic::Ordering::Relaxed) < 200 {
+            tokio::task::yield_now().await;
+        }
+    };
+    tokio::time::timeout(bound, flowing).await.expect("writes flowing");
     let mut last = 0;
     for _ in 0..5 {
         let id = tokio::time::timeout(bound, s.next_id()).await.expect("an id while writes keep coming").unwrap();

@@ -988,8 +988,9 @@ macro_rules! sql_store {
             /// Every outcome of `group`: optimistic first, then careful if a write failed, then one write at a time
             /// if the careful run met a transient failure. A failure of the group as a whole (the database refused
             /// the commit or went away) is every write's.
-            /// The second value is false if the group failed as a whole: the connection may be broken, so the
-            /// writer does not keep it.
+            ///
+            /// The second value is false if the group failed as a whole or fell back to one write at a time: the
+            /// connection may be broken, so the writer does not keep it.
             async fn commit_group(
                 conn: &mut Conn,
                 ctx: &WriteCtx,
@@ -1006,7 +1007,8 @@ macro_rules! sql_store {
                 for (w, a) in group {
                     results.push(run_alone(conn, ctx, w, a).await);
                 }
-                (results, true)
+                // A transient failure may have been the connection's own: not kept, the pool checks it on return.
+                (results, false)
             }
 
             /// Every write's answer when the group could not run or commit at all.
@@ -1022,8 +1024,9 @@ macro_rules! sql_store {
             /// The writer keeps its connection from one group to the next while writes are queued and no statement
             /// outside its groups waits for one ([`WriteCtx::want`]): sqlx hands a connection back to its pool on a
             /// task of its own and pings it first, and on a busy server taking it again waited for both (the task
-            /// queues behind the HTTP requests). When nothing is queued it hands the connection back, so an idle writer holds none
-            /// and the pool checks it as usual before the next group.
+            /// queues behind the HTTP requests). When nothing is queued it hands the connection back, so an idle writer
+            /// holds none and the pool's own check of a returned connection (a ping) runs between its bursts; a group
+            /// that failed as a whole or fell back to one write at a time also hands it back, as it may be broken.
             pub(crate) async fn group_writer(
                 pool: sqlx::Pool<$db>,
                 ctx: WriteCtx,
@@ -1045,7 +1048,8 @@ macro_rules! sql_store {
                         }
                         Err(e) => (whole_group_failed(group.len(), &e), None),
                     };
-                    if !rx.is_empty() && ctx.wanting.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+                    let others = ctx.wanting.load(std::sync::atomic::Ordering::SeqCst) > 0 || pool.is_closed();
+                    if !rx.is_empty() && !others {
                         kept = conn;
                     } else {
                         drop(conn);

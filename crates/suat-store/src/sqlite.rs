@@ -120,6 +120,8 @@ impl SqliteStore {
     pub async fn close(&self) {
         self.read.close().await;
         self.checkpoint.close().await;
+        // The writer keeps its connection while writes are queued: asked for it, it hands it back after its group.
+        let _want = self.ctx.want();
         self.write.close().await;
         self._lock.release();
     }
