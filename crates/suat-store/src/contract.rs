@@ -742,12 +742,11 @@ pub async fn ids_are_allocated_while_writes_keep_coming(s: Dyn) {
         .expect("an app-scoped id while writes keep coming")
         .unwrap();
     assert_eq!(s.app_scoped_id(AppId(20), UserId(10)).await.unwrap(), scoped);
-    let during = issued.load(std::sync::atomic::Ordering::Relaxed);
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     for w in writers {
         w.await.unwrap();
     }
-    assert!(issued.load(std::sync::atomic::Ordering::Relaxed) >= during);
+    // Every acknowledged write, and only those, is in the store.
     assert_eq!(s.dump().await.unwrap().tokens.len() as u32, issued.load(std::sync::atomic::Ordering::Relaxed));
 }
 
