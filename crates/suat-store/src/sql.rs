@@ -1048,11 +1048,10 @@ macro_rules! sql_store {
                         }
                         Err(e) => (whole_group_failed(group.len(), &e), None),
                     };
+                    // Otherwise dropped here: back to the pool.
                     let others = ctx.wanting.load(std::sync::atomic::Ordering::SeqCst) > 0 || pool.is_closed();
                     if !rx.is_empty() && !others {
                         kept = conn;
-                    } else {
-                        drop(conn);
                     }
                     let took = started.elapsed();
                     for (reply, r) in replies.into_iter().zip(results) {
@@ -1204,14 +1203,17 @@ macro_rules! sql_store {
                 /// for tests that compare a group with its writes run one by one.
                 #[doc(hidden)]
                 pub async fn execute_group(&self, group: &[(Write, AuditEntry)]) -> Vec<Result<Written>> {
-                    let want = self.write_ctx().want();
-                    match self.write_pool().acquire().await {
-                        Ok(mut conn) => {
-                            drop(want);
-                            commit_group(&mut conn, self.write_ctx(), group).await.0
-                        }
-                        Err(e) => whole_group_failed(group.len(), &e.into()),
+                    match self.write_conn().await {
+                        Ok(mut conn) => commit_group(&mut conn, self.write_ctx(), group).await.0,
+                        Err(e) => whole_group_failed(group.len(), &e),
                     }
+                }
+
+                /// A write connection outside the writer's groups: asks the writer for the one it may be keeping
+                /// ([`WriteCtx::want`]) while it waits for the pool.
+                async fn write_conn(&self) -> Result<sqlx::pool::PoolConnection<$db>> {
+                    let _want = self.write_ctx().want();
+                    Ok(self.write_pool().acquire().await?)
                 }
             }
 
@@ -1221,9 +1223,7 @@ macro_rules! sql_store {
                     if let Write::Restore(_) = w {
                         // The whole state: copying it into the queue would double it in memory, and sharing its
                         // commit saves nothing. The write pool still orders it with the groups.
-                        let want = self.write_ctx().want();
-                        let mut conn = self.write_pool().acquire().await?;
-                        drop(want);
+                        let mut conn = self.write_conn().await?;
                         return run_alone(&mut conn, self.write_ctx(), w, a).await;
                     }
                     let stopped = || StoreError::Unavailable("the writer has stopped".into());
