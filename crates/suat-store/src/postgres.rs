@@ -77,7 +77,13 @@ impl PgStore {
         };
         // No chain: linking rows across replicas would need one lock serialising every write of every replica. The
         // audit table is protected by privileges instead (the server's role may only INSERT and SELECT on it).
-        let ctx = WriteCtx { chain: None, channel: Some(channel), committed: None, wanting: Default::default() };
+        let ctx = WriteCtx {
+            chain: None,
+            channel: Some(channel),
+            committed: None,
+            wanting: Default::default(),
+            audit_head: Default::default(),
+        };
         // One writer per process: two groups of one process would take row locks in no common order and could
         // deadlock each other; one group commit at a time still shares each fsync among everything queued.
         let (queue, rx) = tokio::sync::mpsc::channel(4 * MAX_GROUP);

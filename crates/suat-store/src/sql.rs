@@ -88,9 +88,38 @@ pub(crate) struct WriteCtx {
     /// How many statements outside the writer's groups wait for a write connection: the writer keeps its connection
     /// from one group to the next only while this is zero (see `group_writer`).
     pub wanting: Arc<AtomicUsize>,
+    /// The audit chain's head as the last committed group left it, so the next group chains its rows without
+    /// reading it back (a round trip to SQLite's thread). Taken by the group that extends the chain and put back only
+    /// after its commit: a group that fails, or raw SQL on the write connection, leaves it empty, and the next group
+    /// reads the head from the database. Sound because one process owns the file and its writes are serial.
+    pub audit_head: Arc<std::sync::Mutex<Option<AuditHead>>>,
+}
+
+/// The audit chain's head: the seq the next row gets and the hash of the last row (see [`WriteCtx::audit_head`]).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct AuditHead {
+    pub next: i64,
+    pub last: [u8; 32],
 }
 
 impl WriteCtx {
+    /// The head a group found and took: the next group reads it from the database.
+    pub(crate) fn take_audit_head(&self) -> Option<AuditHead> {
+        self.audit_head.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
+
+    /// Called after a commit that extended the chain to `head`.
+    pub(crate) fn committed_audit_head(&self, head: Option<AuditHead>) {
+        if let Some(h) = head {
+            *self.audit_head.lock().unwrap_or_else(|e| e.into_inner()) = Some(h);
+        }
+    }
+
+    /// Forgets the head: something other than a group may have written the audit table.
+    pub(crate) fn forget_audit_head(&self) {
+        self.take_audit_head();
+    }
+
     /// Marks a statement outside the writer's groups as waiting for a write connection until the guard is dropped, so
     /// the writer hands back the connection it would otherwise keep for its next group.
     pub(crate) fn want(&self) -> Wanting {
@@ -244,23 +273,34 @@ macro_rules! sql_store {
             }
 
             /// Appends audit entries with one statement. With a chain key (SQLite), each row is chained to the one
-            /// before: the head (last row's hash, next seq) is read in this transaction, which holds the database's
-            /// single write lock, so no other writer can extend the chain between the read and the insert.
+            /// before: the head (last row's hash, next seq) is the one the last committed group left in `ctx`, or
+            /// read in this transaction, which holds the database's single write lock, so no other writer can extend
+            /// the chain between the read and the insert. Returns the head after these rows, for the caller to put
+            /// back in `ctx` once it has committed ([`WriteCtx::committed_audit_head`]).
             pub(crate) async fn insert_audits(
                 tx: &mut Tx<'_>,
                 entries: &[&AuditEntry],
-                chain: Option<&suat_core::audit::ChainKey>,
-            ) -> Result<()> {
+                ctx: &WriteCtx,
+            ) -> Result<Option<$crate::sql::AuditHead>> {
                 let mut rows = entries.iter().map(|a| AuditParams::of(a)).collect::<Result<Vec<_>>>()?;
                 let mut first_seq = None;
-                if let Some(key) = chain {
-                    let (next, last): (i64, Option<String>) =
-                        sqlx::query_as(<$store as Backend>::AUDIT_HEAD).fetch_one(&mut **tx).await?;
-                    let mut prev = match last {
-                        Some(h) => unhex32(&h).ok_or_else(|| StoreError::Corrupt("the audit chain's last hash".into()))?,
-                        // No row yet, or only rows from before the chain: it starts here.
-                        None => suat_core::audit::GENESIS,
+                let mut head = None;
+                if let Some(key) = ctx.chain.as_deref() {
+                    let $crate::sql::AuditHead { next, last } = match ctx.take_audit_head() {
+                        Some(h) => h,
+                        None => {
+                            let (next, last): (i64, Option<String>) =
+                                sqlx::query_as(<$store as Backend>::AUDIT_HEAD).fetch_one(&mut **tx).await?;
+                            let last = match last {
+                                Some(h) => unhex32(&h)
+                                    .ok_or_else(|| StoreError::Corrupt("the audit chain's last hash".into()))?,
+                                // No row yet, or only rows from before the chain: it starts here.
+                                None => suat_core::audit::GENESIS,
+                            };
+                            $crate::sql::AuditHead { next, last }
+                        }
                     };
+                    let mut prev = last;
                     for (i, r) in rows.iter_mut().enumerate() {
                         let hash = key.link(&prev, &r.chain_row(next + i as i64));
                         r.prev = Some(hex::encode(prev));
@@ -268,6 +308,7 @@ macro_rules! sql_store {
                         prev = hash;
                     }
                     first_seq = Some(next);
+                    head = Some($crate::sql::AuditHead { next: next + rows.len() as i64, last: prev });
                 }
                 let mut q = sqlx::QueryBuilder::<$db>::new(format!("INSERT INTO audit ({AUDIT_INSERT_COLUMNS}) "));
                 q.push_values(rows, |mut b, a| {
@@ -282,7 +323,7 @@ macro_rules! sql_store {
                         return Err(StoreError::Corrupt(format!("audit seq {seqs:?} is not the predicted {first}...")));
                     }
                 }
-                Ok(())
+                Ok(head)
             }
 
             /// Gives `user` `role` on `app`, after any role given before (a role given again moves to the end, as
@@ -959,13 +1000,15 @@ macro_rules! sql_store {
                     i += 1;
                 }
                 let written = started.elapsed();
+                let mut head = None;
                 if !audits.is_empty() {
                     let audits: Vec<&AuditEntry> = audits.iter().map(|a| a.as_ref()).collect();
-                    insert_audits(&mut tx, &audits, ctx.chain.as_deref()).await?;
+                    head = insert_audits(&mut tx, &audits, ctx).await?;
                 }
                 <$store as Backend>::announce(ctx, &mut tx, &stale).await?;
                 let audited = started.elapsed();
                 tx.commit().await?;
+                ctx.committed_audit_head(head);
                 let ends = [begun, written, audited, started.elapsed()];
                 let mut from = std::time::Duration::ZERO;
                 for (phase, end) in $crate::WRITE_GROUP_PHASES.into_iter().zip(ends) {
@@ -979,9 +1022,10 @@ macro_rules! sql_store {
             async fn run_alone(conn: &mut Conn, ctx: &WriteCtx, w: &Write, a: &AuditEntry) -> Result<Written> {
                 let mut tx = sqlx::Connection::begin_with(conn, <$store as Backend>::BEGIN_WRITE).await?;
                 let done = apply(&mut tx, w).await?;
-                insert_audits(&mut tx, &[audit_of(w, done, a).as_ref()], ctx.chain.as_deref()).await?;
+                let head = insert_audits(&mut tx, &[audit_of(w, done, a).as_ref()], ctx).await?;
                 <$store as Backend>::announce(ctx, &mut tx, &w.stale()).await?;
                 tx.commit().await?;
+                ctx.committed_audit_head(head);
                 Ok(done)
             }
 
@@ -1195,7 +1239,10 @@ macro_rules! sql_store {
                 #[doc(hidden)]
                 pub async fn raw_execute(&self, sql: &str) -> Result<()> {
                     let _want = self.write_ctx().want();
-                    sqlx::query(sql).execute(self.write_pool()).await?;
+                    let done = sqlx::query(sql).execute(self.write_pool()).await;
+                    // It may have written the audit table behind the chain's head.
+                    self.write_ctx().forget_audit_head();
+                    done?;
                     Ok(())
                 }
 

@@ -108,6 +108,7 @@ impl SqliteStore {
             channel: None,
             committed: Some(committed),
             wanting: Default::default(),
+            audit_head: Default::default(),
         };
         tokio::spawn(statements::group_writer(write.clone(), ctx.clone(), rx));
         tokio::spawn(checkpointer(checkpoint.clone(), nudges));
