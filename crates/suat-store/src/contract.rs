@@ -1572,6 +1572,9 @@ pub fn groups() -> Vec<Vec<Write>> {
             Write::Uninstall { su: UserId(10), app: AppId(20) },
         ],
         vec![refresh(40, 1), refresh(40, 2), refresh(41, 40), revoke(1, 2000), revoke(1, 2001), revoke(2, 2001)],
+        // Issuances alone (one multi-row insert), then with one that fails (the group runs again carefully).
+        vec![issue(20), issue(21), issue(22)],
+        vec![issue(20), issue(21), issue(20), issue(23)],
         vec![
             Write::InsertCode(code(50)),
             redeem(50, 51),
