@@ -78,7 +78,7 @@ pub(crate) fn answer_reads(batch: &mut Vec<TokenRead>, found: std::result::Resul
 #[derive(Clone)]
 pub(crate) struct WriteCtx {
     /// The key of the audit hash chain, if this backend chains its audit rows (SQLite: one writer, so the chain's
-    /// head can be read and extended inside each write transaction).
+    /// head can be kept between groups, see `audit_head`, and extended inside each write transaction).
     pub chain: Option<Arc<ChainKey>>,
     /// The NOTIFY channel other processes listen on, if any (PostgreSQL).
     pub channel: Option<String>,
@@ -91,7 +91,9 @@ pub(crate) struct WriteCtx {
     /// The audit chain's head as the last committed group left it, so the next group chains its rows without
     /// reading it back (a round trip to SQLite's thread). Taken by the group that extends the chain and put back only
     /// after its commit: a group that fails, or raw SQL on the write connection, leaves it empty, and the next group
-    /// reads the head from the database. Sound because one process owns the file and its writes are serial.
+    /// reads the head from the database. Sound because one process owns the file and its write pool has one
+    /// connection: a group puts its head back while it still holds that connection, before any other transaction
+    /// can write.
     pub audit_head: Arc<std::sync::Mutex<Option<AuditHead>>>,
 }
 
@@ -103,7 +105,8 @@ pub(crate) struct AuditHead {
 }
 
 impl WriteCtx {
-    /// The head a group found and took: the next group reads it from the database.
+    /// Takes the head for a group that extends the chain: until that group commits and puts the new head back, the
+    /// next group reads it from the database.
     pub(crate) fn take_audit_head(&self) -> Option<AuditHead> {
         self.audit_head.lock().unwrap_or_else(|e| e.into_inner()).take()
     }
@@ -1238,9 +1241,10 @@ macro_rules! sql_store {
                 /// something.
                 #[doc(hidden)]
                 pub async fn raw_execute(&self, sql: &str) -> Result<()> {
-                    let _want = self.write_ctx().want();
-                    let done = sqlx::query(sql).execute(self.write_pool()).await;
-                    // It may have written the audit table behind the chain's head.
+                    let mut conn = self.write_conn().await?;
+                    let done = sqlx::query(sql).execute(&mut *conn).await;
+                    // It may have written the audit table behind the chain's head. Forgotten while this still holds
+                    // the write connection, so no group can take the old head in between.
                     self.write_ctx().forget_audit_head();
                     done?;
                     Ok(())

@@ -76,6 +76,27 @@ fn broken_at(r: &suat_store::audit_chain::ChainReport) -> Option<(i64, suat_core
     r.broken.clone()
 }
 
+/// A group that fails in its audit insert, after taking the chain's head the writer keeps, commits nothing and
+/// leaves no head behind: the next group reads the head from the database and the chain goes on unbroken.
+#[tokio::test]
+async fn a_group_that_fails_in_its_audit_rows_leaves_the_chain_whole() {
+    use suat_store::{AuditEntry, Write, Writes};
+    let (s, path) = with_entries(3).await;
+    s.raw_execute(
+        "CREATE TRIGGER audit_refuses_boom BEFORE INSERT ON audit WHEN NEW.action = 'boom'
+         BEGIN SELECT RAISE(ABORT, 'boom refused'); END",
+    )
+    .await
+    .unwrap();
+    // After raw SQL the head is read from the database, then kept by the writer.
+    s.execute(&Write::AuditOnly, &AuditEntry::new(4, "operator", "operator")).await.unwrap();
+    assert!(s.execute(&Write::AuditOnly, &AuditEntry::new(5, "boom", "operator")).await.is_err());
+    s.execute(&Write::AuditOnly, &AuditEntry::new(6, "operator", "operator")).await.unwrap();
+    let r = verify(&path).await;
+    assert_eq!(broken_at(&r), None, "{r:?}");
+    assert_eq!((r.rows, r.chained, r.legacy), (5, 5, 0));
+}
+
 /// Issuances committed in groups by the issuance queue, interleaved with other writes from many tasks: every row is
 /// chained in seq order and the whole log verifies (under the right key only).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
