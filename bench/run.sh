@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # suat's performance harness: release builds on loopback, wrk as the load generator, every scenario paired in the same
-# run with a bare axum handler (the ceiling of this box) and reported as a ratio. Writes a Markdown table to stdout.
+# run with a bare axum handler asked the same requests (the ceiling of this box) and reported as a ratio. Writes a
+# Markdown table to stdout.
 #
 #   bash bench/run.sh [sqlite|postgres] [live-tokens] [seconds]
 #
@@ -13,7 +14,8 @@
 # (bench/pg_*.sql) with as many clients as suat's pool has connections (16). "share" is suat's rate over that limit.
 # SUAT_BIN runs another build of suat (e.g. an older commit's) against the same harness.
 # PORT and CEIL_PORT move suat and the ceiling off 18787 and 18788 (two runs at once on one machine).
-# LADDER=1 prints only the validation ladder (see below) instead of the scenarios.
+# LADDER=1 prints only the validation ladder (see below) instead of the scenarios; CEILINGS=1 only the ceiling asked
+# `GET /` against the ceiling asked each scenario's requests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 STORE=${1:-sqlite}
@@ -121,6 +123,16 @@ run_wrk() {
     END {printf "%.0f %.2f %.2f %s\n", rps, ms(p50), ms(p99), (bad==""?0:bad)}'
 }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+# against_bare wrk-args...: REPS rounds, each the bare ceiling asked `GET /` then wrk with these arguments; the two
+# medians in BARE and OTHER.
+against_bare() {
+  local bs=() os=() b o
+  for _ in $(seq "$REPS"); do
+    b=$(run_wrk "http://127.0.0.1:$CEIL_PORT/"); bs+=("${b%% *}")
+    o=$(run_wrk "$@"); os+=("${o%% *}")
+  done
+  BARE=$(printf '%s\n' "${bs[@]}" | median); OTHER=$(printf '%s\n' "${os[@]}" | median)
+}
 
 ME="$S/v25.0/me?access_token=$SU_TOKEN&appsecret_proof=$(proof "$SU_TOKEN")"
 # A person's token (the business admin's): its validation also answers to what the person told the app.
@@ -160,13 +172,8 @@ if [ -n "${LADDER:-}" ]; then
   echo "| rung | req/s (median of $REPS) | ceiling req/s | ratio |"
   echo "|---|---|---|---|"
   rung() {
-    local name=$1 url=$2 rs=() cs=() r c
-    for _ in $(seq "$REPS"); do
-      c=$(run_wrk "http://127.0.0.1:$CEIL_PORT/"); cs+=("${c%% *}")
-      r=$(run_wrk "$url"); rs+=("${r%% *}")
-    done
-    r=$(printf '%s\n' "${rs[@]}" | median); c=$(printf '%s\n' "${cs[@]}" | median)
-    printf '| %s | %s | %s | %.2f |\n' "$name" "$r" "$c" "$(echo "$r / $c" | bc -l)"
+    against_bare "$2"
+    printf '| %s | %s | %s | %.2f |\n' "$1" "$OTHER" "$BARE" "$(echo "$OTHER / $BARE" | bc -l)"
   }
   rung "ceiling: suat's request, answered with the bytes of suat's answer, no work" "http://127.0.0.1:$CEIL2_PORT${ME#"$S"}"
   rung "suat: \`GET /_suat/health\` (listener, outer middleware, router)" "$S/_suat/health"
@@ -249,16 +256,37 @@ if [ -n "${PROFILE:-}" ]; then
   exit 0
 fi
 
-echo "| store | live tokens | scenario | req/s (median of $REPS) | ceiling req/s | ratio | write limit/s | share of limit | p50 ms | p99 ms | non-2xx | RSS MB |"
-echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
+# at_ceiling wrk-args...: the same arguments aimed at the ceiling, in CARGS. Each scenario's ceiling gets the very
+# requests suat gets: the load generator's own work (a Lua script drawing a token per request, a longer URL, a body)
+# shares these two cores with the server, so it belongs on both sides of the ratio. (Until 2026-11-24 the ceiling got
+# a bare `GET /`, which left, for one, a working-set scenario's script on suat's side only; CEILINGS=1 measures what
+# that changes.)
+at_ceiling() { CARGS=(); local a; for a in "$@"; do CARGS+=("${a/#"$S"/http://127.0.0.1:$CEIL_PORT}"); done; }
+
+if [ -n "${CEILINGS:-}" ]; then
+  # CEILINGS=1: for each scenario, the bare ceiling asked `GET /` against the bare ceiling asked the scenario's very
+  # requests, alternately in each round; no suat figures. The ratio is what the pairing by requests does to a
+  # scenario's denominator.
+  echo "| scenario | ceiling asked \`GET /\` (req/s, median of $REPS) | ceiling asked the scenario's requests | ratio |"
+  echo "|---|---|---|---|"
+else
+  echo "| store | live tokens | scenario | req/s (median of $REPS) | ceiling req/s | ratio | write limit/s | share of limit | p50 ms | p99 ms | non-2xx | RSS MB |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
+fi
 # scenario NAME LIMIT wrk-args...: LIMIT is the probe mode of a write scenario's limit (insert|revoke), or "-".
 scenario() {
   local name=$1 limit=$2; shift 2
   # ONLY=regex runs just the matching scenarios.
   if [ -n "${ONLY:-}" ] && ! grep -Eq "$ONLY" <<<"$name"; then return; fi
+  at_ceiling "$@"
+  if [ -n "${CEILINGS:-}" ]; then
+    against_bare "${CARGS[@]}"
+    printf '| %s | %s | %s | %.2f |\n' "$name" "$BARE" "$OTHER" "$(echo "$OTHER / $BARE" | bc -l)"
+    return
+  fi
   local rs=() cs=() ls=() p50s=() p99s=() bad=0 last
   for _ in $(seq "$REPS"); do
-    c=$(run_wrk "http://127.0.0.1:$CEIL_PORT/"); cs+=("${c%% *}")
+    c=$(run_wrk "${CARGS[@]}"); cs+=("${c%% *}")
     if [ "$limit" != - ]; then g0s=$(groups); fi
     last=$(run_wrk "$@"); rs+=("${last%% *}")
     if [ "$limit" != - ]; then
@@ -294,7 +322,7 @@ scenario "GET /me + appsecret_proof, a person's token" - "$ME_PERSON"
 WS=" working set = all live tokens"
 scenario "GET /me + appsecret_proof,$WS" - -s bench/working_set.lua "$S"
 WS_MODE=debug scenario "GET /debug_token,$WS" - -s bench/working_set.lua "$S"
-if [ -n "${WS_WARM:-}" ] && { [ -z "${ONLY:-}" ] || grep -Eq "$ONLY" <<<"$WS (after one pass over them)"; }; then
+if [ -n "${WS_WARM:-}" ] && [ -z "${CEILINGS:-}" ] && { [ -z "${ONLY:-}" ] || grep -Eq "$ONLY" <<<"$WS (after one pass over them)"; }; then
   t0=$(date +%s); rss0=$(rss_mb)
   WS_ORDER=walk WS_DONE="$WORK/warm" wrk -t2 -c"$CONNS" -d3600s -s bench/working_set.lua "$S" >/dev/null 2>&1 &
   WARM=$!
