@@ -43,8 +43,10 @@ pub const WRITE_GROUP_SIZE: &str = "suat_store_write_group_size";
 pub const WRITE_GROUP_SECONDS: &str = "suat_store_write_group_seconds";
 /// Seconds of each phase of a group that commits, labelled `phase`: `begin` (the write transaction opened), `writes`
 /// (the writes' statements), `audit` (the audit rows and, on PostgreSQL, the announcements) and `commit` (the durable
-/// commit). Each phase is one or more round trips to the database: beside the group's total, this shows whether a
-/// group's time went to the disk (`commit`) or to waiting for the database's thread or server between statements.
+/// commit). Each phase is round trips to the database: beside the group's total, this shows whether a group's time
+/// went to the disk (`commit`) or to waiting for the database's thread or server between statements. On SQLite,
+/// while writes are queued, the commit also begins the next group's transaction, and that group's `begin` is then
+/// no round trip at all.
 /// A group rolled back and run again (a write in it failed) has only its last run's phases (none if it fell back to
 /// one write at a time), so its phases add up to less than its time in [`WRITE_GROUP_SECONDS`].
 pub const WRITE_GROUP_PHASE_SECONDS: &str = "suat_store_write_group_phase_seconds";

@@ -10,7 +10,7 @@ use crate::{
     sql::{Backend, Queued, TokenRead, WriteCtx, MAX_GROUP},
     Result, StoreError,
 };
-use sqlx::{postgres::PgPoolOptions, Executor, PgPool, Postgres, Transaction};
+use sqlx::{postgres::PgPoolOptions, Executor, PgConnection, PgPool, Postgres};
 use std::time::Duration;
 use suat_core::UserId;
 
@@ -186,6 +186,8 @@ fn user_lock_key(u: UserId) -> i32 {
 impl Backend for PgStore {
     type Db = Postgres;
     const BEGIN_WRITE: &'static str = "BEGIN";
+    /// Not taken: measured on SQLite only, whose write targets are not met; PostgreSQL's are.
+    const COMMIT_THEN_BEGIN: Option<&'static str> = None;
     const BEGIN_SNAPSHOT: &'static str = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
     /// The parent row stays locked until commit, so a concurrent revoke on any replica waits for the refresh (and
     /// then revokes a parent whose child exists legitimately) or wins first (and the refresh fails).
@@ -212,25 +214,25 @@ impl Backend for PgStore {
     /// A "revoke all" would not see a child committed while it waited for the parent's row lock (its snapshot is
     /// older), so refreshes also hold the subject's token-family lock, shared (refreshes run in parallel), which
     /// "revoke all" takes exclusively before it looks.
-    async fn lock_user_tokens(tx: &mut Transaction<'_, Postgres>, u: UserId, exclusive: bool) -> Result<()> {
+    async fn lock_user_tokens(tx: &mut PgConnection, u: UserId, exclusive: bool) -> Result<()> {
         let f = if exclusive { "pg_advisory_xact_lock" } else { "pg_advisory_xact_lock_shared" };
         sqlx::query(&format!("SELECT {f}($1, $2)::text"))
             .bind(LOCK_NAMESPACE)
             .bind(user_lock_key(u))
-            .execute(&mut **tx)
+            .execute(&mut *tx)
             .await?;
         Ok(())
     }
 
     /// NOTIFY is delivered when (and only if) the transaction commits; the payloads are the very list the local
     /// cache drops ([`crate::Write::stale`]), one notification each, sent with one statement for a whole group.
-    async fn announce(ctx: &WriteCtx, tx: &mut Transaction<'_, Postgres>, stale: &[Invalidation]) -> Result<()> {
+    async fn announce(ctx: &WriteCtx, tx: &mut PgConnection, stale: &[Invalidation]) -> Result<()> {
         let (Some(channel), false) = (&ctx.channel, stale.is_empty()) else { return Ok(()) };
         let payloads: Vec<String> = stale.iter().map(Invalidation::encode).collect();
         sqlx::query("SELECT pg_notify($1, p)::text FROM unnest($2::text[]) AS p")
             .bind(channel)
             .bind(payloads)
-            .execute(&mut **tx)
+            .execute(&mut *tx)
             .await?;
         Ok(())
     }

@@ -170,14 +170,25 @@ pub(crate) trait Backend: Send + Sync + 'static {
     /// The audit chain's head, read in the write transaction: the seq the next row will get and the last row's
     /// hash (only used by a backend that chains).
     const AUDIT_HEAD: &'static str;
+    /// Commits the writer's transaction and begins the next group's in one round trip (two statements in one call,
+    /// without bound values); `None`: the backend does not, and the next group begins its own.
+    const COMMIT_THEN_BEGIN: Option<&'static str>;
 
     fn read_pool(&self) -> &sqlx::Pool<Self::Db>;
     fn write_pool(&self) -> &sqlx::Pool<Self::Db>;
     /// Takes the lock on `user`'s token family until the end of `tx`: shared for a refresh, exclusive for "revoke
     /// all", so that no refresh can slip a child in behind a "revoke all".
-    async fn lock_user_tokens(tx: &mut sqlx::Transaction<'_, Self::Db>, user: UserId, exclusive: bool) -> Result<()>;
+    async fn lock_user_tokens(
+        tx: &mut <Self::Db as sqlx::Database>::Connection,
+        user: UserId,
+        exclusive: bool,
+    ) -> Result<()>;
     /// Tells the other processes sharing the database, at the commit of `tx`, which cached entries went stale.
-    async fn announce(ctx: &WriteCtx, tx: &mut sqlx::Transaction<'_, Self::Db>, stale: &[Invalidation]) -> Result<()>;
+    async fn announce(
+        ctx: &WriteCtx,
+        tx: &mut <Self::Db as sqlx::Database>::Connection,
+        stale: &[Invalidation],
+    ) -> Result<()>;
     /// A fresh Graph id, unique across every process sharing the database.
     async fn allocate_id(&self) -> Result<u64>;
     /// What the statements of a write need of this backend.
@@ -248,23 +259,22 @@ macro_rules! sql_store {
                 snapshot::{self, Snapshot},
             };
 
-            type Tx<'c> = sqlx::Transaction<'c, $db>;
             type Conn = <$db as sqlx::Database>::Connection;
 
             /// `INSERT INTO {into} VALUES ...` of `rows`, one statement however many rows, each bound by `bind`.
             async fn insert_rows<T>(
-                tx: &mut Tx<'_>,
+                tx: &mut Conn,
                 into: &str,
                 rows: Vec<T>,
                 bind: impl FnMut(sqlx::query_builder::Separated<'_, '_, $db, &'static str>, T),
             ) -> std::result::Result<(), sqlx::Error> {
                 let mut q = sqlx::QueryBuilder::<$db>::new(format!("INSERT INTO {into} "));
                 q.push_values(rows, bind);
-                q.build().execute(&mut **tx).await.map(drop)
+                q.build().execute(&mut *tx).await.map(drop)
             }
 
             /// Inserts tokens with one statement: one row, or a whole issuance batch.
-            pub(crate) async fn insert_tokens(tx: &mut Tx<'_>, tokens: &[&TokenRecord]) -> Result<()> {
+            pub(crate) async fn insert_tokens(tx: &mut Conn, tokens: &[&TokenRecord]) -> Result<()> {
                 let rows = tokens.iter().map(|t| TokenParams::of(t)).collect::<Result<Vec<_>>>()?;
                 let into = format!("tokens ({TOKEN_COLUMNS})");
                 insert_rows(tx, &into, rows, |mut b, t| {
@@ -281,7 +291,7 @@ macro_rules! sql_store {
             /// the chain between the read and the insert. Returns the head after these rows, for the caller to put
             /// back in `ctx` once it has committed ([`WriteCtx::committed_audit_head`]).
             pub(crate) async fn insert_audits(
-                tx: &mut Tx<'_>,
+                tx: &mut Conn,
                 entries: &[&AuditEntry],
                 ctx: &WriteCtx,
             ) -> Result<Option<$crate::sql::AuditHead>> {
@@ -293,7 +303,7 @@ macro_rules! sql_store {
                         Some(h) => h,
                         None => {
                             let (next, last): (i64, Option<String>) =
-                                sqlx::query_as(<$store as Backend>::AUDIT_HEAD).fetch_one(&mut **tx).await?;
+                                sqlx::query_as(<$store as Backend>::AUDIT_HEAD).fetch_one(&mut *tx).await?;
                             let last = match last {
                                 Some(h) => unhex32(&h)
                                     .ok_or_else(|| StoreError::Corrupt("the audit chain's last hash".into()))?,
@@ -319,7 +329,7 @@ macro_rules! sql_store {
                     a.hash }
                 });
                 q.push(" RETURNING seq");
-                let seqs: Vec<i64> = q.build_query_scalar().fetch_all(&mut **tx).await?;
+                let seqs: Vec<i64> = q.build_query_scalar().fetch_all(&mut *tx).await?;
                 if let Some(first) = first_seq {
                     // The hashes cover the seqs predicted above; a row given another one would break the chain.
                     if seqs.iter().enumerate().any(|(i, s)| *s != first + i as i64) {
@@ -332,7 +342,7 @@ macro_rules! sql_store {
             /// Gives `user` `role` on `app`, after any role given before (a role given again moves to the end, as
             /// `App::roles` lists them). One statement on the role's own row: concurrent app writes cannot lose
             /// one another.
-            async fn put_app_role(tx: &mut Tx<'_>, app: AppId, user: UserId, role: AppRole) -> Result<()> {
+            async fn put_app_role(tx: &mut Conn, app: AppId, user: UserId, role: AppRole) -> Result<()> {
                 sqlx::query(
                     "INSERT INTO app_roles (app_id, user_id, role, pos)
                      VALUES ($1, $2, $3, (SELECT COALESCE(MAX(pos), -1) + 1 FROM app_roles WHERE app_id = $1))
@@ -341,14 +351,14 @@ macro_rules! sql_store {
                 .bind(to_i64(app.0)?)
                 .bind(to_i64(user.0)?)
                 .bind(enum_text(&role))
-                .execute(&mut **tx)
+                .execute(&mut *tx)
                 .await
                 .map_err(|e| conflict(e, format!("app {app} or user {user}")))?;
                 Ok(())
             }
 
             /// Shares `app` with `business`; false if it already was.
-            async fn share_app(tx: &mut Tx<'_>, app: AppId, business: BusinessId) -> Result<bool> {
+            async fn share_app(tx: &mut Conn, app: AppId, business: BusinessId) -> Result<bool> {
                 let done = sqlx::query(
                     "INSERT INTO app_clients (app_id, business_id, pos)
                      VALUES ($1, $2, (SELECT COALESCE(MAX(pos), -1) + 1 FROM app_clients WHERE app_id = $1))
@@ -356,7 +366,7 @@ macro_rules! sql_store {
                 )
                 .bind(to_i64(app.0)?)
                 .bind(to_i64(business.0)?)
-                .execute(&mut **tx)
+                .execute(&mut *tx)
                 .await
                 .map_err(|e| conflict(e, format!("app {app} or business {business}")))?;
                 Ok(done.rows_affected() == 1)
@@ -364,11 +374,11 @@ macro_rules! sql_store {
 
             /// Runs `sql`, which inserts or deletes the one row keyed by the ids `$1` and `$2` (`what` they name):
             /// whether it did.
-            async fn change_pair(tx: &mut Tx<'_>, sql: &str, a: u64, b: u64, what: String) -> Result<bool> {
+            async fn change_pair(tx: &mut Conn, sql: &str, a: u64, b: u64, what: String) -> Result<bool> {
                 let done = sqlx::query(sql)
                     .bind(to_i64(a)?)
                     .bind(to_i64(b)?)
-                    .execute(&mut **tx)
+                    .execute(&mut *tx)
                     .await
                     .map_err(|e| conflict(e, what))?;
                 Ok(done.rows_affected() == 1)
@@ -377,7 +387,7 @@ macro_rules! sql_store {
             /// Records `user`'s answer to `permission` of `app`, replacing an earlier one; a permission never asked
             /// before goes last. Whether the row changed.
             async fn put_answer(
-                tx: &mut Tx<'_>,
+                tx: &mut Conn,
                 user: UserId,
                 app: AppId,
                 permission: &Scope,
@@ -394,14 +404,14 @@ macro_rules! sql_store {
                 .bind(to_i64(app.0)?)
                 .bind(permission.as_str())
                 .bind(status.as_str())
-                .execute(&mut **tx)
+                .execute(&mut *tx)
                 .await
                 .map_err(|e| conflict(e, format!("user {user} or app {app}")))?;
                 Ok(done.rows_affected() == 1)
             }
 
             /// Inserts an authorization code.
-            async fn insert_code(tx: &mut Tx<'_>, code: &AuthCode) -> Result<()> {
+            async fn insert_code(tx: &mut Conn, code: &AuthCode) -> Result<()> {
                 sqlx::query(
                     "INSERT INTO auth_codes
                      (hash, app_id, user_id, redirect_uri, scopes, created_at, used_at, session_epoch)
@@ -415,7 +425,7 @@ macro_rules! sql_store {
                 .bind(code.created_at)
                 .bind(code.used_at)
                 .bind(code.session_epoch)
-                .execute(&mut **tx)
+                .execute(&mut *tx)
                 .await
                 .map_err(|e| conflict(e, "code".into()))?;
                 Ok(())
@@ -423,7 +433,7 @@ macro_rules! sql_store {
 
             /// `INSERT INTO {into}` of `rows` in chunks (each row bound by `bind`); nothing for no rows.
             async fn restore_rows<T: Clone>(
-                tx: &mut Tx<'_>,
+                tx: &mut Conn,
                 into: &str,
                 rows: &[T],
                 mut bind: impl FnMut(sqlx::query_builder::Separated<'_, '_, $db, &'static str>, T),
@@ -437,9 +447,9 @@ macro_rules! sql_store {
             }
 
             /// Empties every table but the audit log and puts `s` in its place, parents before children.
-            async fn restore(tx: &mut Tx<'_>, s: &Snapshot) -> Result<()> {
+            async fn restore(tx: &mut Conn, s: &Snapshot) -> Result<()> {
                 for t in RESET_ORDER {
-                    sqlx::query(&format!("DELETE FROM {t}")).execute(&mut **tx).await?;
+                    sqlx::query(&format!("DELETE FROM {t}")).execute(&mut *tx).await?;
                 }
                 // Top-level businesses before child businesses (a child names its parent).
                 let mut businesses = s.businesses.clone();
@@ -527,19 +537,19 @@ macro_rules! sql_store {
                 .await?;
                 sqlx::query("UPDATE settings SET value = $1 WHERE key = 'clock_offset'")
                     .bind(s.clock_offset)
-                    .execute(&mut **tx)
+                    .execute(&mut *tx)
                     .await?;
                 let after = <$store as Backend>::AFTER_RESTORE;
                 if !after.is_empty() {
-                    sqlx::query(after).execute(&mut **tx).await?;
+                    sqlx::query(after).execute(&mut *tx).await?;
                 }
-                sqlx::query(<$store as Backend>::SET_NEXT_ID).bind(to_i64(s.next_id)?).execute(&mut **tx).await?;
+                sqlx::query(<$store as Backend>::SET_NEXT_ID).bind(to_i64(s.next_id)?).execute(&mut *tx).await?;
                 Ok(())
             }
 
             /// Runs one write inside `tx`, without its audit entry (see [`audit_of`]; a group appends its entries in
             /// one statement).
-            async fn apply(tx: &mut Tx<'_>, w: &Write) -> Result<Written> {
+            async fn apply(tx: &mut Conn, w: &Write) -> Result<Written> {
                 use Write as W;
                 use Written as D;
                 let done = match w {
@@ -549,7 +559,7 @@ macro_rules! sql_store {
                             .bind(&b.name)
                             .bind(b.must_use_expiring_tokens)
                             .bind(b.parent_id.map(|p| to_i64(p.0)).transpose()?)
-                            .execute(&mut **tx)
+                            .execute(&mut *tx)
                             .await
                             .map_err(|e| conflict(e, format!("object {} or its parent", b.id)))?;
                         D::Done
@@ -569,7 +579,7 @@ macro_rules! sql_store {
                             .bind(role)
                             .bind(u.session_epoch)
                             .bind(&u.email)
-                            .execute(&mut **tx)
+                            .execute(&mut *tx)
                             .await
                             .map_err(|e| conflict(e, format!("object {}", u.id)))?;
                         D::Done
@@ -581,7 +591,7 @@ macro_rules! sql_store {
                         )
                         .bind(to_i64(user.0)?)
                         .bind(phc)
-                        .execute(&mut **tx)
+                        .execute(&mut *tx)
                         .await
                         .map_err(|e| conflict(e, format!("user {user}")))?;
                         D::Done
@@ -591,7 +601,7 @@ macro_rules! sql_store {
                             "UPDATE users SET session_epoch = session_epoch + 1 WHERE id = $1 RETURNING session_epoch",
                         )
                         .bind(to_i64(user.0)?)
-                        .fetch_optional(&mut **tx)
+                        .fetch_optional(&mut *tx)
                         .await?;
                         D::Epoch(epoch.ok_or_else(|| StoreError::NotFound(format!("user {user}")))?)
                     }
@@ -614,7 +624,7 @@ macro_rules! sql_store {
                         .bind(&s.sealed_secret)
                         .bind(enum_text(&app.status))
                         .bind(app.app_scoped_last_query_at)
-                        .execute(&mut **tx)
+                        .execute(&mut *tx)
                         .await
                         .map_err(|e| conflict(e, format!("object {}", app.id)))?;
                         for (user, role) in &app.roles {
@@ -634,7 +644,7 @@ macro_rules! sql_store {
                         let done = sqlx::query("UPDATE apps SET sealed_secret = $1 WHERE id = $2")
                             .bind(sealed_secret)
                             .bind(to_i64(app.0)?)
-                            .execute(&mut **tx)
+                            .execute(&mut *tx)
                             .await?;
                         if done.rows_affected() == 0 {
                             return Err(StoreError::NotFound(format!("app {app}")));
@@ -662,7 +672,7 @@ macro_rules! sql_store {
                         .bind(c.permissions.as_ref().map(json))
                         .bind(c.capabilities.as_ref().map(json))
                         .bind(to_i64(app.0)?)
-                        .execute(&mut **tx)
+                        .execute(&mut *tx)
                         .await?;
                         if done.rows_affected() == 0 {
                             return Err(StoreError::NotFound(format!("app {app}")));
@@ -685,7 +695,7 @@ macro_rules! sql_store {
                         let done = sqlx::query("UPDATE apps SET app_scoped_last_query_at = $1 WHERE id = $2")
                             .bind(t.issued_at)
                             .bind(to_i64(t.app_id.0)?)
-                            .execute(&mut **tx)
+                            .execute(&mut *tx)
                             .await?;
                         if done.rows_affected() == 0 {
                             return Err(StoreError::NotFound(format!("app {}", t.app_id)));
@@ -702,7 +712,7 @@ macro_rules! sql_store {
                         let sql =
                             format!("SELECT revoked_at FROM tokens WHERE hash = $1{}", <$store as Backend>::FOR_UPDATE);
                         let revoked: Option<Option<i64>> =
-                            sqlx::query_scalar(&sql).bind(&parent.0[..]).fetch_optional(&mut **tx).await?;
+                            sqlx::query_scalar(&sql).bind(&parent.0[..]).fetch_optional(&mut *tx).await?;
                         if !matches!(revoked, Some(None)) {
                             return Err(StoreError::ParentRevoked);
                         }
@@ -713,7 +723,7 @@ macro_rules! sql_store {
                         let done = sqlx::query("UPDATE tokens SET revoked_at = $1 WHERE hash = $2 AND revoked_at IS NULL")
                             .bind(at)
                             .bind(&hash.0[..])
-                            .execute(&mut **tx)
+                            .execute(&mut *tx)
                             .await?;
                         D::Changed(done.rows_affected() == 1)
                     }
@@ -725,7 +735,7 @@ macro_rules! sql_store {
                             sqlx::query("UPDATE tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
                                 .bind(at)
                                 .bind(to_i64(user.0)?)
-                                .execute(&mut **tx)
+                                .execute(&mut *tx)
                                 .await?;
                         D::Count(done.rows_affected())
                     }
@@ -735,7 +745,7 @@ macro_rules! sql_store {
                             .bind(&page.name)
                             .bind(to_i64(page.business_id.0)?)
                             .bind(&page.category)
-                            .execute(&mut **tx)
+                            .execute(&mut *tx)
                             .await
                             .map_err(|e| conflict(e, format!("object {}", page.id)))?;
                         D::Done
@@ -748,7 +758,7 @@ macro_rules! sql_store {
                         .bind(to_i64(role.page_id.0)?)
                         .bind(to_i64(role.user_id.0)?)
                         .bind(json(&role.tasks))
-                        .execute(&mut **tx)
+                        .execute(&mut *tx)
                         .await
                         .map_err(|e| conflict(e, format!("page {} or user {}", role.page_id, role.user_id)))?;
                         D::Done
@@ -783,7 +793,7 @@ macro_rules! sql_store {
                         .bind(to_i64(user.0)?)
                         .bind(to_i64(app.0)?)
                         .bind(at)
-                        .execute(&mut **tx)
+                        .execute(&mut *tx)
                         .await
                         .map_err(|e| conflict(e, format!("user {user} or app {app}")))?;
                         D::Done
@@ -795,7 +805,7 @@ macro_rules! sql_store {
                         let done = sqlx::query("UPDATE auth_codes SET used_at = $1 WHERE hash = $2 AND used_at IS NULL")
                             .bind(at)
                             .bind(&hash.0[..])
-                            .execute(&mut **tx)
+                            .execute(&mut *tx)
                             .await?;
                         if done.rows_affected() != 1 {
                             return Err(StoreError::CodeUsed);
@@ -806,7 +816,7 @@ macro_rules! sql_store {
                     W::SetClockOffset(offset) => {
                         sqlx::query("UPDATE settings SET value = $1 WHERE key = 'clock_offset'")
                             .bind(offset)
-                            .execute(&mut **tx)
+                            .execute(&mut *tx)
                             .await?;
                         D::Done
                     }
@@ -817,9 +827,9 @@ macro_rules! sql_store {
                     }
                     W::Reset => {
                         for t in RESET_ORDER {
-                            sqlx::query(&format!("DELETE FROM {t}")).execute(&mut **tx).await?;
+                            sqlx::query(&format!("DELETE FROM {t}")).execute(&mut *tx).await?;
                         }
-                        sqlx::query("UPDATE settings SET value = 0 WHERE key = 'clock_offset'").execute(&mut **tx).await?;
+                        sqlx::query("UPDATE settings SET value = 0 WHERE key = 'clock_offset'").execute(&mut *tx).await?;
                         D::Done
                     }
                 };
@@ -852,7 +862,7 @@ macro_rules! sql_store {
             /// Runs a [`batchable`] run of writes with a statement or two for all of them instead of one or two each
             /// (every statement is a round trip: to SQLite's thread, or to PostgreSQL), answering each write exactly
             /// as [`apply`] would have in turn. A statement that fails is the caller's cue to run them one by one.
-            async fn apply_run(tx: &mut Tx<'_>, run: &[(Write, AuditEntry)]) -> Result<Vec<Result<Written>>> {
+            async fn apply_run(tx: &mut Conn, run: &[(Write, AuditEntry)]) -> Result<Vec<Result<Written>>> {
                 /// `(` and each hash bound, comma-separated, and `)`.
                 fn hash_list<'q>(q: &mut sqlx::QueryBuilder<'q, $db>, hashes: impl Iterator<Item = &'q TokenHash>) {
                     q.push("(");
@@ -881,7 +891,7 @@ macro_rules! sql_store {
                         q.push(" WHERE revoked_at IS NULL AND hash IN ");
                         hash_list(&mut q, hashes.iter().copied());
                         q.push(" RETURNING hash");
-                        let changed: Vec<Vec<u8>> = q.build_query_scalar().fetch_all(&mut **tx).await?;
+                        let changed: Vec<Vec<u8>> = q.build_query_scalar().fetch_all(&mut *tx).await?;
                         let mut changed: std::collections::HashSet<Vec<u8>> = changed.into_iter().collect();
                         // A token revoked twice in the run: the first revocation changed it, the second did not.
                         Ok(hashes.iter().map(|h| Ok(Written::Changed(changed.remove(&h.0[..])))).collect())
@@ -902,7 +912,7 @@ macro_rules! sql_store {
                             );
                             hash_list(&mut q, records.iter().filter_map(|t| t.parent.as_ref()));
                             q.push(<$store as Backend>::FOR_UPDATE);
-                            let found: Vec<Vec<u8>> = q.build_query_scalar().fetch_all(&mut **tx).await?;
+                            let found: Vec<Vec<u8>> = q.build_query_scalar().fetch_all(&mut *tx).await?;
                             live.extend(found);
                         }
                         let mut children = Vec::with_capacity(records.len());
@@ -933,20 +943,83 @@ macro_rules! sql_store {
                 Again,
             }
 
+            /// A write connection and its transaction, begun and ended by statements of its own rather than by a
+            /// `sqlx::Transaction`, so that a commit can begin the next group's transaction in the same round trip
+            /// ([`Backend::COMMIT_THEN_BEGIN`]). `open` says whether the connection is inside one.
+            struct WriterTx {
+                conn: sqlx::pool::PoolConnection<$db>,
+                open: bool,
+            }
+
+            impl Drop for WriterTx {
+                /// A transaction still open here (a rollback that failed, or a caller's future dropped in the middle
+                /// of a write) must not reach the pool's next user: the connection is closed instead of going back,
+                /// and the database drops what the transaction held.
+                fn drop(&mut self) {
+                    if self.open {
+                        self.conn.close_on_drop();
+                    }
+                }
+            }
+
+            impl WriterTx {
+                /// Begins a write transaction unless one is already open (begun by the last commit).
+                async fn begin(&mut self) -> Result<()> {
+                    if !self.open {
+                        sqlx::Executor::execute(&mut *self.conn, sqlx::raw_sql(<$store as Backend>::BEGIN_WRITE)).await?;
+                        self.open = true;
+                    }
+                    Ok(())
+                }
+
+                /// Ends the open transaction, undoing it.
+                async fn rollback(&mut self) -> Result<()> {
+                    sqlx::Executor::execute(&mut *self.conn, sqlx::raw_sql("ROLLBACK")).await?;
+                    self.open = false;
+                    Ok(())
+                }
+
+                /// Commits; with `then_begin`, and where the backend does, begins the next transaction in the same
+                /// round trip. Only the commit's own outcome is the group's: a begin that fails after it leaves no
+                /// transaction open, and the next group begins one itself.
+                async fn commit(&mut self, then_begin: bool) -> Result<()> {
+                    match <$store as Backend>::COMMIT_THEN_BEGIN.filter(|_| then_begin) {
+                        Some(both) => {
+                            use futures_util::StreamExt;
+                            let mut results = sqlx::Executor::execute_many(&mut *self.conn, sqlx::raw_sql(both));
+                            match results.next().await {
+                                Some(Ok(_)) => {}
+                                Some(Err(e)) => return Err(e.into()),
+                                None => return Err(StoreError::Unavailable("the commit gave no answer".into())),
+                            }
+                            self.open = matches!(results.next().await, Some(Ok(_)));
+                            while results.next().await.is_some() {}
+                        }
+                        None => {
+                            sqlx::Executor::execute(&mut *self.conn, sqlx::raw_sql("COMMIT")).await?;
+                            self.open = false;
+                        }
+                    }
+                    Ok(())
+                }
+            }
+
             /// Runs `group` in one transaction, in order, and commits once. Optimistic (`careful` false): the first
             /// write that fails rolls everything back and answers `Again`, and runs of issuances are inserted with
             /// one statement. Careful: each write runs inside its own savepoint, so one that fails is undone alone
             /// and answers its own error while the others commit; only a transient failure (a deadlock with another
             /// process) answers `Again`. Each audit entry is appended, in the writes' order, after the writes, in
-            /// one statement; a failure there or at commit is the whole group's.
+            /// one statement; a failure there or at commit is the whole group's. `then_begin` is asked at the
+            /// commit whether another group will follow on this connection.
             async fn run_group(
-                conn: &mut Conn,
+                tx: &mut WriterTx,
                 ctx: &WriteCtx,
                 group: &[(Write, AuditEntry)],
                 careful: bool,
+                then_begin: &(dyn Fn() -> bool + Send + Sync),
             ) -> Result<Group> {
                 let started = std::time::Instant::now();
-                let mut tx = sqlx::Connection::begin_with(conn, <$store as Backend>::BEGIN_WRITE).await?;
+                tx.begin().await?;
                 let begun = started.elapsed();
                 let mut results = Vec::with_capacity(group.len());
                 let mut audits = Vec::with_capacity(group.len());
@@ -956,7 +1029,7 @@ macro_rules! sql_store {
                     let (w, a) = &group[i];
                     let run = batchable(&group[i..]);
                     if !careful && run > 1 {
-                        let Ok(outcomes) = apply_run(&mut tx, &group[i..i + run]).await else {
+                        let Ok(outcomes) = apply_run(&mut tx.conn, &group[i..i + run]).await else {
                             tx.rollback().await?;
                             return Ok(Group::Again);
                         };
@@ -975,12 +1048,12 @@ macro_rules! sql_store {
                         continue;
                     }
                     if careful {
-                        sqlx::query("SAVEPOINT w").execute(&mut *tx).await?;
+                        sqlx::query("SAVEPOINT w").execute(&mut *tx.conn).await?;
                     }
-                    match apply(&mut tx, w).await {
+                    match apply(&mut tx.conn, w).await {
                         Ok(done) => {
                             if careful {
-                                sqlx::query("RELEASE SAVEPOINT w").execute(&mut *tx).await?;
+                                sqlx::query("RELEASE SAVEPOINT w").execute(&mut *tx.conn).await?;
                             }
                             audits.push(audit_of(w, done, a));
                             for ev in w.stale() {
@@ -991,8 +1064,8 @@ macro_rules! sql_store {
                             results.push(Ok(done));
                         }
                         Err(e) if careful && !$crate::sql::transient(&e) => {
-                            sqlx::query("ROLLBACK TO SAVEPOINT w").execute(&mut *tx).await?;
-                            sqlx::query("RELEASE SAVEPOINT w").execute(&mut *tx).await?;
+                            sqlx::query("ROLLBACK TO SAVEPOINT w").execute(&mut *tx.conn).await?;
+                            sqlx::query("RELEASE SAVEPOINT w").execute(&mut *tx.conn).await?;
                             results.push(Err(e));
                         }
                         Err(_) => {
@@ -1006,11 +1079,11 @@ macro_rules! sql_store {
                 let mut head = None;
                 if !audits.is_empty() {
                     let audits: Vec<&AuditEntry> = audits.iter().map(|a| a.as_ref()).collect();
-                    head = insert_audits(&mut tx, &audits, ctx).await?;
+                    head = insert_audits(&mut tx.conn, &audits, ctx).await?;
                 }
-                <$store as Backend>::announce(ctx, &mut tx, &stale).await?;
+                <$store as Backend>::announce(ctx, &mut tx.conn, &stale).await?;
                 let audited = started.elapsed();
-                tx.commit().await?;
+                tx.commit(then_begin()).await?;
                 ctx.committed_audit_head(head);
                 let ends = [begun, written, audited, started.elapsed()];
                 let mut from = std::time::Duration::ZERO;
@@ -1022,12 +1095,12 @@ macro_rules! sql_store {
             }
 
             /// Runs one write alone in its own transaction: the last resort of a group that met a transient failure.
-            async fn run_alone(conn: &mut Conn, ctx: &WriteCtx, w: &Write, a: &AuditEntry) -> Result<Written> {
-                let mut tx = sqlx::Connection::begin_with(conn, <$store as Backend>::BEGIN_WRITE).await?;
-                let done = apply(&mut tx, w).await?;
-                let head = insert_audits(&mut tx, &[audit_of(w, done, a).as_ref()], ctx).await?;
-                <$store as Backend>::announce(ctx, &mut tx, &w.stale()).await?;
-                tx.commit().await?;
+            async fn run_alone(tx: &mut WriterTx, ctx: &WriteCtx, w: &Write, a: &AuditEntry) -> Result<Written> {
+                tx.begin().await?;
+                let done = apply(&mut tx.conn, w).await?;
+                let head = insert_audits(&mut tx.conn, &[audit_of(w, done, a).as_ref()], ctx).await?;
+                <$store as Backend>::announce(ctx, &mut tx.conn, &w.stale()).await?;
+                tx.commit(false).await?;
                 ctx.committed_audit_head(head);
                 Ok(done)
             }
@@ -1039,12 +1112,13 @@ macro_rules! sql_store {
             /// The second value is false if the group failed as a whole or fell back to one write at a time: the
             /// connection may be broken, so the writer does not keep it.
             async fn commit_group(
-                conn: &mut Conn,
+                tx: &mut WriterTx,
                 ctx: &WriteCtx,
                 group: &[(Write, AuditEntry)],
+                then_begin: &(dyn Fn() -> bool + Send + Sync),
             ) -> (Vec<Result<Written>>, bool) {
                 for careful in [false, true] {
-                    match run_group(conn, ctx, group, careful).await {
+                    match run_group(tx, ctx, group, careful, then_begin).await {
                         Ok(Group::Done(results)) => return (results, true),
                         Ok(Group::Again) => {}
                         Err(e) => return (whole_group_failed(group.len(), &e), false),
@@ -1052,10 +1126,27 @@ macro_rules! sql_store {
                 }
                 let mut results = Vec::with_capacity(group.len());
                 for (w, a) in group {
-                    results.push(run_alone(conn, ctx, w, a).await);
+                    let r = run_alone(tx, ctx, w, a).await;
+                    if r.is_err() && tx.open {
+                        // A write that failed alone is undone alone, as its transaction would have been.
+                        if let Err(e) = tx.rollback().await {
+                            results.push(r);
+                            results.extend(whole_group_failed(group.len() - results.len(), &e));
+                            return (results, false);
+                        }
+                    }
+                    results.push(r);
                 }
                 // A transient failure may have been the connection's own: not kept, the pool checks it on return.
                 (results, false)
+            }
+
+            /// Before a write connection goes back to the pool: a transaction begun for a group that will not follow,
+            /// or left open by a failure, is rolled back (if it cannot be, dropping `tx` closes the connection).
+            async fn end_open(mut tx: WriterTx) {
+                if tx.open {
+                    let _ = tx.rollback().await;
+                }
             }
 
             /// Every write's answer when the group could not run or commit at all.
@@ -1074,35 +1165,47 @@ macro_rules! sql_store {
             /// queues behind the HTTP requests). When nothing is queued it hands the connection back, so an idle writer
             /// holds none and the pool's own check of a returned connection (a ping) runs between its bursts; a group
             /// that failed as a whole or fell back to one write at a time also hands it back, as it may be broken.
+            /// While it keeps the connection, its commit may already begin the next group's transaction
+            /// ([`Backend::COMMIT_THEN_BEGIN`]); one begun for a group that then does not follow is rolled back before
+            /// the connection goes back.
             pub(crate) async fn group_writer(
                 pool: sqlx::Pool<$db>,
                 ctx: WriteCtx,
                 mut rx: tokio::sync::mpsc::Receiver<Queued>,
             ) {
                 let mut batch: Vec<Queued> = Vec::with_capacity(MAX_GROUP);
-                let mut kept: Option<sqlx::pool::PoolConnection<$db>> = None;
+                // The connection kept between groups, and whether the last commit already began the next group's
+                // transaction on it.
+                let mut kept: Option<WriterTx> = None;
                 while rx.recv_many(&mut batch, MAX_GROUP).await > 0 {
                     let started = std::time::Instant::now();
                     let (group, replies): (Vec<_>, Vec<_>) = batch.drain(..).map(|(w, a, r)| ((w, a), r)).unzip();
-                    let conn = match kept.take() {
-                        Some(conn) => Ok(conn),
-                        None => pool.acquire().await.map_err(StoreError::from),
+                    let tx = match kept.take() {
+                        Some(tx) => Ok(tx),
+                        None => pool.acquire().await.map(|conn| WriterTx { conn, open: false }).map_err(StoreError::from),
                     };
-                    let (results, conn) = match conn {
-                        Ok(mut conn) => {
-                            let (results, healthy) = commit_group(&mut conn, &ctx, &group).await;
-                            (results, healthy.then_some(conn))
+                    let others = || ctx.wanting.load(std::sync::atomic::Ordering::SeqCst) > 0 || pool.is_closed();
+                    // Asked at the commit: will this connection serve another group right after?
+                    let more = || !rx.is_empty() && !others();
+                    let (results, release) = match tx {
+                        Ok(mut tx) => {
+                            let (results, healthy) = commit_group(&mut tx, &ctx, &group, &more).await;
+                            if healthy && more() {
+                                kept = Some(tx);
+                                (results, None)
+                            } else {
+                                (results, Some(tx))
+                            }
                         }
                         Err(e) => (whole_group_failed(group.len(), &e), None),
                     };
-                    // Otherwise dropped here: back to the pool.
-                    let others = ctx.wanting.load(std::sync::atomic::Ordering::SeqCst) > 0 || pool.is_closed();
-                    if !rx.is_empty() && !others {
-                        kept = conn;
-                    }
                     let took = started.elapsed();
                     for (reply, r) in replies.into_iter().zip(results) {
                         let _ = reply.send(r);
+                    }
+                    // After the answers, which do not wait for it; back to the pool (or closed) before the next group.
+                    if let Some(tx) = release {
+                        end_open(tx).await;
                     }
                     // After the answers, which need neither. Looked up per group, not once: the store may open before
                     // the server installs its recorder.
@@ -1255,7 +1358,12 @@ macro_rules! sql_store {
                 #[doc(hidden)]
                 pub async fn execute_group(&self, group: &[(Write, AuditEntry)]) -> Vec<Result<Written>> {
                     match self.write_conn().await {
-                        Ok(mut conn) => commit_group(&mut conn, self.write_ctx(), group).await.0,
+                        Ok(conn) => {
+                            let mut tx = WriterTx { conn, open: false };
+                            let (results, _) = commit_group(&mut tx, self.write_ctx(), group, &|| false).await;
+                            end_open(tx).await;
+                            results
+                        }
                         Err(e) => whole_group_failed(group.len(), &e),
                     }
                 }
@@ -1274,8 +1382,10 @@ macro_rules! sql_store {
                     if let Write::Restore(_) = w {
                         // The whole state: copying it into the queue would double it in memory, and sharing its
                         // commit saves nothing. The write pool still orders it with the groups.
-                        let mut conn = self.write_conn().await?;
-                        return run_alone(&mut conn, self.write_ctx(), w, a).await;
+                        let mut tx = WriterTx { conn: self.write_conn().await?, open: false };
+                        let done = run_alone(&mut tx, self.write_ctx(), w, a).await;
+                        end_open(tx).await;
+                        return done;
                     }
                     let stopped = || StoreError::Unavailable("the writer has stopped".into());
                     let (reply, answer) = tokio::sync::oneshot::channel();

@@ -97,6 +97,36 @@ async fn a_group_that_fails_in_its_audit_rows_leaves_the_chain_whole() {
     assert_eq!((r.rows, r.chained, r.legacy), (5, 5, 0));
 }
 
+/// A restore runs in its caller's future. Dropped in the middle of its transaction (here by a timeout, while a slow
+/// trigger keeps the restore in its first `DELETE`), it must not send the write connection back to the pool with
+/// that transaction open: the next write commits, and the restore left nothing half done.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restore_dropped_in_its_transaction_leaves_the_write_connection_usable() {
+    use suat_core::{Business, BusinessId};
+    use suat_store::{AuditEntry, Directory, Operator, Write, Writes};
+    let (s, path) = with_entries(0).await;
+    let b = Business { id: BusinessId(1), name: "b".into(), must_use_expiring_tokens: false, parent_id: None };
+    s.execute(&Write::CreateBusiness(b), &AuditEntry::new(1, "business", "operator")).await.unwrap();
+    let snapshot = s.snapshot().await.unwrap();
+    s.raw_execute(
+        "CREATE TRIGGER slow_delete BEFORE DELETE ON businesses BEGIN
+         SELECT count(*) FROM (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 5000000)
+         SELECT x FROM c); END",
+    )
+    .await
+    .unwrap();
+    let (restore, entry) = (Write::Restore(Box::new(snapshot)), AuditEntry::new(2, "restore", "operator"));
+    let restore = s.execute(&restore, &entry);
+    let cut = tokio::time::timeout(std::time::Duration::from_millis(100), restore).await;
+    assert!(cut.is_err(), "the restore is cut off inside its DELETE");
+    // Waits for the slow statement to end, then commits on a connection with no transaction open.
+    s.execute(&Write::AuditOnly, &AuditEntry::new(3, "operator", "operator")).await.unwrap();
+    assert!(s.get_business(BusinessId(1)).await.unwrap().is_some(), "the restore's DELETE was undone");
+    let r = verify(&path).await;
+    assert_eq!(broken_at(&r), None, "{r:?}");
+    assert_eq!(r.rows, 2);
+}
+
 /// Issuances committed in groups by the issuance queue, interleaved with other writes from many tasks: every row is
 /// chained in seq order and the whole log verifies (under the right key only).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
