@@ -96,7 +96,8 @@ probe() {
     pgbench -n -M prepared -c "$PG_POOL" -j 2 -T "$SECS" -f "bench/pg_$1.sql" "$PROBE_URL" 2>/dev/null | awk '/^tps/ {printf "%.0f\n", $3}'
   else
     rm -f "$WORK"/probe.db*
-    target/release/examples/write_probe "$WORK/probe.db" "$1" "$CONNS" "$SECS"
+    # The probe's table starts as large as suat's is now.
+    target/release/examples/write_probe "$WORK/probe.db" "$1" "$CONNS" "$SECS" "$WORK/suat.db"
   fi
 }
 

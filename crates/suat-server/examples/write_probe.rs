@@ -6,11 +6,19 @@
 //! Modes: `insert` (a token row and its audit row: what an issuance or a refresh writes) and `revoke` (a token marked
 //! revoked, and its audit row). Prints writes per second.
 //!
+//! The limit has to be the best the disk gives, or a share of it flatters suat. So the raw writer does what suat's
+//! does between groups, no less: it keeps its connection, begins the next group's transaction in the commit's own
+//! call while writes are queued, and leaves the WAL's copy back into the database to a checkpointer on a connection
+//! of its own (`PRAGMA wal_checkpoint(PASSIVE)` after commits, at most every 10 ms, the writer's own checkpoint only
+//! past 2000 pages). And its table holds as many tokens as suat's does when the clock starts (`prefill`: a count, or
+//! the path of suat's SQLite database, whose tokens are counted then; the benchmark passes the path, as suat's table
+//! grows by its own issuances from round to round), so that its inserts land in a tree of the same size.
+//!
 //! `store-insert` and `store-revoke` submit the same writes to suat's own store instead (`SqliteStore` under the
 //! `CachedStore` the server uses: its group-commit writer, its statements, the audit chain), still without HTTP: the
 //! gap between the two modes is the store's, and what is left between the store and the server is the server's.
 //!
-//! usage: write_probe <fresh-sqlite-path> <insert|revoke|store-insert|store-revoke> <concurrency> <seconds>
+//! usage: write_probe <fresh-sqlite-path> <insert|revoke|store-insert|store-revoke> <concurrency> <seconds> [prefill]
 
 use rand::RngCore;
 use sqlx::{
@@ -35,8 +43,16 @@ type Job = ([u8; 32], oneshot::Sender<()>);
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let a: Vec<String> = std::env::args().collect();
-    anyhow::ensure!(a.len() == 5, "usage: write_probe <fresh-sqlite-path> <mode> <concurrency> <seconds>");
+    anyhow::ensure!(
+        a.len() == 5 || a.len() == 6,
+        "usage: write_probe <fresh-sqlite-path> <mode> <concurrency> <seconds> [prefill]"
+    );
     let (path, mode, conc, secs): (&str, &str, usize, u64) = (&a[1], &a[2], a[3].parse()?, a[4].parse()?);
+    let prefill = match a.get(5) {
+        None => 0,
+        Some(n) if n.parse::<usize>().is_ok() => n.parse()?,
+        Some(db) => tokens_in(db).await?,
+    };
     let (through_store, mode) = match mode.strip_prefix("store-") {
         Some(m) => (true, m),
         None => (false, mode),
@@ -52,23 +68,32 @@ async fn main() -> anyhow::Result<()> {
         .synchronous(SqliteSynchronous::Full)
         .foreign_keys(true)
         .pragma("temp_store", "MEMORY");
+    let checkpoints = SqlitePoolOptions::new().max_connections(1).connect_with(opts.clone()).await?;
+    let opts = opts.pragma("wal_autocheckpoint", WRITER_CHECKPOINT_PAGES);
     let pool = SqlitePoolOptions::new().max_connections(1).connect_with(opts).await?;
     let mut seeded = Vec::new();
-    if mode == "revoke" {
-        let mut tx = pool.begin().await?;
-        for _ in 0..SEEDED / MAX_GROUP {
-            let hashes: Vec<[u8; 32]> = (0..MAX_GROUP).map(|_| random_hash()).collect();
-            insert_tokens(&mut tx, &hashes).await?;
+    // The tokens to revoke count towards the prefill; the rest are tokens no one will touch, as suat's live ones.
+    let to_seed = if mode == "revoke" { SEEDED } else { 0 };
+    let mut tx = pool.begin().await?;
+    for n in (0..to_seed.max(prefill)).step_by(MAX_GROUP) {
+        let hashes: Vec<[u8; 32]> = (n..(n + MAX_GROUP).min(to_seed.max(prefill))).map(|_| random_hash()).collect();
+        insert_tokens(&mut tx, &hashes).await?;
+        if seeded.len() < to_seed {
             seeded.extend(hashes);
         }
-        tx.commit().await?;
     }
+    tx.commit().await?;
+    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&pool).await?;
+    eprintln!("write_probe: {} tokens in the table before the clock starts", to_seed.max(prefill));
     if through_store {
         pool.close().await;
+        checkpoints.close().await;
         return store_probe(path, mode == "revoke", seeded, conc, secs).await;
     }
     let (tx, rx) = mpsc::channel::<Job>(4 * MAX_GROUP);
-    let writer = tokio::spawn(writer(pool.clone(), mode == "revoke", rx));
+    let (nudge, nudges) = mpsc::channel(1);
+    let checkpointer = tokio::spawn(checkpointer(checkpoints.clone(), nudges));
+    let writer = tokio::spawn(writer(pool.clone(), mode == "revoke", rx, nudge));
     let seeded = Arc::new(seeded);
     let rate = drive(conc, secs, move |c, n| {
         let (tx, seeded) = (tx.clone(), seeded.clone());
@@ -79,9 +104,11 @@ async fn main() -> anyhow::Result<()> {
         }
     })
     .await?;
-    // Every sender is gone with `drive`'s tasks: the writer ends.
+    // Every sender is gone with `drive`'s tasks: the writer ends, and with its nudges the checkpointer.
     writer.await??;
+    checkpointer.await??;
     pool.close().await;
+    checkpoints.close().await;
     println!("{rate:.0}");
     Ok(())
 }
@@ -206,14 +233,49 @@ fn random_hash() -> [u8; 32] {
     h
 }
 
-/// Everything queued, one transaction, one statement per table.
-async fn writer(pool: sqlx::SqlitePool, revoke: bool, mut rx: mpsc::Receiver<Job>) -> anyhow::Result<()> {
+/// How many tokens suat's table holds now (a reader beside the running server, as WAL allows).
+async fn tokens_in(db: &str) -> anyhow::Result<usize> {
+    use sqlx::Connection;
+    let opts = SqliteConnectOptions::new().filename(db).read_only(true);
+    let mut conn = sqlx::SqliteConnection::connect_with(&opts).await?;
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM tokens").fetch_one(&mut conn).await?;
+    conn.close().await?;
+    Ok(n as usize)
+}
+
+/// The writer's own checkpoint, a backstop only, as suat's store sets it (crates/suat-store/src/sqlite.rs).
+const WRITER_CHECKPOINT_PAGES: &str = "2000";
+
+/// As suat's store does: the WAL copied back into the database beside the writer, after commits, at most every 10 ms.
+async fn checkpointer(pool: sqlx::SqlitePool, mut nudges: mpsc::Receiver<()>) -> anyhow::Result<()> {
+    while nudges.recv().await.is_some() {
+        sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&pool).await?;
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    Ok(())
+}
+
+/// Everything queued, one transaction, one statement per table. The connection is the writer's for the whole run;
+/// while writes are queued the commit begins the next transaction in the same call, as suat's writer does.
+async fn writer(
+    pool: sqlx::SqlitePool,
+    revoke: bool,
+    mut rx: mpsc::Receiver<Job>,
+    nudge: mpsc::Sender<()>,
+) -> anyhow::Result<()> {
+    use futures_util::StreamExt;
+    use sqlx::Executor;
+    let mut conn = pool.acquire().await?;
+    let mut open = false;
     let mut batch = Vec::with_capacity(MAX_GROUP);
     let (mut groups, mut writes, mut busy) = (0u64, 0usize, Duration::ZERO);
     while rx.recv_many(&mut batch, MAX_GROUP).await > 0 {
         let started = Instant::now();
         let hashes: Vec<[u8; 32]> = batch.iter().map(|(h, _)| *h).collect();
-        let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+        if !open {
+            conn.execute("BEGIN IMMEDIATE").await?;
+        }
+        let tx = &mut *conn;
         if revoke {
             let mut q = QueryBuilder::<Sqlite>::new("UPDATE tokens SET revoked_at = ");
             q.push_bind(now());
@@ -225,7 +287,7 @@ async fn writer(pool: sqlx::SqlitePool, revoke: bool, mut rx: mpsc::Receiver<Job
             q.push(")");
             q.build().execute(&mut *tx).await?;
         } else {
-            insert_tokens(&mut tx, &hashes).await?;
+            insert_tokens(&mut *tx, &hashes).await?;
         }
         // The audit rows as suat writes them, chain columns included (64 hex characters each).
         let mut q = QueryBuilder::<Sqlite>::new(
@@ -243,11 +305,23 @@ async fn writer(pool: sqlx::SqlitePool, revoke: bool, mut rx: mpsc::Receiver<Job
                 .push_bind(hex::encode(h));
         });
         q.build().execute(&mut *tx).await?;
-        tx.commit().await?;
+        open = !rx.is_empty();
+        if open {
+            let mut results = conn.execute_many(sqlx::raw_sql("COMMIT; BEGIN IMMEDIATE"));
+            while let Some(r) = results.next().await {
+                r?;
+            }
+        } else {
+            conn.execute("COMMIT").await?;
+        }
+        let _ = nudge.try_send(());
         (groups, writes, busy) = (groups + 1, writes + batch.len(), busy + started.elapsed());
         for (_, reply) in batch.drain(..) {
             let _ = reply.send(());
         }
+    }
+    if open {
+        conn.execute("ROLLBACK").await?;
     }
     // For comparison with suat's own write groups (suat_store_write_group_size and _seconds on its /metrics).
     if groups > 0 {
@@ -261,7 +335,7 @@ async fn writer(pool: sqlx::SqlitePool, revoke: bool, mut rx: mpsc::Receiver<Job
     Ok(())
 }
 
-async fn insert_tokens(tx: &mut sqlx::Transaction<'static, Sqlite>, hashes: &[[u8; 32]]) -> anyhow::Result<()> {
+async fn insert_tokens(conn: &mut sqlx::SqliteConnection, hashes: &[[u8; 32]]) -> anyhow::Result<()> {
     let mut q = QueryBuilder::<Sqlite>::new(
         "INSERT INTO tokens (hash, kind, app_id, user_id, page_id, scopes, issued_at, expires_at, revoked_at, parent, \
          session_epoch) ",
@@ -279,6 +353,6 @@ async fn insert_tokens(tx: &mut sqlx::Transaction<'static, Sqlite>, hashes: &[[u
             .push_bind(None::<Vec<u8>>)
             .push_bind(0i64);
     });
-    q.build().execute(&mut **tx).await?;
+    q.build().execute(conn).await?;
     Ok(())
 }
