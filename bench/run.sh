@@ -10,7 +10,8 @@
 #
 # Each write scenario is also paired with the durable write limit of the same rows on this disk, measured in the same
 # run with no suat in the way: on SQLite bench's write_probe example (CONNS tasks, one writer committing all that is
-# queued with multi-row statements, WAL + synchronous=FULL); on PostgreSQL pgbench running the same statements
+# queued with multi-row statements, WAL + synchronous=FULL, what suat's writer does between groups, on a table
+# holding as many tokens as suat's); on PostgreSQL pgbench running the same statements
 # (bench/pg_*.sql) with as many clients as suat's pool has connections (16). "share" is suat's rate over that limit.
 # SUAT_BIN runs another build of suat (e.g. an older commit's) against the same harness.
 # PORT and CEIL_PORT move suat and the ceiling off 18787 and 18788 (two runs at once on one machine).
