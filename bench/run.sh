@@ -91,14 +91,14 @@ if [ "$STORE" = postgres ]; then
   psql -q "$PROBE_URL" -c "INSERT INTO tokens SELECT decode(md5(g::text) || md5(g::text), 'hex'), 'SYSTEM_USER', 1, 2,
     NULL, '[\"ads_read\"]', 1700000000, NULL, NULL, NULL, 0 FROM generate_series(1, 200000) g" >/dev/null
 fi
-# probe insert|revoke -> durable writes/s of those rows with no suat in the way
+# probe insert|revoke tokens -> durable writes/s of those rows with no suat in the way; on SQLite the probe's table
+# starts with that many tokens, as many as suat's held when the round began.
 probe() {
   if [ "$STORE" = postgres ]; then
     pgbench -n -M prepared -c "$PG_POOL" -j 2 -T "$SECS" -f "bench/pg_$1.sql" "$PROBE_URL" 2>/dev/null | awk '/^tps/ {printf "%.0f\n", $3}'
   else
     rm -f "$WORK"/probe.db*
-    # The probe's table starts as large as suat's is now.
-    target/release/examples/write_probe "$WORK/probe.db" "$1" "$CONNS" "$SECS" "$WORK/suat.db"
+    target/release/examples/write_probe "$WORK/probe.db" "$1" "$CONNS" "$SECS" "$2"
   fi
 }
 
@@ -288,6 +288,7 @@ scenario() {
   fi
   local rs=() cs=() ls=() p50s=() p99s=() bad=0 last
   for _ in $(seq "$REPS"); do
+    if [ "$limit" != - ] && [ "$STORE" = sqlite ]; then tokens=$(target/release/examples/write_probe "$WORK/suat.db" count); fi
     c=$(run_wrk "${CARGS[@]}"); cs+=("${c%% *}")
     if [ "$limit" != - ]; then g0s=$(groups); fi
     last=$(run_wrk "$@"); rs+=("${last%% *}")
@@ -302,7 +303,7 @@ scenario() {
         if (g > 0) printf "\n"}' >&2
     fi
     read -r _ p50 p99 b <<<"$last"; p50s+=("$p50"); p99s+=("$p99"); bad=$((bad + b))
-    if [ "$limit" != - ]; then ls+=("$(probe "$limit")"); fi
+    if [ "$limit" != - ]; then ls+=("$(probe "$limit" "${tokens:-0}")"); fi
   done
   local r c50 l50="-" share="-"
   r=$(printf '%s\n' "${rs[@]}" | median); c50=$(printf '%s\n' "${cs[@]}" | median)

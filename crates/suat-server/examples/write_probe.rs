@@ -10,15 +10,16 @@
 //! does between groups, no less: it keeps its connection, begins the next group's transaction in the commit's own
 //! call while writes are queued, and leaves the WAL's copy back into the database to a checkpointer on a connection
 //! of its own (`PRAGMA wal_checkpoint(PASSIVE)` after commits, at most every 10 ms, the writer's own checkpoint only
-//! past 2000 pages). And its table holds as many tokens as suat's does when the clock starts (`prefill`: a count, or
-//! the path of suat's SQLite database, whose tokens are counted then; the benchmark passes the path, as suat's table
-//! grows by its own issuances from round to round), so that its inserts land in a tree of the same size.
+//! past 2000 pages). And its table starts with as many tokens as suat's held when the round began (`prefill`; the
+//! benchmark counts suat's with `write_probe <suat's database> count` before each round, as suat's table grows by
+//! its own issuances from round to round), so that its inserts land in a tree of the same size.
 //!
 //! `store-insert` and `store-revoke` submit the same writes to suat's own store instead (`SqliteStore` under the
 //! `CachedStore` the server uses: its group-commit writer, its statements, the audit chain), still without HTTP: the
 //! gap between the two modes is the store's, and what is left between the store and the server is the server's.
 //!
 //! usage: write_probe <fresh-sqlite-path> <insert|revoke|store-insert|store-revoke> <concurrency> <seconds> [prefill]
+//!        write_probe <suat's sqlite database> count      (its tokens, read beside the running server)
 
 use rand::RngCore;
 use sqlx::{
@@ -43,16 +44,16 @@ type Job = ([u8; 32], oneshot::Sender<()>);
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let a: Vec<String> = std::env::args().collect();
+    if a.len() == 3 && a[2] == "count" {
+        println!("{}", tokens_in(&a[1]).await?);
+        return Ok(());
+    }
     anyhow::ensure!(
         a.len() == 5 || a.len() == 6,
-        "usage: write_probe <fresh-sqlite-path> <mode> <concurrency> <seconds> [prefill]"
+        "usage: write_probe <fresh-sqlite-path> <mode> <concurrency> <seconds> [prefill] | <db> count"
     );
     let (path, mode, conc, secs): (&str, &str, usize, u64) = (&a[1], &a[2], a[3].parse()?, a[4].parse()?);
-    let prefill = match a.get(5) {
-        None => 0,
-        Some(n) if n.parse::<usize>().is_ok() => n.parse()?,
-        Some(db) => tokens_in(db).await?,
-    };
+    let prefill: usize = a.get(5).map_or(Ok(0), |n| n.parse())?;
     let (through_store, mode) = match mode.strip_prefix("store-") {
         Some(m) => (true, m),
         None => (false, mode),
@@ -68,23 +69,28 @@ async fn main() -> anyhow::Result<()> {
         .synchronous(SqliteSynchronous::Full)
         .foreign_keys(true)
         .pragma("temp_store", "MEMORY");
-    let checkpoints = SqlitePoolOptions::new().max_connections(1).connect_with(opts.clone()).await?;
-    let opts = opts.pragma("wal_autocheckpoint", WRITER_CHECKPOINT_PAGES);
-    let pool = SqlitePoolOptions::new().max_connections(1).connect_with(opts).await?;
+    // As the store's pools: no ping before each use.
+    let pools = || SqlitePoolOptions::new().max_connections(1).test_before_acquire(false);
+    let checkpoints = pools().connect_with(opts.clone()).await?;
+    let pool = pools().connect_with(opts.pragma("wal_autocheckpoint", WRITER_CHECKPOINT_PAGES)).await?;
     let mut seeded = Vec::new();
     // The tokens to revoke count towards the prefill; the rest are tokens no one will touch, as suat's live ones.
     let to_seed = if mode == "revoke" { SEEDED } else { 0 };
-    let mut tx = pool.begin().await?;
-    for n in (0..to_seed.max(prefill)).step_by(MAX_GROUP) {
-        let hashes: Vec<[u8; 32]> = (n..(n + MAX_GROUP).min(to_seed.max(prefill))).map(|_| random_hash()).collect();
-        insert_tokens(&mut tx, &hashes).await?;
-        if seeded.len() < to_seed {
-            seeded.extend(hashes);
+    let total = to_seed.max(prefill);
+    // In transactions of 64 statements (16,384 tokens), so that the WAL stays small until the copy below.
+    for start in (0..total).step_by(64 * MAX_GROUP) {
+        let mut tx = pool.begin().await?;
+        for n in (start..(start + 64 * MAX_GROUP).min(total)).step_by(MAX_GROUP) {
+            let hashes: Vec<[u8; 32]> = (n..(n + MAX_GROUP).min(total)).map(|_| random_hash()).collect();
+            insert_tokens(&mut tx, &hashes).await?;
+            seeded.extend(hashes.iter().take(to_seed.saturating_sub(seeded.len())));
         }
+        tx.commit().await?;
     }
-    tx.commit().await?;
-    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&pool).await?;
-    eprintln!("write_probe: {} tokens in the table before the clock starts", to_seed.max(prefill));
+    // The clock starts with the WAL empty and the filling in the database file.
+    let (busy, _, _): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)").fetch_one(&pool).await?;
+    anyhow::ensure!(busy == 0, "the filling's WAL could not be copied back");
+    eprintln!("write_probe: {total} tokens in the table before the clock starts");
     if through_store {
         pool.close().await;
         checkpoints.close().await;
@@ -246,10 +252,13 @@ async fn tokens_in(db: &str) -> anyhow::Result<usize> {
 /// The writer's own checkpoint, a backstop only, as suat's store sets it (crates/suat-store/src/sqlite.rs).
 const WRITER_CHECKPOINT_PAGES: &str = "2000";
 
-/// As suat's store does: the WAL copied back into the database beside the writer, after commits, at most every 10 ms.
+/// As suat's store does: the WAL copied back into the database beside the writer, after commits, at most every 10 ms;
+/// a failure is only told (the writer's own checkpoint is the backstop), as the store's checkpointer does.
 async fn checkpointer(pool: sqlx::SqlitePool, mut nudges: mpsc::Receiver<()>) -> anyhow::Result<()> {
     while nudges.recv().await.is_some() {
-        sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&pool).await?;
+        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&pool).await {
+            eprintln!("write_probe: checkpoint: {e}");
+        }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     Ok(())
