@@ -3,9 +3,10 @@
 use std::sync::Arc;
 use suat_store::{contract::Dyn, SqliteStore};
 
+/// `:memory:` is a file in a private temporary directory, removed with the store: the suite leaves nothing behind
+/// in the machine's temp directory (CI shares its disk).
 async fn fresh() -> SqliteStore {
-    let path = std::env::temp_dir().join(format!("suat-contract-{:016x}.db", rand_u64()));
-    SqliteStore::open(&path, test_key()).await.expect("open sqlite")
+    SqliteStore::open(std::path::Path::new(":memory:"), test_key()).await.expect("open sqlite")
 }
 
 fn test_key() -> suat_core::audit::ChainKey {
