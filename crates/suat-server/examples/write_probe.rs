@@ -9,10 +9,10 @@
 //! The limit has to be the best the disk gives, or a share of it flatters suat. So the raw writer does what suat's
 //! does between groups, no less: it keeps its connection, begins the next group's transaction in the commit's own
 //! call while writes are queued, and leaves the WAL's copy back into the database to a checkpointer on a connection
-//! of its own (`PRAGMA wal_checkpoint(PASSIVE)` after commits, at most every 10 ms, the writer's own checkpoint only
-//! past 2000 pages). And its table starts with as many tokens as suat's held when the round began (`prefill`; the
-//! benchmark counts suat's with `write_probe <suat's database> count` before each round, as suat's table grows by
-//! its own issuances from round to round), so that its inserts land in a tree of the same size.
+//! of its own (the store's own `checkpointer` and `WRITER_CHECKPOINT_PAGES`). And its table starts with as many
+//! tokens as suat's held when the round began (`prefill`; the benchmark counts suat's with `write_probe <suat's
+//! database> count` before each round, as suat's table grows by its own issuances from round to round), so that its
+//! inserts land in a tree of the same size.
 //!
 //! `store-insert` and `store-revoke` submit the same writes to suat's own store instead (`SqliteStore` under the
 //! `CachedStore` the server uses: its group-commit writer, its statements, the audit chain), still without HTTP: the
@@ -33,6 +33,7 @@ use std::{
     },
     time::{Duration, Instant},
 };
+use suat_store::sqlite::{checkpointer, WRITER_CHECKPOINT_PAGES};
 use tokio::sync::{mpsc, oneshot};
 
 const MAX_GROUP: usize = 256;
@@ -112,7 +113,7 @@ async fn main() -> anyhow::Result<()> {
     .await?;
     // Every sender is gone with `drive`'s tasks: the writer ends, and with its nudges the checkpointer.
     writer.await??;
-    checkpointer.await??;
+    checkpointer.await?;
     pool.close().await;
     checkpoints.close().await;
     println!("{rate:.0}");
@@ -247,21 +248,6 @@ async fn tokens_in(db: &str) -> anyhow::Result<usize> {
     let n: i64 = sqlx::query_scalar("SELECT count(*) FROM tokens").fetch_one(&mut conn).await?;
     conn.close().await?;
     Ok(n as usize)
-}
-
-/// The writer's own checkpoint, a backstop only, as suat's store sets it (crates/suat-store/src/sqlite.rs).
-const WRITER_CHECKPOINT_PAGES: &str = "2000";
-
-/// As suat's store does: the WAL copied back into the database beside the writer, after commits, at most every 10 ms;
-/// a failure is only told (the writer's own checkpoint is the backstop), as the store's checkpointer does.
-async fn checkpointer(pool: sqlx::SqlitePool, mut nudges: mpsc::Receiver<()>) -> anyhow::Result<()> {
-    while nudges.recv().await.is_some() {
-        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&pool).await {
-            eprintln!("write_probe: checkpoint: {e}");
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    Ok(())
 }
 
 /// Everything queued, one transaction, one statement per table. The connection is the writer's for the whole run;

@@ -31,7 +31,8 @@ const CHECKPOINT_EVERY: Duration = Duration::from_millis(10);
 
 /// The writer's own checkpoint, only a backstop: should the checkpointer fall behind, the writer copies the WAL back
 /// itself once it holds this many pages (SQLite's default, 1000, would put a checkpoint in a group every few dozen).
-const WRITER_CHECKPOINT_PAGES: &str = "2000";
+/// Public so that the benchmark's raw write probe sets the same.
+pub const WRITER_CHECKPOINT_PAGES: &str = "2000";
 
 #[derive(Clone)]
 pub struct SqliteStore {
@@ -132,8 +133,8 @@ impl SqliteStore {
 /// [`CHECKPOINT_EVERY`]), so that the copy and its fsync of the database file run beside the writer instead of
 /// inside one of its groups, which every write queued behind it would wait for. `PASSIVE` waits for no one; a
 /// checkpoint does not change what is durable (each commit already is). Ends when the writer and the store are gone,
-/// or at its next nudge once the store is closed.
-async fn checkpointer(pool: SqlitePool, mut nudges: tokio::sync::mpsc::Receiver<()>) {
+/// or at its next nudge once the store is closed. Public so that the benchmark's raw write probe runs the same.
+pub async fn checkpointer(pool: SqlitePool, mut nudges: tokio::sync::mpsc::Receiver<()>) {
     let mut failing = false;
     while nudges.recv().await.is_some() {
         match sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&pool).await {
