@@ -26,9 +26,6 @@ use suat_core::{audit::ChainKey, UserId};
 /// Read-only connections: each is a thread of SQLite's; token reads come in batches, so a few suffice.
 const READ_CONNECTIONS: u32 = 4;
 
-/// How often, at most, the checkpointer copies the WAL back into the database while writes keep coming.
-const CHECKPOINT_EVERY: Duration = Duration::from_millis(10);
-
 /// The writer's own checkpoint, only a backstop: should the checkpointer fall behind, the writer copies the WAL back
 /// itself once it holds this many pages (SQLite's default, 1000, would put a checkpoint in a group every few dozen).
 /// Public so that the benchmark's raw write probe sets the same.
@@ -129,11 +126,18 @@ impl SqliteStore {
     }
 }
 
-/// Copies the WAL back into the database on a connection of its own, after commits (at most every
-/// [`CHECKPOINT_EVERY`]), so that the copy and its fsync of the database file run beside the writer instead of
-/// inside one of its groups, which every write queued behind it would wait for. `PASSIVE` waits for no one; a
-/// checkpoint does not change what is durable (each commit already is). Ends when the writer and the store are gone,
-/// or at its next nudge once the store is closed. Public so that the benchmark's raw write probe runs the same.
+/// Copies the WAL back into the database on a connection of its own, after every commit, so that the copy and its
+/// fsync of the database file run beside the writer instead of inside one of its groups, which every write queued
+/// behind it would wait for. One checkpoint at a time: the commits made while one runs share the next.
+///
+/// Why after every commit rather than every few milliseconds: the database's pages are written back at random
+/// places, and the writer's own fsync of the WAL waits behind them on the disk. A checkpoint of one group's pages
+/// delays one commit a little; one of several groups' pages (the 10 ms pacing this replaced) held a commit for
+/// 10-25 ms, which made refresh's and issuance's p99 (bench/notes.md, "Checkpoints after every commit").
+///
+/// `PASSIVE` waits for no one; a checkpoint does not change what is durable (each commit already is). Ends when the
+/// writer and the store are gone, or at its next nudge once the store is closed. Public so that the benchmark's raw
+/// write probe runs the same.
 pub async fn checkpointer(pool: SqlitePool, mut nudges: tokio::sync::mpsc::Receiver<()>) {
     let mut failing = false;
     while nudges.recv().await.is_some() {
@@ -148,7 +152,6 @@ pub async fn checkpointer(pool: SqlitePool, mut nudges: tokio::sync::mpsc::Recei
             }
             Err(_) => {}
         }
-        tokio::time::sleep(CHECKPOINT_EVERY).await;
     }
 }
 
