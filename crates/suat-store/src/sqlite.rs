@@ -132,8 +132,9 @@ impl SqliteStore {
 ///
 /// Why after every commit rather than every few milliseconds: the database's pages are written back at random
 /// places, and the writer's own fsync of the WAL waits behind them on the disk. A checkpoint of one group's pages
-/// delays one commit a little; one of several groups' pages (the 10 ms pacing this replaced) held a commit for
-/// 10-25 ms, which made refresh's and issuance's p99 (bench/notes.md, "Checkpoints after every commit").
+/// delays one commit a little; one of several groups' pages (the 10 ms pacing this replaced) held some commits
+/// several times as long as the rest, and those made refresh's and issuance's p99 (bench/notes.md, "Checkpoints after
+/// every commit").
 ///
 /// `PASSIVE` waits for no one; a checkpoint does not change what is durable (each commit already is). Ends when the
 /// writer and the store are gone, or at its next nudge once the store is closed. Public so that the benchmark's raw
