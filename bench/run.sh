@@ -30,10 +30,10 @@ WORK=$(mktemp -d /tmp/suat-bench.XXXXXX)
 export SUAT_MASTER_KEY=$(openssl rand -hex 32)
 export SUAT_ADMIN_KEY=$(openssl rand -hex 24)
 
-# The load generator is Debian's wrk; install it on a fresh machine.
-if ! command -v wrk >/dev/null; then
+# The load generator is Debian's wrk, and GNU time counts its CPU; install them on a fresh machine.
+if ! command -v wrk >/dev/null || [ ! -x /usr/bin/time ]; then
   sudo_=""; [ "$(id -u)" = 0 ] || sudo_="sudo"
-  $sudo_ apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo_ apt-get install -y -qq wrk >/dev/null
+  $sudo_ apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo_ apt-get install -y -qq wrk time >/dev/null
 fi
 
 cargo build --release -q -p suat-cli -p suat-server --examples --bins
@@ -93,9 +93,11 @@ if [ "$STORE" = postgres ]; then
 fi
 # probe insert|revoke tokens -> durable writes/s of those rows with no suat in the way; on SQLite the probe's table
 # starts with that many tokens, as many as suat's held when the round began.
+# Prints "writes/s CPU-µs-per-write": the second is write_probe's whole process over its timed window (SQLite only;
+# "-" on PostgreSQL, whose work is in its server's processes).
 probe() {
   if [ "$STORE" = postgres ]; then
-    pgbench -n -M prepared -c "$PG_POOL" -j 2 -T "$SECS" -f "bench/pg_$1.sql" "$PROBE_URL" 2>/dev/null | awk '/^tps/ {printf "%.0f\n", $3}'
+    pgbench -n -M prepared -c "$PG_POOL" -j 2 -T "$SECS" -f "bench/pg_$1.sql" "$PROBE_URL" 2>/dev/null | awk '/^tps/ {printf "%.0f -\n", $3}'
   else
     rm -f "$WORK"/probe.db*
     target/release/examples/write_probe "$WORK/probe.db" "$1" "$CONNS" "$SECS" "$2"
@@ -115,15 +117,33 @@ groups() {
     END {print w+0, g+0, t+0, n+0, pb+0, pw+0, pa+0, pc+0}'
 }
 rss_mb() { awk '/VmRSS/ {printf "%.0f", $2/1024}' /proc/$SRV/status; }
-# wrk output -> "rps p50_ms p99_ms"
+# wrk output -> "rps p50_ms p99_ms non-2xx requests"; wrk's own CPU seconds (user and system) in $WORK/wrk.cpu.
 run_wrk() {
-  wrk -t2 -c"$CONNS" -d"${SECS}s" --latency "$@" 2>/dev/null | awk '
+  /usr/bin/time -f '%U %S' -o "$WORK/wrk.cpu" wrk -t2 -c"$CONNS" -d"${SECS}s" --latency "$@" 2>/dev/null | awk '
     /Requests\/sec/ {rps=$2}
+    / requests in / {n=$1}
     /^ +50%/ {p50=$2} /^ +99%/ {p99=$2}
     /Non-2xx/ {bad=$NF}
     function ms(v) { if (v ~ /us$/) return v/1000; if (v ~ /ms$/) return v+0; if (v ~ /s$/) return v*1000; return v }
-    END {printf "%.0f %.2f %.2f %s\n", rps, ms(p50), ms(p99), (bad==""?0:bad)}'
+    END {printf "%.0f %.2f %.2f %s %d\n", rps, ms(p50), ms(p99), (bad==""?0:bad), n}'
 }
+# Where the CPU goes, in clock ticks (USER_HZ). suat: all its threads, including any that ended ("all"), and the
+# threads SQLite's connections run on (sqlx's, by name; on PostgreSQL none); the rest of suat is tokio's workers (HTTP,
+# the use cases, the writer's task). PostgreSQL: every postgres process (the backends of suat's pool, or pgbench's).
+# The machine: /proc/stat's busy, idle (with I/O wait) and steal (time the hypervisor gave another guest) ticks.
+TICK_US=$((1000000 / $(getconf CLK_TCK)))
+suat_ticks() {
+  local sq
+  sq=$(cat /proc/"$SRV"/task/*/stat 2>/dev/null | awk '$2 ~ /^\(sqlx-sqlite/ {t += $14 + $15} END {print t + 0}')
+  echo "$(awk '{print $14 + $15}' /proc/"$SRV"/stat) $sq"
+}
+pid_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+pg_ticks() {
+  local p; for p in $(pgrep -x postgres); do cat "/proc/$p/stat" 2>/dev/null; done | awk '{t += $14 + $15} END {print t + 0}'
+}
+machine_ticks() { awk '/^cpu / {b = $2 + $3 + $4 + $7 + $8; print b, $5 + $6, $9}' /proc/stat; }
+wrk_ticks() { awk -v us="$TICK_US" '{printf "%.0f\n", ($1 + $2) * 1000000 / us}' "$WORK/wrk.cpu"; }
+CPU_ROWS=()
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 # against_bare wrk-args...: REPS rounds, each the bare ceiling asked `GET /` then wrk with these arguments; the two
 # medians in BARE and OTHER.
@@ -287,11 +307,22 @@ scenario() {
     return
   fi
   local rs=() cs=() ls=() p50s=() p99s=() bad=0 last
+  # CPU ticks summed over the rounds: suat (all, SQLite's threads), PostgreSQL, wrk, the machine (busy, idle, steal),
+  # the requests suat answered; the ceiling's own and its wrk's, and its requests; the probe's µs per write.
+  local cpu=(0 0 0 0 0 0 0 0 0 0 0 0) pcpu=() a b pr pc
   for _ in $(seq "$REPS"); do
     if [ "$limit" != - ] && [ "$STORE" = sqlite ]; then tokens=$(target/release/examples/write_probe "$WORK/suat.db" count); fi
+    a=$(pid_ticks "$CEIL")
     c=$(run_wrk "${CARGS[@]}"); cs+=("${c%% *}")
+    read -r -a a <<<"$(( $(pid_ticks "$CEIL") - a )) $(wrk_ticks) $(cut -d' ' -f5 <<<"$c")"
+    cpu[9]=$((cpu[9] + a[0])); cpu[10]=$((cpu[10] + a[1])); cpu[11]=$((cpu[11] + a[2]))
     if [ "$limit" != - ]; then g0s=$(groups); fi
+    read -r -a a <<<"$(suat_ticks) $(pg_ticks) $(machine_ticks)"
     last=$(run_wrk "$@"); rs+=("${last%% *}")
+    read -r -a b <<<"$(suat_ticks) $(pg_ticks) $(machine_ticks)"
+    for i in 0 1 2; do cpu[i]=$((cpu[i] + b[i] - a[i])); done
+    for i in 3 4 5; do cpu[i + 1]=$((cpu[i + 1] + b[i] - a[i])); done
+    cpu[3]=$((cpu[3] + $(wrk_ticks))); cpu[7]=$((cpu[7] + $(cut -d' ' -f5 <<<"$last")))
     if [ "$limit" != - ]; then
       # On stderr, beside the probe's own line: how many writes each commit served, and how long a group took.
       # Then where a committed group's time went, phase by phase.
@@ -302,14 +333,23 @@ scenario() {
           (y[6] - x[6]) * 1000 / n, (y[7] - x[7]) * 1000 / n, (y[8] - x[8]) * 1000 / n
         if (g > 0) printf "\n"}' >&2
     fi
-    read -r _ p50 p99 b <<<"$last"; p50s+=("$p50"); p99s+=("$p99"); bad=$((bad + b))
-    if [ "$limit" != - ]; then ls+=("$(probe "$limit" "${tokens:-0}")"); fi
+    read -r _ p50 p99 b _ <<<"$last"; p50s+=("$p50"); p99s+=("$p99"); bad=$((bad + b))
+    if [ "$limit" != - ]; then
+      read -r pr pc <<<"$(probe "$limit" "${tokens:-0}")"; ls+=("$pr"); pcpu+=("$pc")
+    fi
   done
-  local r c50 l50="-" share="-"
+  local r c50 l50="-" share="-" p50cpu="-"
   r=$(printf '%s\n' "${rs[@]}" | median); c50=$(printf '%s\n' "${cs[@]}" | median)
   if [ "$limit" != - ]; then
     l50=$(printf '%s\n' "${ls[@]}" | median); share=$(printf '%.2f' "$(echo "$r / $l50" | bc -l)")
+    if [ "${pcpu[0]}" != - ]; then p50cpu=$(printf '%s\n' "${pcpu[@]}" | median); fi
   fi
+  CPU_ROWS+=("$(awk -v name="$name" -v us="$TICK_US" -v store="$STORE" -v probe="$p50cpu" -v c="${cpu[*]}" 'BEGIN {
+    split(c, x, " "); n = x[8] > 0 ? x[8] : 1; cn = x[12] > 0 ? x[12] : 1; all = x[5] + x[6] + x[7]
+    printf "| %s | %.1f | %s | %s | %.1f | %.2f | %.2f | %s | %.1f | %.1f |\n", name,
+      (x[1] - x[2]) * us / n, (store == "sqlite") ? sprintf("%.1f", x[2] * us / n) : "-",
+      (store == "postgres") ? sprintf("%.1f", x[3] * us / n) : "-", x[4] * us / n,
+      x[6] / all, x[7] / all, probe, x[10] * us / cn, x[11] * us / cn }')")
   printf '| %s | %s | %s | %s | %s | %.2f | %s | %s | %s | %s | %s | %s |\n' "$STORE" "$LIVE" "$name" "$r" "$c50" \
     "$(echo "$r / $c50" | bc -l)" "$l50" "$share" "$(printf '%s\n' "${p50s[@]}" | median)" \
     "$(printf '%s\n' "${p99s[@]}" | median)" "$bad" "$(rss_mb)"
@@ -339,6 +379,14 @@ fi
 scenario "POST /{su}/access_tokens" insert -s bench/post.lua "$S/v25.0/$SU/access_tokens"
 scenario "refresh (fb_exchange_token)" insert "$REFRESH"
 scenario "GET /oauth/revoke" revoke -s bench/revoke.lua "$S"
+if [ ${#CPU_ROWS[@]} -gt 0 ]; then
+  echo
+  echo "CPU time per request answered, µs, over the $REPS rounds; idle and steal as shares of the $(nproc) cores' time while wrk drove suat (\"Where the CPU goes\" in the notes):"
+  echo
+  echo "| scenario | suat: tokio's workers | suat: SQLite's threads | PostgreSQL's processes | wrk | idle | steal | probe, per write | the ceiling | wrk, at the ceiling |"
+  echo "|---|---|---|---|---|---|---|---|---|---|"
+  printf '%s\n' "${CPU_ROWS[@]}"
+fi
 if [ -n "${SHOW_ERRORS:-}" ]; then
   echo "errors logged by the server:"; grep -iE "error|warn" "$WORK/server.log" | sort | uniq -c | sort -rn | head -5
 fi

@@ -4,7 +4,8 @@
 //! task after the commit. The benchmark prints suat's write rates as a share of this.
 //!
 //! Modes: `insert` (a token row and its audit row: what an issuance or a refresh writes) and `revoke` (a token marked
-//! revoked, and its audit row). Prints writes per second.
+//! revoked, and its audit row). Prints writes per second, then the CPU time (microseconds) the process spent per
+//! write over the same window.
 //!
 //! The limit has to be the best the disk gives, or a share of it flatters suat. So the raw writer does what suat's
 //! does between groups, no less: it keeps its connection, begins the next group's transaction in the commit's own
@@ -116,14 +117,15 @@ async fn main() -> anyhow::Result<()> {
     checkpointer.await?;
     pool.close().await;
     checkpoints.close().await;
-    println!("{rate:.0}");
+    println!("{rate}");
     Ok(())
 }
 
 /// Runs `conc` tasks for `secs` seconds, as wrk's connections: each submits its next write with `one(task, n)` (its
 /// n-th) and waits for the answer before the next; one that answers false (the writer is gone) stops. Returns writes
-/// per second.
-async fn drive<F, Fut>(conc: usize, secs: u64, one: F) -> anyhow::Result<f64>
+/// per second and this process's CPU time per write over the same window (all its threads: the tasks, the writer,
+/// SQLite's), which bench/run.sh sets beside what a write costs suat.
+async fn drive<F, Fut>(conc: usize, secs: u64, one: F) -> anyhow::Result<Rate>
 where
     F: Fn(usize, usize) -> Fut + Clone + Send + 'static,
     Fut: std::future::Future<Output = anyhow::Result<bool>> + Send,
@@ -131,6 +133,7 @@ where
     let done = Arc::new(AtomicU64::new(0));
     let stop = Arc::new(AtomicBool::new(false));
     let started = Instant::now();
+    let cpu0 = process_cpu()?;
     let mut tasks = Vec::new();
     for c in 0..conc {
         let (one, done, stop) = (one.clone(), done.clone(), stop.clone());
@@ -147,11 +150,37 @@ where
     tokio::time::sleep(Duration::from_secs(secs)).await;
     let n = done.load(Ordering::Relaxed);
     let elapsed = started.elapsed().as_secs_f64();
+    let cpu = process_cpu()? - cpu0;
     stop.store(true, Ordering::Relaxed);
     for t in tasks {
         t.await??;
     }
-    Ok(n as f64 / elapsed)
+    Ok(Rate { per_sec: n as f64 / elapsed, cpu_us_per_write: cpu * 1e6 / (n.max(1) as f64) })
+}
+
+/// What [`drive`] measured; printed on stdout as "writes/s CPU-µs-per-write".
+struct Rate {
+    per_sec: f64,
+    cpu_us_per_write: f64,
+}
+
+impl std::fmt::Display for Rate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:.0} {:.1}", self.per_sec, self.cpu_us_per_write)
+    }
+}
+
+/// This process's CPU seconds so far, user and system, all threads: /proc/self/stat's utime and stime, in clock
+/// ticks of USER_HZ, which is 100 on x86-64 and arm64 Linux.
+fn process_cpu() -> anyhow::Result<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat")?;
+    // The name in parentheses may hold spaces: the fields are counted after its closing one (state is field 3).
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).ok_or_else(|| anyhow::anyhow!("/proc/self/stat: {stat}"))?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| -> anyhow::Result<f64> {
+        Ok(fields.get(i - 3).ok_or_else(|| anyhow::anyhow!("short /proc/self/stat"))?.parse::<f64>()?)
+    };
+    Ok((ticks(14)? + ticks(15)?) / 100.0)
 }
 
 /// The same load through suat's store: each task submits a write and waits for its answer, as a request does.
@@ -199,7 +228,7 @@ async fn store_probe(path: &str, revoke: bool, seeded: Vec<[u8; 32]>, conc: usiz
     .await?;
     store.close().await;
     print_groups(&metrics.render());
-    println!("{rate:.0}");
+    println!("{rate}");
     Ok(())
 }
 
