@@ -335,7 +335,10 @@ scenario() {
     fi
     read -r _ p50 p99 b _ <<<"$last"; p50s+=("$p50"); p99s+=("$p99"); bad=$((bad + b))
     if [ "$limit" != - ]; then
-      read -r pr pc <<<"$(probe "$limit" "${tokens:-0}")"; ls+=("$pr"); pcpu+=("$pc")
+      # A failed probe must stop the run (as it did before it printed two fields), not leave a share of nothing.
+      pr=$(probe "$limit" "${tokens:-0}"); read -r pr pc <<<"$pr"
+      [ -n "$pr" ] || { echo "the write probe failed" >&2; exit 1; }
+      ls+=("$pr"); pcpu+=("$pc")
     fi
   done
   local r c50 l50="-" share="-" p50cpu="-"
