@@ -307,8 +307,9 @@ scenario() {
     return
   fi
   local rs=() cs=() ls=() p50s=() p99s=() bad=0 last
-  # CPU ticks summed over the rounds: suat (all, SQLite's threads), PostgreSQL, wrk, the machine (busy, idle, steal),
-  # the requests suat answered; the ceiling's own and its wrk's, and its requests; the probe's µs per write.
+  # CPU ticks summed over the rounds, by index: 0 suat (all), 1 SQLite's threads, 2 PostgreSQL, 3 wrk, 4-6 the machine
+  # (busy, idle, steal), 7 the requests suat answered, 8 unused, 9 the ceiling's own, 10 its wrk's, 11 its requests.
+  # The probe's µs per write are kept apart, in pcpu.
   local cpu=(0 0 0 0 0 0 0 0 0 0 0 0) pcpu=() a b pr pc
   for _ in $(seq "$REPS"); do
     if [ "$limit" != - ] && [ "$STORE" = sqlite ]; then tokens=$(target/release/examples/write_probe "$WORK/suat.db" count); fi
